@@ -81,10 +81,10 @@ TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 stage_goal = stage$(firstword $(subst _, ,$(notdir $(1))))
 STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call stage_goal,$(dir))))
 
-# Figures: every plots/*.gp script that writes into plots/figures/. Scripts
-# run from the repository root, so their paths start at plots/ or results/.
-# A script without that output path (a shared style file that others load) is skipped.
-FIGURE_SCRIPTS = $(sort $(shell grep -l 'plots/figures/' $(wildcard plots/*.gp) /dev/null))
+# Figures: every plots/*.gp script that draws into the gnuplot variable
+# `outfile`; a file without it (a shared style file that others load) is
+# skipped. Such a script also reads the variable `datafile`, a CSV file.
+FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
 .PHONY: all help test asan docs format clean figures $(STAGE_GOALS)
 
@@ -99,7 +99,7 @@ help:
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
-	@echo "make figures      regenerate the figures in plots/figures/"
+	@echo "make figures      redraw plots/figures/NAME.png from plots/NAME.gp and results/*/NAME.csv"
 	@echo "make format       apply .clang-format to every C source and header"
 	@echo "make clean        remove $(BUILD)/"
 	@echo "options: OPENMP=0 (serial), PORTABLE=1 (no -march=native), CC=clang, CFLAGS=..., LDFLAGS=..."
@@ -160,10 +160,21 @@ $(call stage_goal,$(1)): $(call stage_bin,$(1))
 endef
 $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(eval $(call STAGE_RUN,$(dir)))))
 
-# Regenerate every figure; with no figure scripts yet this does nothing.
+# Regenerate every figure: plots/NAME.gp reads the newest results/*/NAME.csv,
+# the data a stage program writes under its --out folder, and draws
+# plots/figures/NAME.png. A script whose CSV does not exist yet is skipped
+# with a message; with no figure scripts at all this does nothing.
 figures:
 	@set -e; for script in $(FIGURE_SCRIPTS); do \
-	    mkdir -p plots/figures; echo "gnuplot $$script"; gnuplot $$script; \
+	    name=$$(basename $$script .gp); \
+	    data=$$(ls -t results/*/$$name.csv 2>/dev/null | sed -n 1p); \
+	    if [ -z "$$data" ]; then \
+	        echo "skipped $$script: no results/*/$$name.csv yet (run the stage program that writes it)"; \
+	        continue; \
+	    fi; \
+	    mkdir -p plots/figures; \
+	    echo "gnuplot $$script: $$data -> plots/figures/$$name.png"; \
+	    gnuplot -e "datafile='$$data'; outfile='plots/figures/$$name.png'" $$script; \
 	done
 
 # Apply .clang-format in place.
