@@ -31,6 +31,9 @@ ifeq ($(SANITIZE),1)
   SANITIZE_LDFLAGS = -fsanitize=address,undefined
 endif
 CFLAGS ?= $(OPTIMIZE)
+# Extra include and library paths, such as Homebrew's on macOS:
+# make CPPFLAGS=-I/opt/homebrew/include LDFLAGS=-L/opt/homebrew/lib
+CPPFLAGS ?=
 LDFLAGS ?=
 LDLIBS = -lm
 
@@ -55,13 +58,14 @@ ifeq ($(OPENMP),1)
       OPENMP_FLAGS = -fopenmp
     else
       $(info notice: $(CC) cannot build and link an OpenMP program with -fopenmp, so this is the serial build.)
-      $(info notice: for OpenMP with clang on Debian or Ubuntu, install libomp-dev (libomp-14-dev on Debian 12).)
+      $(info notice: for OpenMP with clang on Debian or Ubuntu, install libomp-dev (libomp-14-dev on Debian 12);)
+      $(info notice: Apple's clang has no -fopenmp and always builds serially.)
     endif
   endif
 endif
 
 INCLUDES = -Icommon -Istages
-ALL_CFLAGS = $(WARNINGS) $(INCLUDES) $(OPENMP_FLAGS) $(SANITIZE_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_CFLAGS = $(WARNINGS) $(INCLUDES) $(CPPFLAGS) $(OPENMP_FLAGS) $(SANITIZE_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(OPENMP_FLAGS) $(SANITIZE_LDFLAGS) $(LDFLAGS)
 
 # Sources: every stage directory holds model code and one main.c program.
@@ -102,7 +106,8 @@ help:
 	@echo "make figures      redraw plots/figures/NAME.png from plots/NAME.gp and results/*/NAME.csv"
 	@echo "make format       apply .clang-format to every C source and header"
 	@echo "make clean        remove $(BUILD)/"
-	@echo "options: OPENMP=0 (serial), PORTABLE=1 (no -march=native), CC=clang, CFLAGS=..., LDFLAGS=..."
+	@echo "options: OPENMP=0 (serial), PORTABLE=1 (no -march=native), CC=clang, BUILD=dir,"
+	@echo "         CFLAGS=... (replaces -O3 -march=native), CPPFLAGS=-I..., LDFLAGS=-L..., ARGS=..."
 
 # Compile one source file; the .d file beside the object tracks its headers.
 $(BUILD)/obj/%.o: %.c
