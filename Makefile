@@ -12,6 +12,7 @@ BUILD ?= build
 #   OPENMP=0    serial build, no OpenMP even when the compiler has it
 #   PORTABLE=1  generic x86-64/arm64 code instead of -march=native
 #   SANITIZE=1  AddressSanitizer and UndefinedBehaviorSanitizer (used by `make asan`)
+#   ARGS=...    command-line arguments for `make stageNN`
 OPENMP ?= 1
 PORTABLE ?= 0
 SANITIZE ?= 0
@@ -23,27 +24,48 @@ ifeq ($(PORTABLE),1)
 else
   OPTIMIZE = -O3 -march=native
 endif
+# The sanitizer flags stay outside CFLAGS so that `make asan CFLAGS=...` still instruments.
 ifeq ($(SANITIZE),1)
-  OPTIMIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  OPTIMIZE = -O1 -g
+  SANITIZE_CFLAGS = -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
   SANITIZE_LDFLAGS = -fsanitize=address,undefined
 endif
 CFLAGS ?= $(OPTIMIZE)
+# Extra include and library paths, such as Homebrew's on macOS:
+# make CPPFLAGS=-I/opt/homebrew/include LDFLAGS=-L/opt/homebrew/lib
+CPPFLAGS ?=
 LDFLAGS ?=
 LDLIBS = -lm
 
 # OpenMP: probe the compiler once; a compiler without it (Apple's clang, or
-# clang without libomp) falls back to the serial build with a notice.
+# Debian's clang without libomp-14-dev) falls back to the serial build with a
+# notice. The probe includes omp.h and calls the runtime, because clang accepts
+# -fopenmp without libomp and only fails on the header or at link time. Goals
+# that compile nothing (help, clean, docs, format, figures) skip the probe.
+# The probe program is written with printf's octal escape for '#', which older
+# makes (3.81 on macOS) would read as the start of a comment.
+OPENMP_PROBE_SRC = \043include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n
+NO_COMPILE_GOALS = help clean docs format figures
 ifeq ($(OPENMP),1)
-  OPENMP_WORKS := $(shell printf 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo yes)
-  ifeq ($(OPENMP_WORKS),yes)
-    OPENMP_FLAGS = -fopenmp
-  else
-    $(info notice: $(CC) cannot build with -fopenmp; building the serial version (install libomp-dev for clang))
+  ifneq ($(MAKECMDGOALS),)
+    ifeq ($(filter-out $(NO_COMPILE_GOALS),$(MAKECMDGOALS)),)
+      OPENMP_SKIP_PROBE = yes
+    endif
+  endif
+  ifneq ($(OPENMP_SKIP_PROBE),yes)
+    OPENMP_WORKS := $(shell printf '$(OPENMP_PROBE_SRC)' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo yes)
+    ifeq ($(OPENMP_WORKS),yes)
+      OPENMP_FLAGS = -fopenmp
+    else
+      $(info notice: $(CC) cannot build and link an OpenMP program with -fopenmp, so this is the serial build.)
+      $(info notice: for OpenMP with clang on Debian or Ubuntu, install libomp-dev (libomp-14-dev on Debian 12);)
+      $(info notice: Apple's clang has no -fopenmp and always builds serially.)
+    endif
   endif
 endif
 
 INCLUDES = -Icommon -Istages
-ALL_CFLAGS = $(WARNINGS) $(INCLUDES) $(OPENMP_FLAGS) $(CFLAGS) -MMD -MP
+ALL_CFLAGS = $(WARNINGS) $(INCLUDES) $(CPPFLAGS) $(OPENMP_FLAGS) $(SANITIZE_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(OPENMP_FLAGS) $(SANITIZE_LDFLAGS) $(LDFLAGS)
 
 # Sources: every stage directory holds model code and one main.c program.
@@ -59,8 +81,16 @@ LIB_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRC) $(STAGE_MODEL_SRC))
 stage_bin = $(BUILD)/bin/stage$(firstword $(subst _, ,$(notdir $(1))))
 STAGE_BINS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call stage_bin,$(dir))))
 TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+# stages/01_cnn_baseline -> stage01, the goal that builds and runs it
+stage_goal = stage$(firstword $(subst _, ,$(notdir $(1))))
+STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call stage_goal,$(dir))))
 
-.PHONY: all help test asan docs format clean figures $(addprefix stage,$(notdir $(STAGE_DIRS)))
+# Figures: every plots/*.gp script that draws into the gnuplot variable
+# `outfile`; a file without it (a shared style file that others load) is
+# skipped. Such a script also reads the variable `datafile`, a CSV file.
+FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
+
+.PHONY: all help test asan docs format clean figures $(STAGE_GOALS)
 
 # Build the library, every stage program and every test program.
 all: $(LIB) $(STAGE_BINS) $(TEST_BINS)
@@ -71,11 +101,13 @@ help:
 	@echo "make test         build and run every cmocka test program"
 	@echo "make asan         run the tests under AddressSanitizer and UBSan ($(BUILD)/asan)"
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
-	@echo "make stageNN      build and run one stage, such as make stage01"
-	@echo "make figures      regenerate the figures in plots/figures/"
+	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
+	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
+	@echo "make figures      redraw plots/figures/NAME.png from plots/NAME.gp and results/*/NAME.csv"
 	@echo "make format       apply .clang-format to every C source and header"
 	@echo "make clean        remove $(BUILD)/"
-	@echo "options: OPENMP=0 (serial), PORTABLE=1 (no -march=native), CC=clang, CFLAGS=..., LDFLAGS=..."
+	@echo "options: OPENMP=0 (serial), PORTABLE=1 (no -march=native), CC=clang, BUILD=dir,"
+	@echo "         CFLAGS=... (replaces -O3 -march=native), CPPFLAGS=-I..., LDFLAGS=-L..., ARGS=..."
 
 # Compile one source file; the .d file beside the object tracks its headers.
 $(BUILD)/obj/%.o: %.c
@@ -96,8 +128,9 @@ $(call stage_bin,$(1)): $(BUILD)/obj/$(1)/main.o $(LIB)
 endef
 $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(eval $(call STAGE_PROGRAM,$(dir)))))
 
-# One cmocka program per tests/test_*.c.
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
+# One cmocka program per tests/test_*.c. A static pattern rule, so that make
+# keeps the test objects instead of deleting them as intermediate files.
+$(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB) -lcmocka $(LDLIBS) -o $@
 
@@ -109,16 +142,45 @@ test: $(TEST_BINS)
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 OPENMP=0 test
 
-# API documentation into $(BUILD)/docs; any Doxygen warning fails the target.
+# API documentation into $(BUILD)/docs/html; any Doxygen warning fails the target.
+# Doxygen reads Doxyfile from stdin, with INPUT cut to the folders that exist
+# (git keeps no empty stages/) and the output directory set to this BUILD.
+# Doxygen silently skips the names of a header without a @file comment, so
+# such a header fails the target first.
+DOC_HEADERS = $(wildcard common/*.h stages/*/*.h)
 docs:
+	@set -e; for header in $(DOC_HEADERS); do \
+	    grep -q '[@\]file' $$header || { echo "make docs: $$header has no @file comment"; exit 1; }; \
+	done
 	@mkdir -p $(BUILD)/docs
-	doxygen Doxyfile 2> $(BUILD)/docs/warnings.txt
+	{ cat Doxyfile; echo "INPUT = $(wildcard common stages)"; echo "OUTPUT_DIRECTORY = $(BUILD)/docs"; } \
+	    | doxygen - 2> $(BUILD)/docs/warnings.txt || { cat $(BUILD)/docs/warnings.txt; exit 1; }
 	@if [ -s $(BUILD)/docs/warnings.txt ]; then cat $(BUILD)/docs/warnings.txt; echo "make docs: Doxygen warned (see above)"; exit 1; fi
 
-# Build and run one stage, so a lab can hand out one stage at a time: make stage01.
-$(addprefix stage,$(patsubst stages/%,%,$(STAGE_DIRS))):
-stage%: $(BUILD)/bin/stage%
-	$<
+# Build and run one stage, so a lab can hand out one stage at a time:
+# `make stage01`, or `make stage01 ARGS="..."` to pass arguments.
+define STAGE_RUN
+$(call stage_goal,$(1)): $(call stage_bin,$(1))
+	$$< $$(ARGS)
+endef
+$(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(eval $(call STAGE_RUN,$(dir)))))
+
+# Regenerate every figure: plots/NAME.gp reads the newest results/*/NAME.csv,
+# the data a stage program writes under its --out folder, and draws
+# plots/figures/NAME.png. A script whose CSV does not exist yet is skipped
+# with a message; with no figure scripts at all this does nothing.
+figures:
+	@set -e; for script in $(FIGURE_SCRIPTS); do \
+	    name=$$(basename $$script .gp); \
+	    data=$$(ls -t results/*/$$name.csv 2>/dev/null | sed -n 1p); \
+	    if [ -z "$$data" ]; then \
+	        echo "skipped $$script: no results/*/$$name.csv yet (run the stage program that writes it)"; \
+	        continue; \
+	    fi; \
+	    mkdir -p plots/figures; \
+	    echo "gnuplot $$script: $$data -> plots/figures/$$name.png"; \
+	    gnuplot -e "datafile='$$data'; outfile='plots/figures/$$name.png'" $$script; \
+	done
 
 # Apply .clang-format in place.
 format:
