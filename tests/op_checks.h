@@ -57,6 +57,22 @@ static inline void checks_fill_away_from_zero(Tensor *t, unsigned seed, float mi
     }
 }
 
+/* Returns a persistent tensor holding values[0..size-1]; the caller frees it with tensor_free. */
+static inline Tensor *checks_tensor_from(Shape shape, const float *values, bool requires_grad)
+{
+    Tensor *t = tensor_new(shape, requires_grad);
+    memcpy(t->data, values, t->size * sizeof(float));
+    return t;
+}
+
+/* Returns a persistent tensor with a gradient, filled by checks_fill(seed) in [-1, 1). */
+static inline Tensor *checks_random_tensor(Shape shape, unsigned seed)
+{
+    Tensor *t = tensor_new(shape, true);
+    checks_fill(t, seed, -1.0f, 1.0f);
+    return t;
+}
+
 /*
  * Returns whether |actual[i] - expected[i]| <= tol_abs + tol_rel |expected[i]|
  * for every i. Equal infinities match. On failure prints the label, the first
@@ -68,8 +84,9 @@ static inline bool checks_near(const char *label, const float *actual, const flo
     size_t mismatches = 0;
     double max_diff = 0.0;
     for (size_t i = 0; i < count; i++) {
-        bool same_infinity = isinf(actual[i]) && actual[i] == expected[i];
-        double diff = same_infinity ? 0.0 : fabs((double)actual[i] - (double)expected[i]);
+        if (isinf(actual[i]) && actual[i] == expected[i])
+            continue;
+        double diff = fabs((double)actual[i] - (double)expected[i]);
         if (isnan(diff) || diff > max_diff)
             max_diff = isnan(diff) ? INFINITY : diff;
         if (!(diff <= tol_abs + tol_rel * fabs((double)expected[i]))) {

@@ -17,22 +17,6 @@
 /* Helpers                                                                     */
 /* ------------------------------------------------------------------------- */
 
-/* Returns a persistent tensor holding values[0..size-1]. */
-static Tensor *tensor_from(Shape shape, const float *values, bool requires_grad)
-{
-    Tensor *t = tensor_new(shape, requires_grad);
-    memcpy(t->data, values, t->size * sizeof(float));
-    return t;
-}
-
-/* Returns a persistent tensor with gradient, filled by checks_fill(seed) in [-1, 1). */
-static Tensor *random_tensor(Shape shape, unsigned seed)
-{
-    Tensor *t = tensor_new(shape, true);
-    checks_fill(t, seed, -1.0f, 1.0f);
-    return t;
-}
-
 /* Gradient-checks a two-input op and asserts that every element matches and some are non-zero. */
 static void assert_gradients_match(const char *label, GradcheckFn f, Tensor *a, Tensor *b,
                                    void *context)
@@ -78,8 +62,8 @@ static void check_matmul_all_transposes(Shape lead, int lead_ndim, int m, int k,
 {
     for (int c = 0; c < 4; c++) {
         MatmulFlags flags = ALL_TRANSPOSES[c];
-        Tensor *a = random_tensor(operand_shape(lead, lead_ndim, m, k, flags.trans_a), 11);
-        Tensor *b = random_tensor(operand_shape(lead, lead_ndim, k, n, flags.trans_b), 12);
+        Tensor *a = checks_random_tensor(operand_shape(lead, lead_ndim, m, k, flags.trans_a), 11);
+        Tensor *b = checks_random_tensor(operand_shape(lead, lead_ndim, k, n, flags.trans_b), 12);
         char label[64];
         snprintf(label, sizeof label, "matmul %dd trans_a=%d trans_b=%d", lead_ndim + 2,
                  flags.trans_a, flags.trans_b);
@@ -188,8 +172,8 @@ static void test_matmul_hand_values_all_transposes(void **state)
      */
     static const float expected[4][4] = {
         {19, 22, 43, 50}, {17, 23, 39, 53}, {26, 30, 38, 44}, {23, 31, 34, 46}};
-    Tensor *a = tensor_from(shape2(2, 2), (const float[]){1, 2, 3, 4}, false);
-    Tensor *b = tensor_from(shape2(2, 2), (const float[]){5, 6, 7, 8}, false);
+    Tensor *a = checks_tensor_from(shape2(2, 2), (const float[]){1, 2, 3, 4}, false);
+    Tensor *b = checks_tensor_from(shape2(2, 2), (const float[]){5, 6, 7, 8}, false);
     Tape tape;
     tape_init(&tape);
 
@@ -207,8 +191,8 @@ static void test_matmul_hand_values_non_square(void **state)
 {
     (void)state;
     /* [[1, 2, 3], [0, 1, 0]] [[1, 0], [0, 1], [1, 1]] = [[1 + 3, 2 + 3], [0, 1]] by hand. */
-    Tensor *a = tensor_from(shape2(2, 3), (const float[]){1, 2, 3, 0, 1, 0}, false);
-    Tensor *b = tensor_from(shape2(3, 2), (const float[]){1, 0, 0, 1, 1, 1}, false);
+    Tensor *a = checks_tensor_from(shape2(2, 3), (const float[]){1, 2, 3, 0, 1, 0}, false);
+    Tensor *b = checks_tensor_from(shape2(3, 2), (const float[]){1, 0, 0, 1, 1, 1}, false);
     Tape tape;
     tape_init(&tape);
 
@@ -233,8 +217,8 @@ static void test_matmul_matches_naive_reference(void **state)
 
     for (int c = 0; c < 4; c++) {
         MatmulFlags flags = ALL_TRANSPOSES[c];
-        Tensor *a = random_tensor(flags.trans_a ? shape2(K, M) : shape2(M, K), 21);
-        Tensor *b = random_tensor(flags.trans_b ? shape2(N, K) : shape2(K, N), 22);
+        Tensor *a = checks_random_tensor(flags.trans_a ? shape2(K, M) : shape2(M, K), 21);
+        Tensor *b = checks_random_tensor(flags.trans_b ? shape2(N, K) : shape2(K, N), 22);
         float *expected = malloc(M * N * sizeof(float));
         assert_non_null(expected);
         naive_product(a->data, b->data, expected, M, K, N, flags);
@@ -258,8 +242,8 @@ static void test_matmul_batched_matches_naive_reference(void **state)
 
     for (int c = 0; c < 4; c++) {
         MatmulFlags flags = ALL_TRANSPOSES[c];
-        Tensor *a = random_tensor(flags.trans_a ? shape3(BATCHES, K, M) : shape3(BATCHES, M, K), 31);
-        Tensor *b = random_tensor(flags.trans_b ? shape3(BATCHES, N, K) : shape3(BATCHES, K, N), 32);
+        Tensor *a = checks_random_tensor(flags.trans_a ? shape3(BATCHES, K, M) : shape3(BATCHES, M, K), 31);
+        Tensor *b = checks_random_tensor(flags.trans_b ? shape3(BATCHES, N, K) : shape3(BATCHES, K, N), 32);
         float expected[BATCHES * M * N];
         for (int t = 0; t < BATCHES; t++)
             naive_product(a->data + t * M * K, b->data + t * K * N, expected + t * M * N, M, K, N,
@@ -281,8 +265,8 @@ static void test_matmul_folds_leading_dims_into_rows(void **state)
 {
     (void)state;
     /* a [2, 3, 4] times b [4, 5] equals a seen as [6, 4] times b (naive reference). */
-    Tensor *a = random_tensor(shape3(2, 3, 4), 41);
-    Tensor *b = random_tensor(shape2(4, 5), 42);
+    Tensor *a = checks_random_tensor(shape3(2, 3, 4), 41);
+    Tensor *b = checks_random_tensor(shape2(4, 5), 42);
     float expected[6 * 5];
     naive_product(a->data, b->data, expected, 6, 4, 5, (MatmulFlags){false, false});
     Tape tape;
@@ -330,8 +314,8 @@ static void test_matmul_grad_folded_rows(void **state)
     (void)state;
     for (int trans_b = 0; trans_b < 2; trans_b++) {
         MatmulFlags flags = {false, trans_b};
-        Tensor *a = random_tensor(shape3(2, 3, 4), 51);
-        Tensor *b = random_tensor(trans_b ? shape2(5, 4) : shape2(4, 5), 52);
+        Tensor *a = checks_random_tensor(shape3(2, 3, 4), 51);
+        Tensor *b = checks_random_tensor(trans_b ? shape2(5, 4) : shape2(4, 5), 52);
         assert_gradients_match("matmul folded", build_matmul, a, b, &flags);
         tensor_free(a);
         tensor_free(b);
@@ -346,8 +330,8 @@ static void run_matmul_with_threads(int threads, Shape a_shape, Shape b_shape, M
                                     float **out_copy, float **grad_a_copy, size_t *out_size)
 {
     core_set_threads(threads);
-    Tensor *a = random_tensor(a_shape, 61);
-    Tensor *b = random_tensor(b_shape, 62);
+    Tensor *a = checks_random_tensor(a_shape, 61);
+    Tensor *b = checks_random_tensor(b_shape, 62);
     Tape tape;
     tape_init(&tape);
 
@@ -444,9 +428,9 @@ static void test_linear_hand_values(void **state)
     (void)state;
     /* x = [1, 2], w rows [1, 1], [2, -1], [0, 3], bias [0.5, 0, -1]:
      * out = [1 + 2 + 0.5, 2 - 2 + 0, 0 + 6 - 1] = [3.5, 0, 5] by hand. */
-    Tensor *x = tensor_from(shape2(1, 2), (const float[]){1, 2}, false);
-    Tensor *w = tensor_from(shape2(3, 2), (const float[]){1, 1, 2, -1, 0, 3}, false);
-    Tensor *bias = tensor_from(shape1(3), (const float[]){0.5f, 0, -1}, false);
+    Tensor *x = checks_tensor_from(shape2(1, 2), (const float[]){1, 2}, false);
+    Tensor *w = checks_tensor_from(shape2(3, 2), (const float[]){1, 1, 2, -1, 0, 3}, false);
+    Tensor *bias = checks_tensor_from(shape1(3), (const float[]){0.5f, 0, -1}, false);
     Tape tape;
     tape_init(&tape);
 
@@ -464,9 +448,9 @@ static void test_linear_hand_values(void **state)
 static void test_linear_grad_with_bias(void **state)
 {
     (void)state;
-    Tensor *x = random_tensor(shape3(2, 3, 4), 71);
-    Tensor *w = random_tensor(shape2(5, 4), 72);
-    Tensor *bias = random_tensor(shape1(5), 73);
+    Tensor *x = checks_random_tensor(shape3(2, 3, 4), 71);
+    Tensor *w = checks_random_tensor(shape2(5, 4), 72);
+    Tensor *bias = checks_random_tensor(shape1(5), 73);
     Tensor *inputs[] = {x, w, bias};
 
     GradcheckResult result = checks_gradients("linear", build_linear_with_bias, inputs, 3, NULL);
@@ -481,8 +465,8 @@ static void test_linear_grad_with_bias(void **state)
 static void test_linear_grad_without_bias(void **state)
 {
     (void)state;
-    Tensor *x = random_tensor(shape2(3, 4), 74);
-    Tensor *w = random_tensor(shape2(2, 4), 75);
+    Tensor *x = checks_random_tensor(shape2(3, 4), 74);
+    Tensor *w = checks_random_tensor(shape2(2, 4), 75);
     assert_gradients_match("linear without bias", build_linear, x, w, NULL);
     tensor_free(x);
     tensor_free(w);
@@ -520,8 +504,8 @@ static void test_add_hand_values_broadcast(void **state)
 {
     (void)state;
     /* [[1, 2, 3], [4, 5, 6]] + [10, 20, 30] adds b to each row: by hand. */
-    Tensor *a = tensor_from(shape2(2, 3), (const float[]){1, 2, 3, 4, 5, 6}, false);
-    Tensor *b = tensor_from(shape1(3), (const float[]){10, 20, 30}, false);
+    Tensor *a = checks_tensor_from(shape2(2, 3), (const float[]){1, 2, 3, 4, 5, 6}, false);
+    Tensor *b = checks_tensor_from(shape1(3), (const float[]){10, 20, 30}, false);
     Tape tape;
     tape_init(&tape);
 
@@ -537,8 +521,8 @@ static void test_add_hand_values_broadcast(void **state)
 static void test_add_grad_same_shape(void **state)
 {
     (void)state;
-    Tensor *a = random_tensor(shape2(3, 4), 81);
-    Tensor *b = random_tensor(shape2(3, 4), 82);
+    Tensor *a = checks_random_tensor(shape2(3, 4), 81);
+    Tensor *b = checks_random_tensor(shape2(3, 4), 82);
     assert_gradients_match("add", build_add, a, b, NULL);
     tensor_free(a);
     tensor_free(b);
@@ -547,9 +531,9 @@ static void test_add_grad_same_shape(void **state)
 static void test_add_grad_broadcast(void **state)
 {
     (void)state;
-    Tensor *a = random_tensor(shape3(2, 3, 4), 83);
-    Tensor *row = random_tensor(shape1(4), 84);
-    Tensor *matrix = random_tensor(shape2(3, 4), 85);
+    Tensor *a = checks_random_tensor(shape3(2, 3, 4), 83);
+    Tensor *row = checks_random_tensor(shape1(4), 84);
+    Tensor *matrix = checks_random_tensor(shape2(3, 4), 85);
     assert_gradients_match("add broadcast [4]", build_add, a, row, NULL);
     assert_gradients_match("add broadcast [3, 4]", build_add, a, matrix, NULL);
     tensor_free(a);
@@ -566,8 +550,8 @@ static void test_add_mismatch_stops(void **state)
 static void test_mul_hand_values(void **state)
 {
     (void)state;
-    Tensor *a = tensor_from(shape1(3), (const float[]){1, 2, 3}, false);
-    Tensor *b = tensor_from(shape1(3), (const float[]){4, -5, 0.5f}, false);
+    Tensor *a = checks_tensor_from(shape1(3), (const float[]){1, 2, 3}, false);
+    Tensor *b = checks_tensor_from(shape1(3), (const float[]){4, -5, 0.5f}, false);
     Tape tape;
     tape_init(&tape);
 
@@ -583,8 +567,8 @@ static void test_mul_hand_values(void **state)
 static void test_mul_grad(void **state)
 {
     (void)state;
-    Tensor *a = random_tensor(shape2(3, 5), 91);
-    Tensor *b = random_tensor(shape2(3, 5), 92);
+    Tensor *a = checks_random_tensor(shape2(3, 5), 91);
+    Tensor *b = checks_random_tensor(shape2(3, 5), 92);
     assert_gradients_match("mul", build_mul, a, b, NULL);
     tensor_free(a);
     tensor_free(b);
@@ -599,7 +583,7 @@ static void test_mul_mismatch_stops(void **state)
 static void test_scale_hand_values(void **state)
 {
     (void)state;
-    Tensor *x = tensor_from(shape1(2), (const float[]){1, -2}, false);
+    Tensor *x = checks_tensor_from(shape1(2), (const float[]){1, -2}, false);
     Tape tape;
     tape_init(&tape);
 
@@ -613,7 +597,7 @@ static void test_scale_hand_values(void **state)
 static void test_scale_grad(void **state)
 {
     (void)state;
-    Tensor *x = random_tensor(shape2(2, 3), 93);
+    Tensor *x = checks_random_tensor(shape2(2, 3), 93);
     float factor = -1.5f;
     assert_gradients_match("scale", build_scale, x, NULL, &factor);
     tensor_free(x);
@@ -633,8 +617,8 @@ static void test_concat_hand_values(void **state)
 {
     (void)state;
     /* Rows [1, 2] + [5] and [3, 4] + [6] become [1, 2, 5] and [3, 4, 6]. */
-    Tensor *a = tensor_from(shape2(2, 2), (const float[]){1, 2, 3, 4}, false);
-    Tensor *b = tensor_from(shape2(2, 1), (const float[]){5, 6}, false);
+    Tensor *a = checks_tensor_from(shape2(2, 2), (const float[]){1, 2, 3, 4}, false);
+    Tensor *b = checks_tensor_from(shape2(2, 1), (const float[]){5, 6}, false);
     Tape tape;
     tape_init(&tape);
 
@@ -650,8 +634,8 @@ static void test_concat_hand_values(void **state)
 static void test_concat_grad(void **state)
 {
     (void)state;
-    Tensor *a = random_tensor(shape3(2, 3, 2), 101);
-    Tensor *b = random_tensor(shape3(2, 3, 4), 102);
+    Tensor *a = checks_random_tensor(shape3(2, 3, 2), 101);
+    Tensor *b = checks_random_tensor(shape3(2, 3, 4), 102);
     assert_gradients_match("concat", build_concat, a, b, NULL);
     tensor_free(a);
     tensor_free(b);
@@ -667,7 +651,7 @@ static void test_concat_mismatch_stops(void **state)
 static void test_reshape_shares_data_and_grad(void **state)
 {
     (void)state;
-    Tensor *x = random_tensor(shape2(2, 6), 111);
+    Tensor *x = checks_random_tensor(shape2(2, 6), 111);
     Tape tape;
     tape_init(&tape);
 
@@ -698,8 +682,8 @@ static Tensor *build_reshape_chain(Tape *tape, Tensor **in, void *context)
 static void test_reshape_grad_in_chain(void **state)
 {
     (void)state;
-    Tensor *x = random_tensor(shape2(2, 6), 112);
-    Tensor *w = random_tensor(shape2(4, 5), 113);
+    Tensor *x = checks_random_tensor(shape2(2, 6), 112);
+    Tensor *w = checks_random_tensor(shape2(4, 5), 113);
     assert_gradients_match("reshape chain", build_reshape_chain, x, w, NULL);
     tensor_free(x);
     tensor_free(w);
