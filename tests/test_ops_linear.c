@@ -207,30 +207,41 @@ static void test_matmul_hand_values_non_square(void **state)
     tensor_free(b);
 }
 
-static void test_matmul_matches_naive_reference(void **state)
+/* Asserts that op_matmul matches naive_product on an [m, k] x [k, n] product in every transpose combination. */
+static void assert_matches_naive(int m, int k, int n, float tol_abs)
 {
-    (void)state;
-    /* 37 x 33 x 70 crosses the kernel's tile edges in every dimension (tiles of 8 x 32). */
-    enum { M = 37, K = 33, N = 70 };
     Tape tape;
     tape_init(&tape);
 
     for (int c = 0; c < 4; c++) {
         MatmulFlags flags = ALL_TRANSPOSES[c];
-        Tensor *a = checks_random_tensor(flags.trans_a ? shape2(K, M) : shape2(M, K), 21);
-        Tensor *b = checks_random_tensor(flags.trans_b ? shape2(N, K) : shape2(K, N), 22);
-        float *expected = malloc(M * N * sizeof(float));
+        Tensor *a = checks_random_tensor(flags.trans_a ? shape2(k, m) : shape2(m, k), 21);
+        Tensor *b = checks_random_tensor(flags.trans_b ? shape2(n, k) : shape2(k, n), 22);
+        float *expected = malloc((size_t)m * (size_t)n * sizeof(float));
         assert_non_null(expected);
-        naive_product(a->data, b->data, expected, M, K, N, flags);
+        naive_product(a->data, b->data, expected, m, k, n, flags);
 
         Tensor *out = op_matmul(&tape, a, b, flags.trans_a, flags.trans_b);
-        assert_true(checks_near("matmul vs naive", out->data, expected, M * N, 1e-5f, 1e-5f));
+        char label[64];
+        snprintf(label, sizeof label, "matmul %dx%dx%d trans_a=%d trans_b=%d vs naive", m, k, n,
+                 flags.trans_a, flags.trans_b);
+        bool near = checks_near(label, out->data, expected, (size_t)m * (size_t)n, tol_abs, 1e-5f);
 
         free(expected);
         tensor_free(a);
         tensor_free(b);
+        assert_true(near);
     }
     tape_free(&tape);
+}
+
+static void test_matmul_matches_naive_reference(void **state)
+{
+    (void)state;
+    /* 37 x 33 x 70 leaves partial register tiles (8 x 32) in every direction. */
+    assert_matches_naive(37, 33, 70, 1e-5f);
+    /* 270 rows span two row blocks (256), and k = 300 spans three chunks of the sum (128). */
+    assert_matches_naive(270, 300, 40, 1e-4f);
 }
 
 static void test_matmul_batched_matches_naive_reference(void **state)
