@@ -102,13 +102,14 @@ Tensor *op_tanh(Tape *tape, Tensor *x)
 #define INV_SQRT_2PI 0.39894228040143267794f
 
 /*
- * Backward of gelu. Entry: in[0] x. With Phi the normal CDF and phi its
- * density, gelu(x) = x Phi(x), so dx += G (Phi(x) + x phi(x)).
+ * Backward of gelu. Entry: in[0] x, saved [size] Phi(x) from forward. With
+ * Phi the normal CDF and phi its density, gelu(x) = x Phi(x), so
+ * dx += G (Phi(x) + x phi(x)).
  */
 static void gelu_backward(const TapeEntry *entry)
 {
     Tensor *x = entry->in[0];
-    const float *grad_out = entry->out->grad;
+    const float *grad_out = entry->out->grad, *cdf = entry->saved;
     if (!x->grad)
         return;
 
@@ -117,9 +118,8 @@ static void gelu_backward(const TapeEntry *entry)
 #endif
     for (size_t i = 0; i < x->size; i++) {
         float v = x->data[i];
-        float cdf = 0.5f * (1.0f + erff(v * INV_SQRT2));
         float pdf = INV_SQRT_2PI * expf(-0.5f * v * v);
-        x->grad[i] += grad_out[i] * (cdf + v * pdf);
+        x->grad[i] += grad_out[i] * (cdf[i] + v * pdf);
     }
 }
 
@@ -127,16 +127,25 @@ Tensor *op_gelu(Tape *tape, Tensor *x)
 {
     Tensor *out = tape_tensor(tape, x->shape, x->grad != NULL);
 
+    /* Phi(x) is kept for backward, which then needs no second erff (the slowest step here). */
+    float *cdf = out->grad ? arena_alloc(&tape->arena, x->size * sizeof(float)) : NULL;
+
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
 #endif
     for (size_t i = 0; i < x->size; i++) {
         float v = x->data[i];
-        out->data[i] = 0.5f * v * (1.0f + erff(v * INV_SQRT2));
+        float phi_cdf = 0.5f * (1.0f + erff(v * INV_SQRT2));
+        out->data[i] = v * phi_cdf;
+        if (cdf)
+            cdf[i] = phi_cdf;
     }
 
-    if (out->grad)
-        tape_record(tape, "gelu", gelu_backward, out)->in[0] = x;
+    if (out->grad) {
+        TapeEntry *entry = tape_record(tape, "gelu", gelu_backward, out);
+        entry->in[0] = x;
+        entry->saved = cdf;
+    }
     return out;
 }
 
