@@ -64,9 +64,11 @@
 #endif
 
 /*
- * One matrix product C += op(A) op(B), all matrices row-major and contiguous.
- * op(A) is [m, k] and op(B) is [k, n]. A is stored [m, k], or [k, m] when
- * trans_a, and B is stored [k, n], or [n, k] when trans_b.
+ * A matrix product C += op(A) op(B), or `batches` independent ones, all
+ * matrices row-major and contiguous. op(A) is [m, k] and op(B) is [k, n].
+ * A is stored [m, k], or [k, m] when trans_a, and B is stored [k, n], or
+ * [n, k] when trans_b. The matrices of product t start t * a_stride,
+ * t * b_stride and t * c_stride elements after the first ones.
  */
 typedef struct Gemm {
     float *c;          /* [m, n], added to */
@@ -74,6 +76,8 @@ typedef struct Gemm {
     const float *b;    /* [k, n] or [n, k] */
     int m, n, k;
     bool trans_a, trans_b;
+    int batches;       /* products; gemm_accumulate runs only the first */
+    size_t a_stride, b_stride, c_stride;
 } Gemm;
 
 static int min_int(int x, int y) { return x < y ? x : y; }
@@ -208,28 +212,25 @@ static void gemm_accumulate(const Gemm *g, bool allow_threads)
 }
 
 /*
- * Runs `batches` independent products of the sizes in *g. The matrices of
- * product t start a_stride, b_stride and c_stride elements after those of
- * product t - 1. Many small products (attention heads) are spread over the
- * threads one product each, and a large product uses the threads inside
- * gemm_accumulate.
+ * Runs all g->batches products. Many small products (attention heads) are
+ * spread over the threads one product each, and a large product uses the
+ * threads inside gemm_accumulate.
  */
-static void gemm_batched(const Gemm *g, int batches, size_t a_stride, size_t b_stride,
-                         size_t c_stride)
+static void gemm_batched(const Gemm *g)
 {
     double product_macs = (double)g->m * (double)g->n * (double)g->k;
-    bool across_batches = batches > 1 && product_macs < THREAD_MIN_MACS &&
-                          product_macs * batches >= THREAD_MIN_MACS;
+    bool across_batches = g->batches > 1 && product_macs < THREAD_MIN_MACS &&
+                          product_macs * g->batches >= THREAD_MIN_MACS;
     (void)across_batches; /* read only by the OpenMP clause */
 
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (across_batches)
 #endif
-    for (int t = 0; t < batches; t++) {
+    for (int t = 0; t < g->batches; t++) {
         Gemm one = *g;
-        one.a = g->a + (size_t)t * a_stride;
-        one.b = g->b + (size_t)t * b_stride;
-        one.c = g->c + (size_t)t * c_stride;
+        one.a = g->a + (size_t)t * g->a_stride;
+        one.b = g->b + (size_t)t * g->b_stride;
+        one.c = g->c + (size_t)t * g->c_stride;
         gemm_accumulate(&one, !across_batches);
     }
 }
@@ -345,6 +346,42 @@ static MatmulPlan plan_matmul(Shape a, Shape b, bool trans_a, bool trans_b)
     return plan_batched(a, b, trans_a, trans_b);
 }
 
+/* Adds d(a) of out = op(a) op(b) into a->grad: G op(b)^T for a [m, k], op(b) G^T for a [k, m]. */
+static void matmul_grad_a(const MatmulPlan *plan, Tensor *a, const Tensor *b, const float *grad_out,
+                          bool trans_a, bool trans_b)
+{
+    if (!trans_a)
+        gemm_batched(&(Gemm){.c = a->grad, .a = grad_out, .b = b->data,
+                             .m = plan->m, .n = plan->k, .k = plan->n,
+                             .trans_a = false, .trans_b = !trans_b, .batches = plan->batches,
+                             .a_stride = plan->c_stride, .b_stride = plan->b_stride,
+                             .c_stride = plan->a_stride});
+    else
+        gemm_batched(&(Gemm){.c = a->grad, .a = b->data, .b = grad_out,
+                             .m = plan->k, .n = plan->m, .k = plan->n,
+                             .trans_a = trans_b, .trans_b = true, .batches = plan->batches,
+                             .a_stride = plan->b_stride, .b_stride = plan->c_stride,
+                             .c_stride = plan->a_stride});
+}
+
+/* Adds d(b) of out = op(a) op(b) into b->grad: op(a)^T G for b [k, n], G^T op(a) for b [n, k]. */
+static void matmul_grad_b(const MatmulPlan *plan, const Tensor *a, Tensor *b, const float *grad_out,
+                          bool trans_a, bool trans_b)
+{
+    if (!trans_b)
+        gemm_batched(&(Gemm){.c = b->grad, .a = a->data, .b = grad_out,
+                             .m = plan->k, .n = plan->n, .k = plan->m,
+                             .trans_a = !trans_a, .trans_b = false, .batches = plan->batches,
+                             .a_stride = plan->a_stride, .b_stride = plan->c_stride,
+                             .c_stride = plan->b_stride});
+    else
+        gemm_batched(&(Gemm){.c = b->grad, .a = grad_out, .b = a->data,
+                             .m = plan->n, .n = plan->k, .k = plan->m,
+                             .trans_a = true, .trans_b = trans_a, .batches = plan->batches,
+                             .a_stride = plan->c_stride, .b_stride = plan->a_stride,
+                             .c_stride = plan->b_stride});
+}
+
 /*
  * Backward of matmul. Entry: in[0] a, in[1] b, iarg[0] trans_a, iarg[1] trans_b.
  * With G = d(out):  d op(a) = G op(b)^T  and  d op(b) = op(a)^T G.
@@ -353,27 +390,14 @@ static MatmulPlan plan_matmul(Shape a, Shape b, bool trans_a, bool trans_b)
  */
 static void matmul_backward(const TapeEntry *entry)
 {
-    Tensor *a = entry->in[0];
-    Tensor *b = entry->in[1];
+    Tensor *a = entry->in[0], *b = entry->in[1];
     bool trans_a = entry->iarg[0], trans_b = entry->iarg[1];
-    const float *grad_out = entry->out->grad;
     MatmulPlan plan = plan_matmul(a->shape, b->shape, trans_a, trans_b);
 
-    if (a->grad) {
-        /* a [m, k]: da += G op(b)^T.  a [k, m]: da += op(b) G^T. */
-        Gemm da = trans_a ? (Gemm){a->grad, b->data, grad_out, plan.k, plan.m, plan.n, trans_b, true}
-                          : (Gemm){a->grad, grad_out, b->data, plan.m, plan.k, plan.n, false, !trans_b};
-        size_t b_step = plan.batches > 1 ? plan.b_stride : 0;
-        gemm_batched(&da, plan.batches, trans_a ? b_step : plan.c_stride,
-                     trans_a ? plan.c_stride : b_step, plan.a_stride);
-    }
-    if (b->grad) {
-        /* b [k, n]: db += op(a)^T G.  b [n, k]: db += G^T op(a). */
-        Gemm db = trans_b ? (Gemm){b->grad, grad_out, a->data, plan.n, plan.k, plan.m, true, trans_a}
-                          : (Gemm){b->grad, a->data, grad_out, plan.k, plan.n, plan.m, !trans_a, false};
-        gemm_batched(&db, plan.batches, trans_b ? plan.c_stride : plan.a_stride,
-                     trans_b ? plan.a_stride : plan.c_stride, plan.b_stride);
-    }
+    if (a->grad)
+        matmul_grad_a(&plan, a, b, entry->out->grad, trans_a, trans_b);
+    if (b->grad)
+        matmul_grad_b(&plan, a, b, entry->out->grad, trans_a, trans_b);
 }
 
 Tensor *op_matmul(Tape *tape, Tensor *a, Tensor *b, bool trans_a, bool trans_b)
@@ -382,8 +406,11 @@ Tensor *op_matmul(Tape *tape, Tensor *a, Tensor *b, bool trans_a, bool trans_b)
     Tensor *out = tape_tensor(tape, plan.out_shape, a->grad || b->grad);
 
     /* out is zero-filled, so accumulating into it computes the product. */
-    Gemm g = {out->data, a->data, b->data, plan.m, plan.n, plan.k, trans_a, trans_b};
-    gemm_batched(&g, plan.batches, plan.a_stride, plan.b_stride, plan.c_stride);
+    gemm_batched(&(Gemm){.c = out->data, .a = a->data, .b = b->data,
+                         .m = plan.m, .n = plan.n, .k = plan.k,
+                         .trans_a = trans_a, .trans_b = trans_b, .batches = plan.batches,
+                         .a_stride = plan.a_stride, .b_stride = plan.b_stride,
+                         .c_stride = plan.c_stride});
 
     if (out->grad) {
         TapeEntry *entry = tape_record(tape, "matmul", matmul_backward, out);
@@ -432,14 +459,14 @@ static void linear_backward(const TapeEntry *entry)
     int rows = int_or_die(tensor_rows(x), "linear");
     int in_dim = w->shape.dim[1], out_dim = w->shape.dim[0];
 
-    if (x->grad) {
-        Gemm dx = {x->grad, grad_out, w->data, rows, in_dim, out_dim, false, false};
-        gemm_accumulate(&dx, true);
-    }
-    if (w->grad) {
-        Gemm dw = {w->grad, grad_out, x->data, out_dim, in_dim, rows, true, false};
-        gemm_accumulate(&dw, true);
-    }
+    if (x->grad)
+        gemm_accumulate(&(Gemm){.c = x->grad, .a = grad_out, .b = w->data,
+                                .m = rows, .n = in_dim, .k = out_dim},
+                        true);
+    if (w->grad)
+        gemm_accumulate(&(Gemm){.c = w->grad, .a = grad_out, .b = x->data,
+                                .m = out_dim, .n = in_dim, .k = rows, .trans_a = true},
+                        true);
     if (bias && bias->grad)
         add_column_sums(bias->grad, grad_out, (size_t)rows, (size_t)out_dim);
 }
@@ -460,8 +487,9 @@ Tensor *op_linear(Tape *tape, Tensor *x, Tensor *w, Tensor *bias)
 
     /* out = x w^T, then the bias on every row. */
     int rows = int_or_die(tensor_rows(x), "linear");
-    Gemm g = {out->data, x->data, w->data, rows, out_dim, in_dim, false, true};
-    gemm_accumulate(&g, true);
+    gemm_accumulate(&(Gemm){.c = out->data, .a = x->data, .b = w->data,
+                            .m = rows, .n = out_dim, .k = in_dim, .trans_b = true},
+                    true);
     if (bias)
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < out_dim; j++)
