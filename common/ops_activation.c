@@ -501,10 +501,10 @@ static void causal_mask_backward(const TapeEntry *entry)
     if (!scores->grad)
         return;
     const float *grad_out = entry->out->grad;
-    size_t n = (size_t)tensor_cols(scores);
+    size_t n = (size_t)tensor_cols(scores), rows = tensor_rows(scores);
 
     /* Row r of the flattened tensor is query r % n; keys 0..query pass the gradient. */
-    for (size_t row = 0; row < tensor_rows(scores); row++) {
+    for (size_t row = 0; row < rows; row++) {
         size_t query = row % n;
         for (size_t key = 0; key <= query; key++)
             scores->grad[row * n + key] += grad_out[row * n + key];
@@ -518,8 +518,8 @@ Tensor *op_causal_mask(Tape *tape, Tensor *scores)
         fail_shape("causal_mask", shape, "is not [..., n, n]");
 
     Tensor *out = tape_tensor(tape, shape, scores->grad != NULL);
-    size_t n = (size_t)tensor_cols(scores);
-    for (size_t row = 0; row < tensor_rows(scores); row++) {
+    size_t n = (size_t)tensor_cols(scores), rows = tensor_rows(scores);
+    for (size_t row = 0; row < rows; row++) {
         size_t query = row % n;
         for (size_t key = 0; key < n; key++)
             out->data[row * n + key] = key <= query ? scores->data[row * n + key] : -INFINITY;
