@@ -390,12 +390,13 @@ static void assert_same_bits_any_threads(Shape a_shape, Shape b_shape, MatmulFla
 static void test_matmul_same_bits_any_thread_count(void **state)
 {
     (void)state;
-    /* Large enough to use the threads (1.9 million multiply-adds, many tiles). */
-    assert_same_bits_any_threads(shape2(300, 64), shape2(100, 64), (MatmulFlags){false, true});
-    /* A short output with a long sum: the weight-gradient shape. */
-    assert_same_bits_any_threads(shape2(2000, 24), shape2(2000, 40), (MatmulFlags){true, false});
-    /* Many small products, spread over the threads one product each. */
-    assert_same_bits_any_threads(shape3(64, 30, 16), shape3(64, 30, 16), (MatmulFlags){false, true});
+    /* Each case has over 2^21 multiply-adds, the least that the kernel spreads over threads. */
+    /* 600 x 64 x 100: many tiles and two row blocks. */
+    assert_same_bits_any_threads(shape2(600, 64), shape2(100, 64), (MatmulFlags){false, true});
+    /* A short output with a long sum (k = 4000): the weight-gradient shape. */
+    assert_same_bits_any_threads(shape2(4000, 24), shape2(4000, 40), (MatmulFlags){true, false});
+    /* 256 small products, spread over the threads one product each. */
+    assert_same_bits_any_threads(shape3(256, 30, 16), shape3(256, 30, 16), (MatmulFlags){false, true});
 }
 
 static void test_matmul_inner_mismatch_stops(void **state)
