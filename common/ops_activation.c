@@ -1,0 +1,531 @@
+/*
+ * Non-linearities, normalisation and the loss: relu, tanh, gelu, exp,
+ * softmax, cross-entropy, layer norm and the causal mask (contracts and
+ * shapes in ops.h). Each op's backward function sits right below its
+ * forward function.
+ *
+ * Precision: element-wise math is in float. Every reduction along a row or
+ * over rows accumulates in double, so a long row loses no more accuracy than
+ * a short one. These are the softmax and cross-entropy sums, the layer-norm
+ * mean and variance, the sums in their backward passes, and the gain and
+ * bias gradients.
+ *
+ * Threads: the loops over rows and the transcendental element-wise loops run
+ * on the OpenMP threads when the tensor is large. Each row or element is
+ * computed by one thread, and sums over rows run in a fixed order on one
+ * thread, so results do not depend on the thread count.
+ */
+#include "ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Elements below which an element-wise or row loop stays on one thread. */
+#define THREAD_MIN_ELEMENTS ((size_t)1 << 15)
+
+/* Stops the program with "op: shape S <reason>". */
+static void fail_shape(const char *op, Shape shape, const char *reason)
+{
+    char text[64];
+    shape_format(shape, text, sizeof text);
+    core_fatal("%s: shape %s %s", op, text, reason);
+}
+
+/* Returns a zero-filled array of count doubles from the heap; stops the program when memory runs out. */
+static double *calloc_doubles(size_t count, const char *op)
+{
+    double *values = calloc(count, sizeof(double));
+    if (!values)
+        core_fatal("%s: out of memory allocating %zu doubles", op, count);
+    return values;
+}
+
+/* ------------------------------------------------------------------------- */
+/* relu, tanh, gelu, exp                                                       */
+/* ------------------------------------------------------------------------- */
+
+/* Backward of relu. Entry: in[0] x. dx += G where x > 0 (the kink at 0 gets 0). */
+static void relu_backward(const TapeEntry *entry)
+{
+    Tensor *x = entry->in[0];
+    const float *grad_out = entry->out->grad;
+
+    if (x->grad)
+        for (size_t i = 0; i < x->size; i++)
+            x->grad[i] += x->data[i] > 0.0f ? grad_out[i] : 0.0f;
+}
+
+Tensor *op_relu(Tape *tape, Tensor *x)
+{
+    Tensor *out = tape_tensor(tape, x->shape, x->grad != NULL);
+    for (size_t i = 0; i < x->size; i++)
+        out->data[i] = x->data[i] > 0.0f ? x->data[i] : 0.0f;
+
+    if (out->grad)
+        tape_record(tape, "relu", relu_backward, out)->in[0] = x;
+    return out;
+}
+
+/* Backward of tanh. Entry: in[0] x. dx += G (1 - out^2). */
+static void tanh_backward(const TapeEntry *entry)
+{
+    Tensor *x = entry->in[0];
+    const float *y = entry->out->data, *grad_out = entry->out->grad;
+    if (!x->grad)
+        return;
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (size_t i = 0; i < x->size; i++)
+        x->grad[i] += grad_out[i] * (1.0f - y[i] * y[i]);
+}
+
+Tensor *op_tanh(Tape *tape, Tensor *x)
+{
+    Tensor *out = tape_tensor(tape, x->shape, x->grad != NULL);
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (size_t i = 0; i < x->size; i++)
+        out->data[i] = tanhf(x->data[i]);
+
+    if (out->grad)
+        tape_record(tape, "tanh", tanh_backward, out)->in[0] = x;
+    return out;
+}
+
+/* 1 / sqrt(2) and 1 / sqrt(2 pi), for the normal distribution in GELU. */
+#define INV_SQRT2 0.70710678118654752440f
+#define INV_SQRT_2PI 0.39894228040143267794f
+
+/*
+ * Backward of gelu. Entry: in[0] x, saved [size] Phi(x) from forward. With
+ * Phi the normal CDF and phi its density, gelu(x) = x Phi(x), so
+ * dx += G (Phi(x) + x phi(x)).
+ */
+static void gelu_backward(const TapeEntry *entry)
+{
+    Tensor *x = entry->in[0];
+    const float *grad_out = entry->out->grad, *cdf = entry->saved;
+    if (!x->grad)
+        return;
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (size_t i = 0; i < x->size; i++) {
+        float v = x->data[i];
+        float pdf = INV_SQRT_2PI * expf(-0.5f * v * v);
+        x->grad[i] += grad_out[i] * (cdf[i] + v * pdf);
+    }
+}
+
+Tensor *op_gelu(Tape *tape, Tensor *x)
+{
+    Tensor *out = tape_tensor(tape, x->shape, x->grad != NULL);
+
+    /* Phi(x) is kept for backward, which then needs no second erff (the slowest step here). */
+    float *cdf = out->grad ? arena_alloc(&tape->arena, x->size * sizeof(float)) : NULL;
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (size_t i = 0; i < x->size; i++) {
+        float v = x->data[i];
+        float phi_cdf = 0.5f * (1.0f + erff(v * INV_SQRT2));
+        out->data[i] = v * phi_cdf;
+        if (cdf)
+            cdf[i] = phi_cdf;
+    }
+
+    if (out->grad) {
+        TapeEntry *entry = tape_record(tape, "gelu", gelu_backward, out);
+        entry->in[0] = x;
+        entry->saved = cdf;
+    }
+    return out;
+}
+
+/* Backward of exp. Entry: in[0] x. dx += G out. */
+static void exp_backward(const TapeEntry *entry)
+{
+    Tensor *x = entry->in[0];
+    const float *y = entry->out->data, *grad_out = entry->out->grad;
+
+    if (x->grad)
+        for (size_t i = 0; i < x->size; i++)
+            x->grad[i] += grad_out[i] * y[i];
+}
+
+Tensor *op_exp(Tape *tape, Tensor *x)
+{
+    Tensor *out = tape_tensor(tape, x->shape, x->grad != NULL);
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (size_t i = 0; i < x->size; i++)
+        out->data[i] = expf(x->data[i]);
+
+    if (out->grad)
+        tape_record(tape, "exp", exp_backward, out)->in[0] = x;
+    return out;
+}
+
+/* ------------------------------------------------------------------------- */
+/* softmax                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* Returns the largest of x[0..m-1]; -INFINITY when every entry is -INFINITY. */
+static float row_max(const float *x, int m)
+{
+    float max = -INFINITY;
+    for (int j = 0; j < m; j++)
+        if (x[j] > max)
+            max = x[j];
+    return max;
+}
+
+/*
+ * Writes the softmax of the row x [m] into y [m].
+ * A row whose entries are all -INFINITY (a query that may see no key) has no
+ * finite maximum to subtract, and exp(-inf - -inf) would be NaN. Such a row
+ * gets all weights 0 instead, so it also passes no gradient back.
+ */
+static void softmax_row(const float *x, float *y, int m)
+{
+    float max = row_max(x, m);
+    if (max == -INFINITY) {
+        memset(y, 0, (size_t)m * sizeof(float));
+        return;
+    }
+
+    /* Subtracting the max keeps every exp in (0, 1]; -INFINITY entries give exactly 0. */
+    double sum = 0.0;
+    for (int j = 0; j < m; j++) {
+        y[j] = expf(x[j] - max);
+        sum += y[j];
+    }
+    for (int j = 0; j < m; j++)
+        y[j] = (float)(y[j] / sum);
+}
+
+/*
+ * Backward of softmax. Entry: in[0] x [..., m]. Per row, with y = out and
+ * g = G: dx_j += y_j (g_j - sum_k y_k g_k).
+ */
+static void softmax_backward(const TapeEntry *entry)
+{
+    Tensor *x = entry->in[0];
+    if (!x->grad)
+        return;
+    const float *y = entry->out->data, *grad_out = entry->out->grad;
+    int m = tensor_cols(x);
+    long rows = (long)tensor_rows(x);
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (long i = 0; i < rows; i++) {
+        const float *y_row = y + (size_t)i * (size_t)m, *g_row = grad_out + (size_t)i * (size_t)m;
+        double dot = 0.0;
+        for (int j = 0; j < m; j++)
+            dot += (double)y_row[j] * g_row[j];
+
+        float *dx = x->grad + (size_t)i * (size_t)m;
+        for (int j = 0; j < m; j++)
+            dx[j] += (float)(y_row[j] * (g_row[j] - dot));
+    }
+}
+
+Tensor *op_softmax(Tape *tape, Tensor *x)
+{
+    Tensor *out = tape_tensor(tape, x->shape, x->grad != NULL);
+    int m = tensor_cols(x);
+    long rows = (long)tensor_rows(x);
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (long i = 0; i < rows; i++)
+        softmax_row(x->data + (size_t)i * (size_t)m, out->data + (size_t)i * (size_t)m, m);
+
+    if (out->grad)
+        tape_record(tape, "softmax", softmax_backward, out)->in[0] = x;
+    return out;
+}
+
+/* ------------------------------------------------------------------------- */
+/* cross-entropy                                                               */
+/* ------------------------------------------------------------------------- */
+
+/* Stops the program when a target is outside -1..classes-1, naming the row and the value. */
+static void check_targets(const int *targets, size_t rows, int classes)
+{
+    for (size_t i = 0; i < rows; i++)
+        if (targets[i] < -1 || targets[i] >= classes)
+            core_fatal("cross_entropy: target %d of row %zu is outside -1..%d (%d classes)",
+                       targets[i], i, classes - 1, classes);
+}
+
+/*
+ * Returns log(sum_j exp(x_j)) of the row x [m], computed as
+ * max + log(sum_j exp(x_j - max)) so that no exp overflows.
+ */
+static double row_log_sum_exp(const float *x, int m)
+{
+    float max = row_max(x, m);
+    double sum = 0.0;
+    for (int j = 0; j < m; j++)
+        sum += expf(x[j] - max);
+    return max + log(sum);
+}
+
+/*
+ * Backward of cross_entropy. Entry: in[0] logits [N, C], ids the targets,
+ * saved [N] each row's log-sum-exp, iarg[0] the rows counted in the mean.
+ * For a counted row: dlogits_j += G (softmax_j - [j == target]) / count.
+ */
+static void cross_entropy_backward(const TapeEntry *entry)
+{
+    Tensor *logits = entry->in[0];
+    if (!logits->grad || entry->iarg[0] == 0)
+        return;
+    int classes = tensor_cols(logits);
+    long rows = (long)tensor_rows(logits);
+    float scale = entry->out->grad[0] / (float)entry->iarg[0];
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (logits->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (long i = 0; i < rows; i++) {
+        int target = entry->ids[i];
+        if (target == -1)
+            continue;
+        const float *x = logits->data + (size_t)i * (size_t)classes;
+        float *dx = logits->grad + (size_t)i * (size_t)classes;
+        for (int j = 0; j < classes; j++) {
+            float p = expf(x[j] - entry->saved[i]);
+            dx[j] += scale * (p - (j == target ? 1.0f : 0.0f));
+        }
+    }
+}
+
+/*
+ * A batch in which every target is -1 has no row to average. Its loss is 0
+ * instead of 0 / 0, and it passes no gradient back.
+ */
+Tensor *op_cross_entropy(Tape *tape, Tensor *logits, const int *targets)
+{
+    int classes = tensor_cols(logits);
+    size_t rows = tensor_rows(logits);
+    check_targets(targets, rows, classes);
+
+    /* Per row: loss = log-sum-exp - the target's logit. Rows run in parallel. */
+    float *log_sum_exp = arena_alloc(&tape->arena, rows * sizeof(float));
+    double *row_loss = arena_alloc(&tape->arena, rows * sizeof(double));
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (logits->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (long i = 0; i < (long)rows; i++) {
+        if (targets[i] == -1)
+            continue;
+        const float *x = logits->data + (size_t)i * (size_t)classes;
+        double lse = row_log_sum_exp(x, classes);
+        log_sum_exp[i] = (float)lse;
+        row_loss[i] = lse - x[targets[i]];
+    }
+
+    /* The mean over counted rows, summed in row order. */
+    double total = 0.0;
+    int counted = 0;
+    for (size_t i = 0; i < rows; i++) {
+        if (targets[i] != -1) {
+            total += row_loss[i];
+            counted++;
+        }
+    }
+    Tensor *out = tape_tensor(tape, shape1(1), logits->grad != NULL);
+    out->data[0] = counted > 0 ? (float)(total / counted) : 0.0f;
+
+    if (out->grad) {
+        int *ids = arena_alloc(&tape->arena, rows * sizeof(int));
+        memcpy(ids, targets, rows * sizeof(int));
+        TapeEntry *entry = tape_record(tape, "cross_entropy", cross_entropy_backward, out);
+        entry->in[0] = logits;
+        entry->ids = ids;
+        entry->saved = log_sum_exp;
+        entry->iarg[0] = counted;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------- */
+/* layer norm                                                                  */
+/* ------------------------------------------------------------------------- */
+
+/* Writes the mean and 1 / sqrt(var + eps) of the row x [d] into stats[0] and stats[1]. */
+static void row_mean_rstd(const float *x, int d, float eps, float stats[2])
+{
+    double sum = 0.0;
+    for (int j = 0; j < d; j++)
+        sum += x[j];
+    double mean = sum / d;
+
+    /* Two passes: summing squares of x - mean avoids the cancellation of E[x^2] - mean^2. */
+    double squares = 0.0;
+    for (int j = 0; j < d; j++)
+        squares += ((double)x[j] - mean) * ((double)x[j] - mean);
+    stats[0] = (float)mean;
+    stats[1] = (float)(1.0 / sqrt(squares / d + eps));
+}
+
+/*
+ * Adds the gain and bias gradients: dgain_j += sum_i G_ij xhat_ij and
+ * dbias_j += sum_i G_ij, summed over rows in order in double.
+ */
+static void layernorm_backward_params(const TapeEntry *entry)
+{
+    Tensor *x = entry->in[0], *gain = entry->in[1], *bias = entry->in[2];
+    int d = tensor_cols(x);
+    size_t rows = tensor_rows(x);
+    double *sums = calloc_doubles(2 * (size_t)d, "layernorm");
+
+    for (size_t i = 0; i < rows; i++) {
+        const float *xr = x->data + i * (size_t)d, *g = entry->out->grad + i * (size_t)d;
+        float mean = entry->saved[2 * i], rstd = entry->saved[2 * i + 1];
+        for (int j = 0; j < d; j++) {
+            sums[j] += (double)g[j] * ((xr[j] - mean) * rstd);
+            sums[d + j] += g[j];
+        }
+    }
+
+    for (int j = 0; j < d; j++) {
+        if (gain->grad)
+            gain->grad[j] += (float)sums[j];
+        if (bias->grad)
+            bias->grad[j] += (float)sums[d + j];
+    }
+    free(sums);
+}
+
+/*
+ * Backward of layernorm. Entry: in[0] x [N, D], in[1] gain [D], in[2] bias
+ * [D], saved [N, 2] each row's mean and rstd = 1 / sqrt(var + eps).
+ * With xhat = (x - mean) rstd and h = G gain, per row:
+ * dx += rstd (h - mean(h) - xhat mean(h xhat)).
+ */
+static void layernorm_backward(const TapeEntry *entry)
+{
+    Tensor *x = entry->in[0], *gain = entry->in[1];
+    int d = tensor_cols(x);
+    long rows = (long)tensor_rows(x);
+
+    if (x->grad) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
+#endif
+        for (long i = 0; i < rows; i++) {
+            const float *xr = x->data + (size_t)i * (size_t)d;
+            const float *g = entry->out->grad + (size_t)i * (size_t)d;
+            float mean = entry->saved[2 * i], rstd = entry->saved[2 * i + 1];
+
+            double h_sum = 0.0, h_xhat_sum = 0.0;
+            for (int j = 0; j < d; j++) {
+                double h = (double)g[j] * gain->data[j];
+                h_sum += h;
+                h_xhat_sum += h * ((xr[j] - mean) * rstd);
+            }
+            double h_mean = h_sum / d, h_xhat_mean = h_xhat_sum / d;
+
+            float *dx = x->grad + (size_t)i * (size_t)d;
+            for (int j = 0; j < d; j++) {
+                double xhat = (xr[j] - mean) * rstd;
+                double h = (double)g[j] * gain->data[j];
+                dx[j] += (float)(rstd * (h - h_mean - xhat * h_xhat_mean));
+            }
+        }
+    }
+    if (entry->in[1]->grad || entry->in[2]->grad)
+        layernorm_backward_params(entry);
+}
+
+Tensor *op_layernorm(Tape *tape, Tensor *x, Tensor *gain, Tensor *bias, float eps)
+{
+    /* Shapes: x [..., D], gain [D], bias [D]. */
+    int d = tensor_cols(x);
+    if (!gain || !bias)
+        fail_shape("layernorm", x->shape, "needs both a gain and a bias [D] (got NULL)");
+    if (gain->shape.ndim != 1 || gain->shape.dim[0] != d)
+        fail_shape("layernorm", gain->shape, "does not fit as the gain [D] of x [..., D]");
+    if (bias->shape.ndim != 1 || bias->shape.dim[0] != d)
+        fail_shape("layernorm", bias->shape, "does not fit as the bias [D] of x [..., D]");
+
+    Tensor *out = tape_tensor(tape, x->shape, x->grad || gain->grad || bias->grad);
+    long rows = (long)tensor_rows(x);
+    float *stats = arena_alloc(&tape->arena, 2 * (size_t)rows * sizeof(float));
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (x->size >= THREAD_MIN_ELEMENTS)
+#endif
+    for (long i = 0; i < rows; i++) {
+        const float *xr = x->data + (size_t)i * (size_t)d;
+        float *y = out->data + (size_t)i * (size_t)d;
+        row_mean_rstd(xr, d, eps, stats + 2 * i);
+        for (int j = 0; j < d; j++)
+            y[j] = (xr[j] - stats[2 * i]) * stats[2 * i + 1] * gain->data[j] + bias->data[j];
+    }
+
+    if (out->grad) {
+        TapeEntry *entry = tape_record(tape, "layernorm", layernorm_backward, out);
+        entry->in[0] = x;
+        entry->in[1] = gain;
+        entry->in[2] = bias;
+        entry->farg = eps;
+        entry->saved = stats;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------- */
+/* causal mask                                                                 */
+/* ------------------------------------------------------------------------- */
+
+/* Backward of causal_mask. Entry: in[0] scores [..., n, n]. dx += G where key <= query. */
+static void causal_mask_backward(const TapeEntry *entry)
+{
+    Tensor *scores = entry->in[0];
+    if (!scores->grad)
+        return;
+    const float *grad_out = entry->out->grad;
+    size_t n = (size_t)tensor_cols(scores), rows = tensor_rows(scores);
+
+    /* Row r of the flattened tensor is query r % n; keys 0..query pass the gradient. */
+    for (size_t row = 0; row < rows; row++) {
+        size_t query = row % n;
+        for (size_t key = 0; key <= query; key++)
+            scores->grad[row * n + key] += grad_out[row * n + key];
+    }
+}
+
+Tensor *op_causal_mask(Tape *tape, Tensor *scores)
+{
+    Shape shape = scores->shape;
+    if (shape.ndim < 2 || shape.dim[shape.ndim - 1] != shape.dim[shape.ndim - 2])
+        fail_shape("causal_mask", shape, "is not [..., n, n]");
+
+    Tensor *out = tape_tensor(tape, shape, scores->grad != NULL);
+    size_t n = (size_t)tensor_cols(scores), rows = tensor_rows(scores);
+    for (size_t row = 0; row < rows; row++) {
+        size_t query = row % n;
+        for (size_t key = 0; key < n; key++)
+            out->data[row * n + key] = key <= query ? scores->data[row * n + key] : -INFINITY;
+    }
+
+    if (out->grad)
+        tape_record(tape, "causal_mask", causal_mask_backward, out)->in[0] = scores;
+    return out;
+}
