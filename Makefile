@@ -65,7 +65,8 @@ ifeq ($(OPENMP),1)
 endif
 
 INCLUDES = -Icommon -Istages
-ALL_CFLAGS = $(WARNINGS) $(INCLUDES) $(CPPFLAGS) $(OPENMP_FLAGS) $(SANITIZE_CFLAGS) $(CFLAGS) -MMD -MP
+# PROJECT_ROOT lets programs find plots/*.gp from any working directory.
+ALL_CFLAGS = $(WARNINGS) $(INCLUDES) -DPROJECT_ROOT='"$(CURDIR)"' $(CPPFLAGS) $(OPENMP_FLAGS) $(SANITIZE_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(OPENMP_FLAGS) $(SANITIZE_LDFLAGS) $(LDFLAGS)
 
 # Sources: every stage directory holds model code and one main.c program.
