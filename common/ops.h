@@ -34,11 +34,12 @@
  * Matrix product with optional transposed operands: out = op(a) op(b), where
  * op(x) is x or its transpose over the last two dimensions.
  *
+ * Both operands have at least 2 dimensions.
  * Shapes: b 2-D [K, N] (or [N, K] when trans_b): every leading dimension of a
  * is folded into the rows, so a [..., M, K] gives out [..., M, N]; trans_a is
  * then allowed only for a 2-D a ([K, M]).
- * b with 3 or 4 dimensions: a batched product; a and b have the same leading
- * dimensions, a [..., M, K] (or [..., K, M]), b [..., K, N] (or [..., N, K]),
+ * b with 3 or 4 dimensions: a batched product; a and b have the same number
+ * of dimensions and the same leading dimensions, a [..., M, K] (or [..., K, M]), b [..., K, N] (or [..., N, K]),
  * out [..., M, N].
  */
 Tensor *op_matmul(Tape *tape, Tensor *a, Tensor *b, bool trans_a, bool trans_b);
@@ -71,7 +72,7 @@ Tensor *op_concat(Tape *tape, Tensor *a, Tensor *b);
 
 /**
  * Returns a view of x with another shape of the same size. The view shares
- * x's data and gradient, so it needs no tape entry.
+ * x's data, gradient and name, so it needs no tape entry.
  */
 Tensor *op_reshape(Tape *tape, Tensor *x, Shape shape);
 
@@ -94,7 +95,8 @@ Tensor *op_exp(Tape *tape, Tensor *x);
 /**
  * Softmax along the last axis: out[i] = exp(x[i] - max) / sum_j exp(x[j] - max).
  * Subtracting the row maximum keeps exp finite for scores such as +-1000,
- * and an entry of -INFINITY gets weight 0. Shapes: x [..., m], out [..., m].
+ * and an entry of -INFINITY gets weight 0. A row that is entirely -INFINITY
+ * gets weights 0 and passes no gradient back. Shapes: x [..., m], out [..., m].
  */
 Tensor *op_softmax(Tape *tape, Tensor *x);
 
@@ -103,7 +105,8 @@ Tensor *op_softmax(Tape *tape, Tensor *x);
  * as a fused log-softmax so that large logits do not overflow.
  * Shapes: logits [N, C] (leading dimensions are folded into N),
  * targets [N] in 0..C-1, or -1 to leave a row out of the mean.
- * out is a scalar [1]. A target outside -1..C-1 stops the program.
+ * out is a scalar [1]; when every target is -1 it is 0 and passes no
+ * gradient back. A target outside -1..C-1 stops the program.
  */
 Tensor *op_cross_entropy(Tape *tape, Tensor *logits, const int *targets);
 
@@ -111,7 +114,7 @@ Tensor *op_cross_entropy(Tape *tape, Tensor *logits, const int *targets);
  * Layer normalisation over the last axis:
  * out = (x - mean) / sqrt(var + eps) * gain + bias, with the biased variance
  * (divided by D, as PyTorch's LayerNorm).
- * Shapes: x [..., D], gain [D], bias [D], out [..., D].
+ * Shapes: x [..., D], gain [D], bias [D] (neither may be NULL), out [..., D].
  */
 Tensor *op_layernorm(Tape *tape, Tensor *x, Tensor *gain, Tensor *bias, float eps);
 
@@ -178,14 +181,14 @@ Tensor *op_conv1d(Tape *tape, Tensor *x, Tensor *w, Tensor *bias, int k, ConvPad
 /**
  * Pairs every vector with every vector of the same sentence, itself
  * included: pair q*m + k of out is [x_q ; x_k].
- * Shapes: x [B, m, D], out [B, m*m, 2D].
+ * Shapes: x [B, m, D], out [B, m*m, 2D] (or x [m, D], out [m*m, 2D]).
  */
 Tensor *op_pairwise(Tape *tape, Tensor *x);
 
 /**
  * Sums each column of an n x n grid of pair vectors back to one vector per
  * word: out_q = sum over k of x[q*n + k], the pairs whose query is q.
- * Shapes: x [B, n*n, D], out [B, n, D].
+ * Shapes: x [B, n*n, D], out [B, n, D] (or x [n*n, D], out [n, D]).
  */
 Tensor *op_column_sum(Tape *tape, Tensor *x);
 
