@@ -52,7 +52,10 @@ bool csv_row(CsvWriter *writer, const char *format, ...)
  */
 bool csv_close(CsvWriter *writer, char *error, size_t error_size);
 
-/** Closes and removes the temporary file, leaving the final path as it was, and frees @p writer. */
+/**
+ * Closes and removes the temporary file, leaving the final path as it was,
+ * and frees @p writer. NULL is ignored.
+ */
 void csv_abort(CsvWriter *writer);
 
 #endif /* CSV_H */

@@ -26,15 +26,24 @@
 
 /** The state of one progress display. */
 typedef struct Progress {
-    const char *label;          /**< shown first, such as "epoch 3"; not owned, must outlive the display */
-    size_t total;               /**< items expected, or 0 when unknown (no bar, percentage or estimate) */
-    size_t done;                /**< items done so far */
-    double loss;                /**< latest loss, or NAN for none */
-    double start_seconds;       /**< clock value at progress_start */
-    double last_output_seconds; /**< clock value of the latest output, or a negative value before any */
-    bool terminal;              /**< redraw in place (stream is a terminal) or write plain lines */
-    FILE *stream;               /**< where to write: stderr, or another stream in tests */
-    double (*clock)(void);      /**< seconds from a monotonic clock: time_now_seconds, or a fake in tests */
+    /** shown first, such as "epoch 3"; not owned, and must outlive the display */
+    const char *label;
+    /** items expected, or 0 when unknown (no bar, percentage or estimate) */
+    size_t total;
+    /** items done so far */
+    size_t done;
+    /** latest loss, or NAN for none */
+    double loss;
+    /** clock value at progress_start */
+    double start_seconds;
+    /** clock value of the latest output, or a negative value before any */
+    double last_output_seconds;
+    /** redraw in place (stream is a terminal) or write plain lines */
+    bool terminal;
+    /** where to write: stderr, or another stream in tests */
+    FILE *stream;
+    /** seconds from a monotonic clock: time_now_seconds, or a fake in tests */
+    double (*clock)(void);
 } Progress;
 
 /**

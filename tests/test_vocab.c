@@ -95,8 +95,9 @@ static void test_tokenize_keeps_multibyte_characters(void **state)
      * punctuation, so it stays in the word. */
     TokenList list = tokenize_string("caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC\xE3\x80\x82"
                                      "\xF0\x9F\x98\x80,\xF0\x9F\x98\x80");
-    const char *expected[] = {"caf\xC3\xA9", "\xE6\x97\xA5\xE6\x9C\xAC\xE3\x80\x82\xF0\x9F\x98\x80",
-                              ",", "\xF0\x9F\x98\x80"};
+    const char *expected[] = {"caf\xC3\xA9",
+                              "\xE6\x97\xA5\xE6\x9C\xAC\xE3\x80\x82\xF0\x9F\x98\x80", ",",
+                              "\xF0\x9F\x98\x80"};
     assert_true(tokens_equal(&list, expected, COUNT_OF(expected)));
     for (size_t i = 0; i < list.count; i++) {
         const char *token = token_list_get(&list, i);
