@@ -1,0 +1,105 @@
+/**
+ * @file cli.h
+ * @brief Command-line helpers shared by every program: usage errors, strict
+ *        number parsing and reading sentences one per line.
+ *
+ * Conventions, as in GNU tools: a usage error prints "<program>: <message>"
+ * and "Try '<program> --help' for more information." to stderr and exits
+ * with status 2. Programs report other failures themselves and exit with
+ * status 1.
+ *
+ * Each parser comes in two forms: cli_try_parse_* returns false with a
+ * message (for tests and for callers that add context), and cli_parse_*
+ * reports the message through cli_usage_error.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Exit status of a program called with invalid arguments. */
+#define CLI_EXIT_USAGE 2
+
+/**
+ * Prints "<program>: <message>" (the message formatted as printf would) and
+ * "Try '<program> --help' for more information." to stderr, then exits with
+ * status CLI_EXIT_USAGE (2).
+ */
+void cli_usage_error(const char *program, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noreturn, format(printf, 2, 3)))
+#endif
+    ;
+
+/**
+ * Parses @p text as a decimal integer in @p min .. @p max for the option
+ * named @p option (such as "--steps"). An optional leading + or - is
+ * accepted; an empty value, leading spaces, any other character, and a value
+ * outside the range are not.
+ * @return true with the value in *value, or false with a message naming the
+ *         option, the value and the allowed range in @p error (when
+ *         @p error_size > 0), leaving *value unchanged.
+ */
+bool cli_try_parse_int(const char *option, const char *text, int min, int max, int *value,
+                       char *error, size_t error_size);
+
+/**
+ * Parses @p text as an unsigned decimal integer in @p min .. @p max, with the
+ * rules of cli_try_parse_int except that no sign is accepted.
+ * @return true with the value in *value, or false with a message in @p error.
+ */
+bool cli_try_parse_u64(const char *option, const char *text, uint64_t min, uint64_t max,
+                       uint64_t *value, char *error, size_t error_size);
+
+/**
+ * Parses @p text as a finite decimal floating-point number (such as 0.001,
+ * 1e-3 or -2.5) in @p min .. @p max. Empty values, leading spaces, trailing
+ * characters, NaN, infinities, hexadecimal forms and values outside the
+ * range are rejected.
+ * @return true with the value in *value, or false with a message in @p error.
+ */
+bool cli_try_parse_double(const char *option, const char *text, double min, double max,
+                          double *value, char *error, size_t error_size);
+
+/** Returns the value of cli_try_parse_int, or exits through cli_usage_error. */
+int cli_parse_int(const char *program, const char *option, const char *text, int min, int max);
+
+/** Returns the value of cli_try_parse_u64, or exits through cli_usage_error. */
+uint64_t cli_parse_u64(const char *program, const char *option, const char *text, uint64_t min,
+                       uint64_t max);
+
+/** Returns the value of cli_try_parse_double, or exits through cli_usage_error. */
+double cli_parse_double(const char *program, const char *option, const char *text, double min,
+                        double max);
+
+/** A growable list of lines read from a file. */
+typedef struct LineList {
+    char **lines;       /**< [count] each line without its line break, NUL-terminated; owned */
+    size_t *lengths;    /**< [count] bytes of each line */
+    size_t count;       /**< lines in the list */
+    size_t capacity;    /**< slots allocated in lines and lengths */
+} LineList;
+
+/** Prepares an empty line list; nothing is allocated until the first line. */
+void line_list_init(LineList *list);
+
+/** Frees every line and the list's arrays, and leaves the list empty. */
+void line_list_free(LineList *list);
+
+/**
+ * Reads the file at @p path, or standard input when @p path is "-", and
+ * appends each line to @p lines without its line break (LF, or CR LF).
+ * Empty lines are kept, so line i + 1 of the file is entry i for a list that
+ * was empty. A last line without a line break is kept too. Lines have no
+ * length limit beyond memory.
+ * @return true on success. On failure (the file cannot be opened or read, a
+ *         line contains a NUL byte or ill-formed UTF-8, memory runs out) it
+ *         removes the lines it appended and writes a message naming the file,
+ *         the line number and the byte offset in the line into @p error
+ *         (when @p error_size > 0).
+ */
+bool cli_read_lines(const char *path, LineList *lines, char *error, size_t error_size);
+
+#endif /* CLI_H */

@@ -1,0 +1,143 @@
+/*
+ * The atomic CSV writer (see csv.h): write "<path>.tmp", fsync, rename.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "csv.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Suffix of the temporary file that becomes the CSV file on csv_close. */
+#define CSV_TEMPORARY_SUFFIX ".tmp"
+
+struct CsvWriter {
+    FILE *file;            /* the open temporary file */
+    char *path;            /* final path; owned */
+    char *temporary_path;  /* path + ".tmp"; owned */
+    int write_errno;       /* errno of the first failed write, or 0 */
+};
+
+/* Writes "<action> <path>: <strerror(code)>" into error, when there is room. */
+static void write_file_error(char *error, size_t error_size, const char *action,
+                             const char *path, int code)
+{
+    if (error && error_size > 0)
+        snprintf(error, error_size, "failed to %s %s: %s", action, path, strerror(code));
+}
+
+/* Frees the writer's memory; the file must be closed already. */
+static void free_writer(CsvWriter *writer)
+{
+    free(writer->path);
+    free(writer->temporary_path);
+    free(writer);
+}
+
+/* Allocates a writer with its two paths, without opening anything. */
+static CsvWriter *allocate_writer(const char *path)
+{
+    size_t length = strlen(path);
+    CsvWriter *writer = calloc(1, sizeof *writer);
+    if (!writer)
+        return NULL;
+    writer->path = malloc(length + 1);
+    writer->temporary_path = malloc(length + sizeof CSV_TEMPORARY_SUFFIX);
+    if (!writer->path || !writer->temporary_path) {
+        free_writer(writer);
+        return NULL;
+    }
+    memcpy(writer->path, path, length + 1);
+    memcpy(writer->temporary_path, path, length);
+    memcpy(writer->temporary_path + length, CSV_TEMPORARY_SUFFIX, sizeof CSV_TEMPORARY_SUFFIX);
+    return writer;
+}
+
+CsvWriter *csv_open(const char *path, const char *header, char *error, size_t error_size)
+{
+    CsvWriter *writer = allocate_writer(path);
+    if (!writer) {
+        write_file_error(error, error_size, "create", path, ENOMEM);
+        return NULL;
+    }
+
+    writer->file = fopen(writer->temporary_path, "w");
+    if (!writer->file) {
+        write_file_error(error, error_size, "create", writer->temporary_path, errno);
+        free_writer(writer);
+        return NULL;
+    }
+
+    if (!csv_row(writer, "%s", header)) {
+        write_file_error(error, error_size, "write", writer->temporary_path,
+                         writer->write_errno);
+        csv_abort(writer);
+        return NULL;
+    }
+    return writer;
+}
+
+bool csv_row(CsvWriter *writer, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    errno = 0;
+    bool ok = vfprintf(writer->file, format, args) >= 0 && fputc('\n', writer->file) != EOF;
+    va_end(args);
+
+    if (!ok && writer->write_errno == 0)
+        writer->write_errno = errno != 0 ? errno : EIO;
+    return ok;
+}
+
+/* Flushes, fsyncs and closes the file. Returns 0 or the errno of the first
+ * failure; the file is closed in every case. */
+static int finish_file(CsvWriter *writer)
+{
+    int code = writer->write_errno;
+    if (code == 0 && fflush(writer->file) != 0)
+        code = errno;
+    if (code == 0 && fsync(fileno(writer->file)) != 0)
+        code = errno;
+    if (fclose(writer->file) != 0 && code == 0)
+        code = errno;
+    writer->file = NULL;
+    return code;
+}
+
+bool csv_close(CsvWriter *writer, char *error, size_t error_size)
+{
+    int code = finish_file(writer);
+    if (code != 0) {
+        write_file_error(error, error_size, "write", writer->temporary_path, code);
+        remove(writer->temporary_path);
+        free_writer(writer);
+        return false;
+    }
+
+    if (rename(writer->temporary_path, writer->path) != 0) {
+        code = errno;
+        if (error && error_size > 0)
+            snprintf(error, error_size, "failed to rename %s to %s: %s",
+                     writer->temporary_path, writer->path, strerror(code));
+        remove(writer->temporary_path);
+        free_writer(writer);
+        return false;
+    }
+    free_writer(writer);
+    return true;
+}
+
+void csv_abort(CsvWriter *writer)
+{
+    if (!writer)
+        return;
+    if (writer->file)
+        fclose(writer->file);
+    remove(writer->temporary_path);
+    free_writer(writer);
+}

@@ -1,0 +1,61 @@
+/**
+ * @file csv.h
+ * @brief An atomic CSV writer for results: a reader of the file never finds
+ *        it half written.
+ *
+ * csv_open writes to "<path>.tmp"; csv_close flushes it, fsyncs it and
+ * renames it over @p path, which replaces the old file in one step (rename
+ * is atomic on POSIX file systems). A run that fails or is killed leaves the
+ * previous file untouched and at most a stale .tmp file. The directory is
+ * not fsynced, so after a power failure the old file may come back, but
+ * never a partial one.
+ *
+ * The writer does not quote fields: the caller formats each row, and a
+ * field that contains a comma, a double quote or a line break must be
+ * quoted by the caller as RFC 4180 describes.
+ */
+#ifndef CSV_H
+#define CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/** An open CSV file being written; see csv_open. */
+typedef struct CsvWriter CsvWriter;
+
+/**
+ * Creates "<path>.tmp" and writes @p header and a line break to it.
+ * @return a writer that csv_close or csv_abort frees, or NULL with a message
+ *         naming the file and the reason (strerror) in @p error (when
+ *         @p error_size > 0).
+ */
+CsvWriter *csv_open(const char *path, const char *header, char *error, size_t error_size);
+
+/**
+ * Writes one row, formatted as printf would, followed by a line break.
+ * @return false when the write failed. The first failure is remembered and
+ *         reported again by csv_close, so checking only csv_close is enough.
+ */
+bool csv_row(CsvWriter *writer, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/**
+ * Flushes and fsyncs the temporary file, closes it and renames it to the
+ * final path, then frees @p writer.
+ * @return true on success. On failure (including an earlier failed
+ *         csv_row) it removes the temporary file, leaves the final path as
+ *         it was, and writes a message naming the file and the reason
+ *         (strerror) into @p error (when @p error_size > 0).
+ */
+bool csv_close(CsvWriter *writer, char *error, size_t error_size);
+
+/**
+ * Closes and removes the temporary file, leaving the final path as it was,
+ * and frees @p writer. NULL is ignored.
+ */
+void csv_abort(CsvWriter *writer);
+
+#endif /* CSV_H */
