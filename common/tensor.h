@@ -208,7 +208,7 @@ TapeEntry *tape_record(Tape *tape, const char *op_name, BackwardFn backward, Ten
  * Computes gradients of a scalar @p loss with respect to every tensor with a
  * gradient, by walking the tape from the newest entry to the oldest.
  * Gradients accumulate: parameters' grads are added to, so zero them before
- * each step (optim_zero_grad).
+ * each step (params_zero_grad).
  */
 void tape_backward(Tape *tape, Tensor *loss);
 
