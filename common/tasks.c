@@ -1,0 +1,95 @@
+/* The generated distance task (see tasks.h). */
+#include "tasks.h"
+
+#include <stdlib.h>
+
+/*
+ * Word lists. Subject i owns object i. Filler words are common words that
+ * carry no information about the label.
+ */
+static const char *const SUBJECTS[DISTANCE_TASK_PAIRS] = {
+    "dog", "bird", "fish", "bull", "bee", "cat", "frog", "horse",
+};
+static const char *const OBJECTS[DISTANCE_TASK_PAIRS] = {
+    "tail", "wing", "fin", "horn", "sting", "whisker", "tongue", "mane",
+};
+static const char *const FILLERS[] = {
+    "the", "a", "so", "that", "it", "was", "very", "and",
+    "then", "around", "fast", "on", "there", "some", "just", "again",
+};
+#define FILLER_COUNT ((int)(sizeof FILLERS / sizeof FILLERS[0]))
+
+/* Largest sentence a task may ask for; far above any distance worth training on. */
+#define DISTANCE_TASK_MAX_LENGTH 4096
+
+DistanceTask *distance_task_new(int distance, int gap, int margin)
+{
+    if (distance < 1 || gap < 0 || margin < 0)
+        return NULL;
+    long length = 2L * (distance + 1) + gap + margin;
+    if (length > DISTANCE_TASK_MAX_LENGTH)
+        return NULL;
+
+    DistanceTask *task = calloc(1, sizeof *task);
+    Vocab *vocab = vocab_new();
+    if (!task || !vocab) {
+        free(task);
+        vocab_free(vocab);
+        return NULL;
+    }
+
+    /* Fixed vocabulary: <unk> (id 0, from vocab_new), fillers, subjects, objects. */
+    for (int i = 0; i < FILLER_COUNT; i++)
+        vocab_add(vocab, FILLERS[i]);
+    for (int i = 0; i < DISTANCE_TASK_PAIRS; i++) {
+        task->subject_ids[i] = vocab_add(vocab, SUBJECTS[i]);
+        task->object_ids[i] = vocab_add(vocab, OBJECTS[i]);
+    }
+
+    task->distance = distance;
+    task->gap = gap;
+    task->margin = margin;
+    task->length = (int)length;
+    task->vocab = vocab;
+    return task;
+}
+
+void distance_task_free(DistanceTask *task)
+{
+    if (!task)
+        return;
+    vocab_free(task->vocab);
+    free(task);
+}
+
+/* Writes one sentence of task->length ids and returns its label. */
+static int distance_task_sentence(const DistanceTask *task, Rng *rng, int *ids)
+{
+    /* Every position starts as a random filler word (filler ids are 1..FILLER_COUNT). */
+    for (int t = 0; t < task->length; t++)
+        ids[t] = 1 + (int)rng_below(rng, FILLER_COUNT);
+
+    /* Two different subjects. */
+    int first = (int)rng_below(rng, DISTANCE_TASK_PAIRS);
+    int second = (int)rng_below(rng, DISTANCE_TASK_PAIRS - 1);
+    if (second >= first)
+        second++;
+
+    /* Span positions: the margin is split at random between the two ends. */
+    int start1 = (int)rng_below(rng, (uint32_t)task->margin + 1);
+    int start2 = start1 + task->distance + 1 + task->gap;
+    int label = (int)rng_below(rng, 2);
+
+    /* Matched sentences pair each subject with its own object; crossed ones swap the objects. */
+    ids[start1] = task->subject_ids[first];
+    ids[start1 + task->distance] = task->object_ids[label ? first : second];
+    ids[start2] = task->subject_ids[second];
+    ids[start2 + task->distance] = task->object_ids[label ? second : first];
+    return label;
+}
+
+void distance_task_sample(const DistanceTask *task, Rng *rng, int batch, int *ids, int *labels)
+{
+    for (int b = 0; b < batch; b++)
+        labels[b] = distance_task_sentence(task, rng, ids + (size_t)b * (size_t)task->length);
+}
