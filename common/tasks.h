@@ -37,7 +37,7 @@ typedef struct DistanceTask {
     int gap;             /**< filler words between the two spans, >= 0 */
     int margin;          /**< extra filler words shared out before and after, >= 0 */
     int length;          /**< words per sentence: 2 * (distance + 1) + gap + margin */
-    Vocab *vocab;        /**< fixed vocabulary: <unk>, fillers, subjects, objects; owned */
+    Vocab *vocab;        /**< fixed vocabulary: \<unk\>, fillers, subjects, objects; owned */
     int subject_ids[DISTANCE_TASK_PAIRS]; /**< vocabulary id of each subject */
     int object_ids[DISTANCE_TASK_PAIRS];  /**< id of the object belonging to subject i */
 } DistanceTask;
