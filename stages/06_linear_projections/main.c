@@ -53,7 +53,7 @@ typedef struct Options {
     uint64_t seed;               /* seeds weights, data and training */
     int width;                   /* D, also Dk and Dv; the MLP's hidden width is 4*D */
     int steps;                   /* training steps per scorer */
-    int threads;                 /* 0 keeps the OpenMP default */
+    int threads;                 /* threads of the heavy loops */
     bool train_bilinear;         /* train the bilinear scorer */
     bool train_net;              /* train the net scorer */
     MlpActivation activation;    /* the MLP's non-linearity */
@@ -77,7 +77,7 @@ static void print_usage(void)
            "  --activation NAME   the MLP's non-linearity, relu or gelu (default relu)\n"
            "  --out DIR           directory for stage06_cost.csv and .png\n"
            "                      (default results/stage06)\n"
-           "  --threads N         threads for the heavy loops, 1..1024 (default: OpenMP's)\n"
+           "  --threads N         threads for the heavy loops, 1..1024 (default 1)\n"
            "  --help              print this help and exit\n",
            PROGRAM);
 }
@@ -459,20 +459,26 @@ static void classifier_free(Classifier *model)
     free(model);
 }
 
-/* ids [batch * length] -> logits [batch, 2]. */
-static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int batch, int length)
+/* ids [batch * length] -> x [batch, length, D]: word vector plus position vector. */
+static Tensor *classifier_inputs(Tape *tape, const Classifier *model, const int *ids, int batch,
+                                 int length)
 {
-    Classifier *model = context;
     int count = batch * length;
-    int width = tensor_cols(model->word_table);
-
-    /* 1. Word vector plus position vector: x [B, n, D]. */
     int *positions = arena_alloc(&tape->arena, (size_t)count * sizeof *positions);
     for (int i = 0; i < count; i++)
         positions[i] = i % length;
     Tensor *x = op_add(tape, op_embedding(tape, model->word_table, ids, count),
                        op_embedding(tape, model->position_table, positions, count));
-    x = op_reshape(tape, x, shape3(batch, length, width));
+    return op_reshape(tape, x, shape3(batch, length, tensor_cols(model->word_table)));
+}
+
+/* ids [batch * length] -> logits [batch, 2]. */
+static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int batch, int length)
+{
+    Classifier *model = context;
+
+    /* 1. Word vector plus position vector: x [B, n, D]. */
+    Tensor *x = classifier_inputs(tape, model, ids, batch, length);
 
     /* 2. Attention, then the MLP on each of the n outputs. */
     Tensor *y = mlp_forward(tape, model->mlp, linear_attention_forward(tape, model->attention, x,
@@ -482,9 +488,46 @@ static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int
     return op_linear(tape, op_mean_positions(tape, y), model->out_weight, model->out_bias);
 }
 
+/*
+ * Returns how far apart the untrained model's scores of one query are: the
+ * standard deviation of each query's n scores, averaged over the queries of
+ * one batch. Softmax of scores spread over a fraction of a unit gives
+ * almost uniform weights.
+ */
+static double initial_score_spread(const Classifier *model, const DistanceTask *task,
+                                   uint64_t seed)
+{
+    enum { BATCH = 32 };
+    int n = task->length;
+    int ids[BATCH * 64], labels[BATCH];
+    if (n > 64)
+        core_fatal("initial_score_spread: sentences of %d words exceed its buffer of 64", n);
+    Rng rng;
+    rng_seed(&rng, seed, 30);
+    distance_task_sample(task, &rng, BATCH, ids, labels);
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+
+    Tensor *scores = linear_attention_scores(&tape, model->attention,
+                                             classifier_inputs(&tape, model, ids, BATCH, n));
+    double total = 0.0;
+    for (int row = 0; row < BATCH * n; row++) {
+        const float *s = scores->data + (size_t)row * (size_t)n;
+        double mean = 0.0, variance = 0.0;
+        for (int k = 0; k < n; k++)
+            mean += s[k] / (double)n;
+        for (int k = 0; k < n; k++)
+            variance += (s[k] - mean) * (s[k] - mean) / (double)n;
+        total += sqrt(variance);
+    }
+    tape_free(&tape);
+    return total / (BATCH * n);
+}
+
 /* Trains one classifier with the given scorer and seed; returns its held-out accuracy. */
 static float train_one(const Options *options, const DistanceTask *task, ScoreKind kind,
-                       uint64_t seed, size_t *parameter_count)
+                       uint64_t seed, size_t *parameter_count, double *score_spread)
 {
     Rng rng;
     rng_seed(&rng, seed, 20);
@@ -493,6 +536,7 @@ static float train_one(const Options *options, const DistanceTask *task, ScoreKi
         core_fatal("out of memory allocating a parameter list");
     Classifier *model = classifier_new(task->vocab->size, task->length, options->width, kind,
                                        options->activation, &rng, params);
+    *score_spread = initial_score_spread(model, task, seed);
 
     TrainConfig config = train_default_config();
     config.steps = options->steps;
@@ -515,17 +559,19 @@ static float train_one(const Options *options, const DistanceTask *task, ScoreKi
 static void train_scorer(const Options *options, const DistanceTask *task, ScoreKind kind)
 {
     size_t parameter_count = 0;
-    double total = 0.0;
+    double total = 0.0, spread = 0.0, first_spread = 0.0;
     printf("   %-16s", kind == SCORE_BILINEAR ? "bilinear" : "net");
     fflush(stdout);
     for (int i = 0; i < TRAIN_SEEDS; i++) {
         float accuracy = train_one(options, task, kind, options->seed + (uint64_t)i,
-                                   &parameter_count);
+                                   &parameter_count, &spread);
+        if (i == 0)
+            first_spread = spread;
         printf(" %8.3f", (double)accuracy);
         fflush(stdout);
         total += accuracy;
     }
-    printf(" %8.3f %11zu\n", total / TRAIN_SEEDS, parameter_count);
+    printf(" %8.3f %11zu %13.2f\n", total / TRAIN_SEEDS, parameter_count, first_spread);
 }
 
 static void print_training(const Options *options)
@@ -537,7 +583,8 @@ static void print_training(const Options *options)
     printf("4. Training on the distance task (%d words; each subject %d words before its object;\n"
            "   label: do the objects belong to their subjects or are they swapped; chance 0.5)\n"
            "   One layer: word + position vectors, attention, MLP (%s) per vector, mean, linear.\n"
-           "   D = %d, %d steps of 32 sentences, Adam lr 3e-3. Held-out accuracy per seed:\n\n",
+           "   D = %d, %d steps of 32 sentences, Adam lr 3e-3. Held-out accuracy per seed;\n"
+           "   score spread: std of one query's scores before training (first seed).\n\n",
            task->length, TASK_DISTANCE, mlp_activation_name(options->activation), options->width,
            options->steps);
     printf("   %-16s", "scorer");
@@ -546,7 +593,7 @@ static void print_training(const Options *options)
         snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)(options->seed + (uint64_t)i));
         printf(" %8s", heading);
     }
-    printf(" %8s %11s\n", "mean", "parameters");
+    printf(" %8s %11s %13s\n", "mean", "parameters", "score spread");
     if (options->train_net)
         train_scorer(options, task, SCORE_NET);
     if (options->train_bilinear)
@@ -557,13 +604,15 @@ static void print_training(const Options *options)
 
 int main(int argc, char **argv)
 {
-    Options options = {.seed = 1, .width = 32, .steps = 600, .threads = 0,
+    /* One thread by default: the matrices here are small, and on a 2-core machine shared with
+     * other processes 2 threads made the default run several times slower. The printed numbers
+     * do not depend on the thread count. */
+    Options options = {.seed = 1, .width = 32, .steps = 600, .threads = 1,
                        .train_bilinear = true, .train_net = true, .activation = MLP_RELU,
                        .out_dir = "results/stage06"};
     line_list_init(&options.sentences);
     parse_options(argc, argv, &options);
-    if (options.threads > 0)
-        core_set_threads(options.threads);
+    core_set_threads(options.threads);
     if (options.sentences.count == 0)
         for (size_t i = 0; i < sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]; i++)
             add_sentence(&options.sentences, DEFAULT_SENTENCES[i]);
