@@ -474,8 +474,10 @@ static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int
     return op_linear(tape, op_mean_positions(tape, y), model->out_weight, model->out_bias);
 }
 
-/* Trains one classifier with `heads` heads; returns its held-out accuracy. */
-static float train_one(const Options *options, const CueTask *task, int heads, uint64_t seed)
+/* Trains one classifier with `heads` heads; returns its held-out accuracy and stores its
+ * number of parameters in *parameter_count. */
+static float train_one(const Options *options, const CueTask *task, int heads, uint64_t seed,
+                       size_t *parameter_count)
 {
     Rng rng;
     rng_seed(&rng, seed, 20);
@@ -494,8 +496,9 @@ static float train_one(const Options *options, const CueTask *task, int heads, u
         .sample = (TaskSampleFn)cue_task_sample, .task = task, .length = task->length};
     TrainResult result = train_classifier(classifier_forward, model, params, classifier_task,
                                           config);
-    fprintf(stderr, "%s: %s: trained in %.1f s, final loss %.3f, %zu parameters\n", PROGRAM, label,
-            result.seconds, (double)result.final_loss, params_count_elements(params));
+    fprintf(stderr, "%s: %s: trained in %.1f s, final loss %.3f\n", PROGRAM, label,
+            result.seconds, (double)result.final_loss);
+    *parameter_count = params_count_elements(params);
 
     classifier_free(model);
     params_free(params);
@@ -538,16 +541,17 @@ static void print_training(const Options *options)
         snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)options->seed + (unsigned)s);
         printf(" %8s", heading);
     }
-    printf(" %8s\n", "mean");
+    printf(" %8s %11s\n", "mean", "parameters");
 
     for (int i = 0; i < options->head_count_total; i++) {
         int heads = options->head_counts[i];
         double total = 0.0;
+        size_t parameter_count = 0;
         printf("   %5d %10d", heads, options->width / heads);
         fflush(stdout);
         for (int s = 0; s < options->seeds; s++) {
             uint64_t seed = options->seed + (uint64_t)s;
-            float accuracy = train_one(options, task, heads, seed);
+            float accuracy = train_one(options, task, heads, seed, &parameter_count);
             total += accuracy;
             printf(" %8.3f", (double)accuracy);
             fflush(stdout);
@@ -555,7 +559,7 @@ static void print_training(const Options *options)
                 csv_row(csv, "%d,%d,%llu,%.4f", heads, options->width / heads,
                         (unsigned long long)seed, (double)accuracy);
         }
-        printf(" %8.3f\n", total / options->seeds);
+        printf(" %8.3f %11zu\n", total / options->seeds, parameter_count);
     }
     printf("\n");
 
