@@ -91,7 +91,7 @@ STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call 
 # skipped. Such a script also reads the variable `datafile`, a CSV file.
 FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
-.PHONY: all help test asan docs format clean figures $(STAGE_GOALS)
+.PHONY: all help test asan valgrind docs format clean figures $(STAGE_GOALS)
 
 # Build the library, every stage program and every test program.
 all: $(LIB) $(STAGE_BINS) $(TEST_BINS)
@@ -101,6 +101,7 @@ help:
 	@echo "make              build everything into $(BUILD)/"
 	@echo "make test         build and run every cmocka test program"
 	@echo "make asan         run the tests under AddressSanitizer and UBSan ($(BUILD)/asan)"
+	@echo "make valgrind     run the tests under valgrind's leak checker ($(BUILD)/valgrind)"
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
@@ -136,12 +137,20 @@ $(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB) -lcmocka $(LDLIBS) -o $@
 
 # Run every test program; stop with a non-zero status on the first failure.
+# TEST_RUNNER, empty by default, prefixes each test program (used by `make valgrind`).
 test: $(TEST_BINS)
-	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $(TEST_RUNNER) $$t; done
 
 # The same tests, built separately with AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 OPENMP=0 test
+
+# The same tests under valgrind's memory checker; a definite leak or a memory
+# error fails. Built with PORTABLE=1 because valgrind 3.19 cannot decode the
+# AVX-512 instructions that -march=native may emit.
+VALGRIND = valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1
+valgrind:
+	$(MAKE) BUILD=$(BUILD)/valgrind PORTABLE=1 OPENMP=0 TEST_RUNNER="$(VALGRIND)" test
 
 # API documentation into $(BUILD)/docs/html; any Doxygen warning fails the target.
 # Doxygen reads Doxyfile from stdin, with INPUT cut to the folders that exist
