@@ -75,6 +75,11 @@ STAGE_DIRS = $(sort $(wildcard stages/[0-9][0-9]_*))
 STAGE_MODEL_SRC = $(filter-out %/main.c,$(wildcard $(addsuffix /*.c,$(STAGE_DIRS))))
 STAGE_MAIN_SRC = $(wildcard $(addsuffix /main.c,$(STAGE_DIRS)))
 TEST_SRC = $(wildcard tests/test_*.c)
+# Programs beyond the stages: every .c file of compare/ or tour/ links into
+# build/bin/compare or build/bin/tour.
+TOOL_DIRS = $(wildcard compare tour)
+TOOL_SRC = $(wildcard $(addsuffix /*.c,$(TOOL_DIRS)))
+TOOL_BINS = $(patsubst %,$(BUILD)/bin/%,$(TOOL_DIRS))
 
 LIB = $(BUILD)/lib/libderivation.a
 LIB_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRC) $(STAGE_MODEL_SRC))
@@ -94,7 +99,7 @@ FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/nu
 .PHONY: all help data test asan valgrind docs format clean figures $(STAGE_GOALS)
 
 # Build the library, every stage program and every test program.
-all: $(LIB) $(STAGE_BINS) $(TEST_BINS)
+all: $(LIB) $(STAGE_BINS) $(TOOL_BINS) $(TEST_BINS)
 
 # List the targets.
 help:
@@ -130,6 +135,14 @@ $(call stage_bin,$(1)): $(BUILD)/obj/$(1)/main.o $(LIB)
 	$$(CC) $$(ALL_LDFLAGS) $$< $(LIB) $$(LDLIBS) -o $$@
 endef
 $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(eval $(call STAGE_PROGRAM,$(dir)))))
+
+# One program per tool directory: compare/*.c -> $(BUILD)/bin/compare.
+define TOOL_PROGRAM
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) $$(filter %.o,$$^) $(LIB) $$(LDLIBS) -o $$@
+endef
+$(foreach dir,$(TOOL_DIRS),$(eval $(call TOOL_PROGRAM,$(dir))))
 
 # One cmocka program per tests/test_*.c. A static pattern rule, so that make
 # keeps the test objects instead of deleting them as intermediate files.
@@ -212,4 +225,4 @@ data/kjv.txt:
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(STAGE_MAIN_SRC) $(TEST_SRC))
+-include $(LIB_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(STAGE_MAIN_SRC) $(TOOL_SRC) $(TEST_SRC))
