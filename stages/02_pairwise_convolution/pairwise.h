@@ -26,8 +26,14 @@ typedef struct PairNet {
 
 /**
  * Allocates a pair net with PyTorch's default Linear initialisation drawn
- * from @p rng and adds its tensors to @p params (which does not own them).
- * @return a net the caller frees with pair_net_free.
+ * from @p rng and adds its tensors to @p params (which does not own them) as
+ * "pair_netI.weight" and "pair_netI.bias", with I the smallest number from 1
+ * not yet used in the list. @p params may be NULL.
+ * Shapes: weight [out_width, 2*in_width], bias [out_width].
+ * @return a net the caller frees with pair_net_free, or NULL, with @p params
+ *         unchanged, when a width is below 1 or 2*in_width overflows int, or
+ *         params_add fails. Exhausted memory for the tensors stops the
+ *         program (tensor_new).
  */
 PairNet *pair_net_new(int in_width, int out_width, Rng *rng, ParamList *params);
 
