@@ -218,11 +218,16 @@ bool pairwise_check_size(const PairwiseRequest *request, PairwiseSize *size, cha
     if (!count_fits || !pairwise_forward_size(request, &exact)) {
         double approx_vectors, approx_bytes;
         approximate_forward_size(request, &approx_vectors, &approx_bytes);
+        char vectors_text[160];
+        if (count_fits)
+            snprintf(vectors_text, sizeof vectors_text, "%s = %zu", power, count);
+        else
+            snprintf(vectors_text, sizeof vectors_text, "%s (about %.3g)", power, approx_vectors);
         snprintf(error, error_size,
-                 "%d layers on %zu words need %s vectors (about %.3g)%s and about %.3g bytes, "
-                 "which overflows size_t (largest value %zu); %s",
-                 request->layers, request->words, power, approx_vectors,
-                 count_fits ? "" : ", which overflows size_t,", approx_bytes, SIZE_MAX, limits);
+                 "%d layers on %zu words need %s vectors and about %.3g bytes; the %s count "
+                 "overflows size_t (largest value %zu), and %s",
+                 request->layers, request->words, vectors_text, approx_bytes,
+                 count_fits ? "byte" : "vector", SIZE_MAX, limits);
         return false;
     }
 
