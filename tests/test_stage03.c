@@ -20,6 +20,7 @@
 
 #include "03_position_encoding/positions.h"
 #include "tasks.h"
+#include "train.h"
 
 /* Sizes of the test models: V words, P positions, width D, C classes. */
 #define TEST_VOCAB 5
@@ -344,6 +345,64 @@ static void test_order_task_vocabulary(void **state)
     order_task_free(task);
 }
 
+/* ------------------------------------------------------------------------- */
+/* A short training run                                                       */
+/* ------------------------------------------------------------------------- */
+
+/* The stage 02 classifier on one-hot words (ClassifierForwardFn). */
+static Tensor *word_model_forward(Tape *tape, void *model, const int *ids, int batch, int length)
+{
+    const PairwiseModel *words = model;
+    Tensor *x = pairwise_onehot_words(tape, ids, batch, length, words->config.input_width);
+    return pairwise_model_forward(tape, words, x);
+}
+
+/* Draws word order sentences (TaskSampleFn). */
+static void sample_order_task(const void *task, Rng *rng, int batch, int *ids, int *labels)
+{
+    order_task_sample(task, rng, batch, ids, labels);
+}
+
+/*
+ * On the word order task, 200 seeded steps take stage 03 to at least 90%
+ * held-out accuracy, while stage 02, which gives both orders of the same
+ * words the same output, stays at chance: at most 60% of 512 held-out
+ * sentences (chance is 50%, standard deviation about 2.2%).
+ */
+static void test_order_task_positions_beat_chance(void **state)
+{
+    (void)state;
+    core_set_threads(1); /* tiny matrices: threads would only add waiting */
+    OrderTask *task = order_task_new();
+    assert_non_null(task);
+    int vocab_size = task->vocab->size;
+    ClassifierTask classifier_task = {.sample = sample_order_task, .task = task,
+                                      .length = ORDER_TASK_LENGTH};
+    TrainConfig train = train_default_config();
+    train.steps = 200;
+    PairwiseConfig config = {.input_width = vocab_size, .width = 8, .layers = 1,
+                             .classes = TEST_CLASSES};
+    Rng rng;
+    rng_seed(&rng, 1, 4);
+
+    ParamList *params = params_new();
+    PairwiseModel *words = pairwise_model_new(&config, &rng, params);
+    TrainResult without = train_classifier(word_model_forward, words, params, classifier_task, train);
+    pairwise_model_free(words);
+    params_free(params);
+
+    params = params_new();
+    PositionModel *positions = position_model_new(vocab_size, 4, &config, &rng, params);
+    TrainResult with = train_classifier(position_model_forward, positions, params, classifier_task,
+                                        train);
+    position_model_free(positions);
+    params_free(params);
+    order_task_free(task);
+
+    assert_true(with.accuracy >= 0.9f);
+    assert_true(without.accuracy <= 0.6f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_position_model_vector_count),
         cmocka_unit_test(test_order_task_labels_follow_order),
         cmocka_unit_test(test_order_task_vocabulary),
+        cmocka_unit_test(test_order_task_positions_beat_chance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
