@@ -3,8 +3,8 @@
  *
  * Expected values come from hand computation (vector counts, one pair net on
  * two vectors), from identities (the tree-shaped CNN, order invariance) and
- * from an independent reference: the tree-shaped CNN is recomputed here with
- * explicit loops over index tuples, in double, without the ops.
+ * from an independent reference. That reference recomputes the tree-shaped
+ * CNN with explicit loops over index tuples, in double, without the ops.
  */
 #include "op_checks.h"
 

@@ -2,10 +2,10 @@
  * Tests of stage 03, the position encoding (stages/03_position_encoding),
  * and of the word order task it trains on (common/tasks.c).
  *
- * Expected values come from hand computation (the encoded rows), from
- * identities (zero position weights give stage 02 exactly; one-hot
+ * Expected values come from hand computation (the encoded rows) and from
+ * identities. Zero position weights give stage 02 exactly, and one-hot
  * positions times a weight are a position vector added to the word's
- * vector), and from stage 02's own output for order sensitivity.
+ * vector. Order sensitivity is measured against stage 02's own output.
  */
 #include "op_checks.h"
 
@@ -237,7 +237,7 @@ static void test_copy_word_weights_size_mismatch(void **state)
 /*
  * [one-hot(word) ; one-hot(position)] times the query (and the key) part of
  * layer 1's weight equals the word's row of a word table plus the
- * position's row of a position table: each row of the product has exactly
+ * position's row of a position table. Each row of the product has exactly
  * two non-zero terms, so both forms give the same float sum (tolerance 0).
  */
 static void test_position_vector_identity(void **state)
@@ -297,7 +297,7 @@ static void test_position_model_vector_count(void **state)
 
 /*
  * Every sentence is "the" then an adjective and a noun, in the order its
- * label says; over 2000 sentences both labels occur at least 900 times
+ * label gives. Over 2000 sentences both labels occur at least 900 times
  * (expected 1000 each, standard deviation about 22).
  */
 static void test_order_task_labels_follow_order(void **state)
@@ -365,9 +365,9 @@ static void sample_order_task(const void *task, Rng *rng, int batch, int *ids, i
 
 /*
  * On the word order task, 200 seeded steps take stage 03 to at least 90%
- * held-out accuracy, while stage 02, which gives both orders of the same
- * words the same output, stays at chance: at most 60% of 512 held-out
- * sentences (chance is 50%, standard deviation about 2.2%).
+ * held-out accuracy. Stage 02 gives both orders of the same words the same
+ * output, so it stays at chance: at most 60% of 512 held-out sentences
+ * (chance is 50%, standard deviation about 2.2%).
  */
 static void test_order_task_positions_beat_chance(void **state)
 {

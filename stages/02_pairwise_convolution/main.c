@@ -178,9 +178,9 @@ static void print_vector(const float *values, size_t count)
 }
 
 /*
- * Checks every sentence against the size guard before any model exists;
- * prints the guard's message and exits with status 2 for the first one
- * it rejects.
+ * Checks every sentence against the size guard before any model exists.
+ * The first sentence rejected stops the program with the guard's message
+ * and exit status 2.
  */
 static void check_sentence_sizes(const Options *options, int vocab_size)
 {

@@ -12,10 +12,10 @@
 
 #include "init.h"
 
-/* Longest parameter name pair_net_new writes, such as "pair_net12.weight". */
+/* Maximum length of a parameter name that pair_net_new writes, such as "pair_net12.weight". */
 #define PAIR_NET_NAME_BYTES 48
 
-/* Returns whether @p params already holds a tensor called @p name. */
+/* Returns whether @p params already contains a tensor called @p name. */
 static bool params_has_name(const ParamList *params, const char *name)
 {
     for (size_t i = 0; i < params->count; i++)

@@ -26,9 +26,9 @@ typedef struct PairNet {
 
 /**
  * Allocates a pair net with PyTorch's default Linear initialisation drawn
- * from @p rng and adds its tensors to @p params (which does not own them) as
- * "pair_netI.weight" and "pair_netI.bias", with I the smallest number from 1
- * not yet used in the list. @p params may be NULL.
+ * from @p rng and adds its tensors to @p params (which does not own them).
+ * Their names are "pair_netI.weight" and "pair_netI.bias", with I the
+ * smallest number from 1 not yet used in the list. @p params may be NULL.
  * Shapes: weight [out_width, 2*in_width], bias [out_width].
  * @return a net the caller frees with pair_net_free, or NULL, with @p params
  *         unchanged, when a width is below 1 or 2*in_width overflows int, or
@@ -102,7 +102,7 @@ bool pairwise_forward_size(const PairwiseRequest *request, PairwiseSize *size);
  * @return true when the forward pass fits, with its size in *size (when
  *         @p size is not NULL). Otherwise false, with a message in @p error
  *         (when @p error_size > 0) that states the vector count, the bytes
- *         and both limits, and says when a number overflows size_t.
+ *         and both limits, and reports a number that overflows size_t.
  */
 bool pairwise_check_size(const PairwiseRequest *request, PairwiseSize *size, char *error,
                          size_t error_size);

@@ -179,19 +179,19 @@ static void print_vector(const float *values, size_t count)
     printf("]");
 }
 
-/* Exits with an out-of-memory message when @p pointer is NULL. */
-static void check_allocated(const void *pointer, const char *what)
+/* Exits with an out-of-memory message naming @p description when @p pointer is NULL. */
+static void check_allocated(const void *pointer, const char *description)
 {
     if (!pointer) {
-        fprintf(stderr, "%s: out of memory allocating %s\n", PROGRAM, what);
+        fprintf(stderr, "%s: out of memory allocating %s\n", PROGRAM, description);
         exit(1);
     }
 }
 
 /*
  * Checks every sentence against the position cutoff and the size guard
- * before any model exists; prints the reason and exits with status 2 for
- * the first one rejected.
+ * before any model exists. The first sentence rejected stops the program
+ * with its reason and exit status 2.
  */
 static void check_sentences(const Options *options, int vocab_size)
 {

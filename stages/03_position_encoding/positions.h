@@ -22,7 +22,7 @@
 #include "optim.h"
 #include "rng.h"
 
-/** The position cutoff P the stage 03 program uses unless told otherwise. */
+/** The position cutoff P of the stage 03 program when --positions is not given. */
 #define POSITIONS_DEFAULT 16
 
 /** A stage 02 model whose input is [one-hot(word) ; one-hot(position)]. */
