@@ -8,7 +8,7 @@ notebook authors):
 
 - Magic comments: the cell's first lines that start with //% set options.
   //%timeout SECONDS changes the run time limit (default 60 s), //%keep keeps
-  the cell for later cells, //%reset forgets every kept cell.
+  the cell for later cells, //%reset discards every kept cell.
 - A //%keep cell holds declarations (includes, macros, types, functions). It is
   compiled to check it, not run, and its text is placed before every later cell.
 - A cell with a line that starts with `int main(` is a complete program.
