@@ -50,7 +50,7 @@
  */
 #define DEFAULT_THREADS 1
 #define DEFAULT_OUT "results/stage01"
-static const int DEFAULT_DISTANCES[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12};
+static const int DEFAULT_DISTANCES[] = {1, 2, 3, 4, 5, 6, 7, 8, 10};
 
 /* Limits of the options. The grid of section 2 has one column per word, so
  * sentences longer than MAX_WORDS would not fit on a terminal line. */
@@ -121,7 +121,7 @@ static void print_usage(void)
            "  --width N             width D of word vectors and layers, 1..%d (default %d)\n"
            "  --steps N             training steps per run in section 3, 1..%d (default %d)\n"
            "  --distances LIST      comma-separated distances between the related words in\n"
-           "                        section 3, each 1..%d (default 1,2,3,4,5,6,7,8,10,12)\n"
+           "                        section 3, each 1..%d (default 1,2,3,4,5,6,7,8,10)\n"
            "  --seed N              seed of the random weights and of the first training run\n"
            "                        (default 1)\n"
            "  --seeds N             training runs per distance, with seeds SEED, SEED+1, ...,\n"
@@ -386,10 +386,11 @@ static void print_vocabulary(const Vocab *vocab)
     printf("vocabulary: V = %d ids, one per distinct word, ordered by count and then "
            "alphabetically;\nid 0 is %s, which any word outside the vocabulary would map to\n",
            vocab->size, VOCAB_UNKNOWN_WORD);
-    for (int id = 0; id < vocab->size; id++)
-        printf("%4d %-12s%s", id, vocab_word(vocab, id), id % 5 == 4 ? "\n" : "");
-    if (vocab->size % 5 != 0)
-        printf("\n");
+    /* Five per line; the last of a line is not padded, so no line ends in spaces. */
+    for (int id = 0; id < vocab->size; id++) {
+        bool line_end = id % 5 == 4 || id == vocab->size - 1;
+        printf("%4d %-*s%s", id, line_end ? 0 : 12, vocab_word(vocab, id), line_end ? "\n" : "");
+    }
 }
 
 /* Prints each word's one-hot row: a 1 in the column of its id, 0 elsewhere. */
@@ -434,7 +435,7 @@ static void section_words(const Corpus *corpus, const Cnn *cnn)
     for (size_t s = 0; s < corpus->count; s++) {
         const TokenList *tokens = &corpus->tokens[s];
         int length = (int)tokens->count;
-        printf("\nsentence %zu (%d words):\n", s + 1, length);
+        printf("\nsentence %zu (%d word%s):\n", s + 1, length, plural(length));
         for (size_t i = 0; i < tokens->count; i++)
             printf("%s%s", i ? " " : "  words: ", token_list_get(tokens, i));
         for (size_t i = 0; i < tokens->count; i++)
