@@ -42,9 +42,8 @@ static const unsigned char CHECKPOINT_MAGIC[8] = "DRVCKPT";
  * four times c = (c & 1) ? (c >> 1) ^ 0xEDB88320 : c >> 1, starting at c = n.
  * Processing half a byte per lookup keeps the table small. */
 static const uint32_t CRC32_NIBBLE_TABLE[16] = {
-    0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC, 0x76DC4190, 0x6B6B51F4,
-    0x4DB26158, 0x5005713C, 0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
-    0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C,
+    0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC, 0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
+    0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C, 0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C,
 };
 
 uint32_t checkpoint_crc32(uint32_t crc, const void *bytes, size_t size)
@@ -127,8 +126,8 @@ static void format_file_shape(const uint32_t *dims, uint32_t ndim, char *text, s
 {
     size_t used = (size_t)snprintf(text, text_size, "[");
     for (uint32_t i = 0; i < ndim && used < text_size; i++)
-        used += (size_t)snprintf(text + used, text_size - used, i ? ", %" PRIu32 : "%" PRIu32,
-                                 dims[i]);
+        used +=
+            (size_t)snprintf(text + used, text_size - used, i ? ", %" PRIu32 : "%" PRIu32, dims[i]);
     if (used < text_size)
         snprintf(text + used, text_size - used, "]");
 }
@@ -141,7 +140,7 @@ static void format_file_shape(const uint32_t *dims, uint32_t ndim, char *text, s
 typedef struct Writer {
     FILE *file;
     uint32_t crc;
-    int error_code;  /* errno of the first failed write, or 0 */
+    int error_code; /* errno of the first failed write, or 0 */
 } Writer;
 
 static void write_bytes(Writer *writer, const void *bytes, size_t size)
@@ -286,8 +285,7 @@ static bool save_through(const ParamList *params, const char *path, const char *
 {
     Writer writer = {fopen(temporary_path, "wb"), 0, 0};
     if (!writer.file) {
-        write_error(error, error_size, "failed to create %s: %s", temporary_path,
-                    strerror(errno));
+        write_error(error, error_size, "failed to create %s: %s", temporary_path, strerror(errno));
         return false;
     }
 
@@ -592,8 +590,8 @@ static unsigned char *read_all(int fd, size_t size, const char *path, char *erro
 
 /* Checks that path is a non-empty regular file and reads it into *bytes
  * (owned by the caller) and *size. */
-static bool read_checkpoint_file(const char *path, unsigned char **bytes, size_t *size,
-                                 char *error, size_t error_size)
+static bool read_checkpoint_file(const char *path, unsigned char **bytes, size_t *size, char *error,
+                                 size_t error_size)
 {
     int fd = open(path, O_RDONLY);
     struct stat info;

@@ -36,8 +36,8 @@
 /* Paths used by one test, inside a fresh temporary directory. */
 typedef struct Paths {
     char directory[64];
-    char checkpoint[128];  /* directory/model.ckpt */
-    char temporary[160];   /* directory/model.ckpt.tmp */
+    char checkpoint[128]; /* directory/model.ckpt */
+    char temporary[160];  /* directory/model.ckpt.tmp */
 } Paths;
 
 static int make_paths(void **state)
@@ -294,6 +294,7 @@ static void test_checkpoint_file_layout_matches_format(void **state)
     Model model = make_model(&spec, 1, 0);
     model.tensors[0]->data[0] = 1.0f;
     model.tensors[0]->data[1] = -2.0f;
+    /* clang-format off */
     const unsigned char expected[57] = {
         'D', 'R', 'V', 'C', 'K', 'P', 'T', 0,  /* magic number */
         1, 0, 0, 0,                            /* version 1 */
@@ -306,6 +307,7 @@ static void test_checkpoint_file_layout_matches_format(void **state)
         0x00, 0x00, 0x00, 0xC0,                /* -2.0f = 0xC0000000 */
         0x53, 0x36, 0x45, 0x6C,                /* CRC-32 0x6C453653 */
     };
+    /* clang-format on */
 
     char error[ERROR_BYTES] = "";
     assert_true(checkpoint_save(model.params, paths->checkpoint, error, sizeof error));
@@ -455,8 +457,8 @@ static void test_checkpoint_load_truncated_fails(void **state)
     size_t size = save_standard_file(paths, bytes);
     /* Inside the magic number, the version, the size field, the first name,
      * the first values, the last values and the checksum. */
-    const size_t cuts[] = {1, 7, 8, 11, 12, 20, 27, 30, FIRST_VALUES_OFFSET + 6, size - 9,
-                           size - 4, size - 1};
+    const size_t cuts[] = {1,        7,        8,       11, 12, 20, 27, 30, FIRST_VALUES_OFFSET + 6,
+                           size - 9, size - 4, size - 1};
 
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         write_file(paths->checkpoint, bytes, cuts[i]);
@@ -529,7 +531,7 @@ static void test_checkpoint_load_bad_element_count_fails(void **state)
     Paths *paths = *state;
     unsigned char bytes[MAX_FILE_BYTES];
     size_t size = save_standard_file(paths, bytes);
-    bytes[FIRST_COUNT_OFFSET + 7] = 0x80;  /* 2^63 + 15 elements */
+    bytes[FIRST_COUNT_OFFSET + 7] = 0x80; /* 2^63 + 15 elements */
     reseal(bytes, size);
     write_file(paths->checkpoint, bytes, size);
     const char *words[] = {"malformed", "records 9223372036854775823 values", NULL};
