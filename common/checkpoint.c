@@ -593,7 +593,9 @@ static unsigned char *read_all(int fd, size_t size, const char *path, char *erro
 static bool read_checkpoint_file(const char *path, unsigned char **bytes, size_t *size, char *error,
                                  size_t error_size)
 {
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK keeps open from waiting for a writer when path is a FIFO,
+     * which the S_ISREG check then rejects. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     struct stat info;
     if (fd < 0 || fstat(fd, &info) != 0) {
         write_error(error, error_size, "failed to open checkpoint %s: %s", path, strerror(errno));

@@ -13,8 +13,7 @@
 
 #include <cmocka.h>
 
-#include <float.h>
-#include <math.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +406,21 @@ static void test_checkpoint_load_directory_fails(void **state)
     assert_load_fails(paths->directory, words);
 }
 
+/* The test keeps the FIFO open for reading and writing itself (Linux allows
+ * O_RDWR on a FIFO), so that a loader that opened it without O_NONBLOCK
+ * would still not hang the test. */
+static void test_checkpoint_load_fifo_fails(void **state)
+{
+    Paths *paths = *state;
+    assert_int_equal(mkfifo(paths->checkpoint, 0600), 0);
+    int fd = open(paths->checkpoint, O_RDWR | O_NONBLOCK);
+    assert_true(fd >= 0);
+
+    const char *words[] = {"is not a regular file", paths->checkpoint, NULL};
+    assert_load_fails(paths->checkpoint, words);
+    close(fd);
+}
+
 static void test_checkpoint_load_empty_file_fails(void **state)
 {
     Paths *paths = *state;
@@ -624,6 +638,7 @@ int main(void)
         PATH_TEST(test_checkpoint_save_rename_failure_removes_temporary),
         PATH_TEST(test_checkpoint_load_missing_file_fails),
         PATH_TEST(test_checkpoint_load_directory_fails),
+        PATH_TEST(test_checkpoint_load_fifo_fails),
         PATH_TEST(test_checkpoint_load_empty_file_fails),
         PATH_TEST(test_checkpoint_load_bad_magic_fails),
         PATH_TEST(test_checkpoint_load_text_file_fails),
