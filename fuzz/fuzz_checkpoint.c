@@ -7,7 +7,7 @@
  * parameter records. Besides the sanitizers' checks, it aborts when a
  * failed load changed the model or wrote no message.
  *
- * The seed corpus in fuzz/corpus/fuzz_checkpoint holds checkpoints that
+ * The seed corpus in fuzz/corpus/fuzz_checkpoint contains checkpoints that
  * checkpoint_save wrote for this model, so the names and shapes below must
  * not change without rewriting those seeds.
  */

@@ -103,7 +103,7 @@ static void check_parsers(const uint8_t *data, size_t size)
     free(text);
 }
 
-/* Path of the temporary file that holds the current input. */
+/* Path of the temporary file that contains the current input. */
 static char input_path[512];
 
 static void remove_input_file(void) { unlink(input_path); }

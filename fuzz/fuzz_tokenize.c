@@ -8,7 +8,7 @@
  *   ASCII letters lowercased, and a token with ASCII punctuation is that one
  *   character;
  * - every encoded id is valid, names its token or is VOCAB_UNKNOWN_ID, and a
- *   vocabulary built without a size limit knows every token.
+ *   vocabulary built without a size limit contains every token.
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     require(small != NULL && full != NULL, "vocab_build succeeds");
     require(small->size <= max_size, "vocab_build keeps to max_size");
     check_encoding(small, &tokens);
-    require(check_encoding(full, &tokens) == 0, "an unlimited vocabulary knows every token");
+    require(check_encoding(full, &tokens) == 0, "an unlimited vocabulary contains every token");
 
     vocab_free(small);
     vocab_free(full);
