@@ -96,7 +96,7 @@ STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call 
 # skipped. Such a script also reads the variable `datafile`, a CSV file.
 FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
-.PHONY: all help data test asan valgrind docs format clean figures $(STAGE_GOALS) \
+.PHONY: all help data test asan valgrind fuzz docs format clean figures $(STAGE_GOALS) \
         notebook-kernel notebooks check-notebooks
 
 # Build the library, every stage program and every test program.
@@ -109,6 +109,8 @@ help:
 	@echo "make asan         run the tests under AddressSanitizer and UBSan ($(BUILD)/asan)"
 	@echo "make valgrind     run the tests under valgrind's leak checker ($(BUILD)/valgrind)"
 	@echo "make data         extract the default corpus (bible-kjv package) into data/kjv.txt"
+	@echo "make fuzz         build the libFuzzer targets in fuzz/ with clang and run each for"
+	@echo "                  FUZZ_SECONDS seconds (default 30); fails on any crash ($(BUILD)/fuzz)"
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
@@ -171,6 +173,36 @@ asan:
 VALGRIND = valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1
 valgrind:
 	$(MAKE) BUILD=$(BUILD)/valgrind PORTABLE=1 OPENMP=0 TEST_RUNNER="$(VALGRIND)" test
+
+# Fuzzing: each fuzz/fuzz_NAME.c is a libFuzzer target, linked with clang's
+# -fsanitize=fuzzer, AddressSanitizer and UBSan against a copy of the library
+# built with the same instrumentation in $(BUILD)/fuzz. Each target runs for
+# FUZZ_SECONDS seconds from its seeds in fuzz/corpus/NAME (read only); new
+# inputs go to $(BUILD)/fuzz/corpus/NAME. A crash, leak, sanitizer report,
+# broken rule or input slower than FUZZ_TIMEOUT seconds stops the target,
+# saves the input as $(BUILD)/fuzz/crashes/NAME-*, and fails the target.
+# fuzz/README.md says how to reproduce one.
+FUZZ_SECONDS ?= 30
+FUZZ_TIMEOUT ?= 10
+FUZZ_CC ?= clang
+FUZZ_TARGETS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB = $(BUILD)/fuzz/lib/libderivation.a
+fuzz:
+	$(MAKE) BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) OPENMP=0 CFLAGS="$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link" $(FUZZ_LIB)
+	@mkdir -p $(BUILD)/fuzz/bin $(BUILD)/fuzz/crashes
+	@set -e; for target in $(FUZZ_TARGETS); do \
+	    echo "$(FUZZ_CC) -fsanitize=fuzzer ... fuzz/$$target.c -> $(BUILD)/fuzz/bin/$$target"; \
+	    $(FUZZ_CC) $(WARNINGS) $(INCLUDES) $(FUZZ_CFLAGS) -fsanitize=fuzzer fuzz/$$target.c \
+	        $(FUZZ_LIB) $(LDLIBS) -o $(BUILD)/fuzz/bin/$$target; \
+	done
+	@set -e; for target in $(FUZZ_TARGETS); do \
+	    echo "== $$target for $(FUZZ_SECONDS) s"; \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$target; \
+	    $(BUILD)/fuzz/bin/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+	        -verbosity=0 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crashes/$$target- \
+	        $(BUILD)/fuzz/corpus/$$target fuzz/corpus/$$target; \
+	done
 
 # API documentation into $(BUILD)/docs/html; any Doxygen warning fails the target.
 # Doxygen reads Doxyfile from stdin, with INPUT cut to the folders that exist
@@ -253,7 +285,8 @@ check-notebooks: $(LIB)
 
 # Apply .clang-format in place.
 format:
-	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(wildcard stages/*/*.[ch]) $(TEST_SRC) $(wildcard tests/*.h)
+	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(wildcard stages/*/*.[ch]) $(TEST_SRC) $(wildcard tests/*.h) \
+	    $(wildcard fuzz/*.c)
 
 # Extract the default corpus of the comparison: the King James Bible from
 # Debian's bible-kjv package, one verse per line with the references removed.
