@@ -246,7 +246,7 @@ static void measure_pair_counts(PairNet **nets, int layers, int words, Rng *rng,
 
 static void print_counts(const char *text, int words, const size_t *pair_counts, int layers)
 {
-    printf("\n\"%s\" (n = %d words)\n", text, words);
+    printf("\n\"%s\" (n = %d word%s)\n", text, words, words == 1 ? "" : "s");
     printf("%6s  %22s  %22s  %14s\n", "layer", "stage 02: n^(2^L)", "column sum: pairs",
            "vectors kept");
     for (int l = 0; l < layers; l++) {
