@@ -1,4 +1,4 @@
-/* The generated distance and roaring tasks (see tasks.h). */
+/* The generated distance, word order and roaring tasks (see tasks.h). */
 #include "tasks.h"
 
 #include <stdbool.h>
@@ -93,6 +93,64 @@ void distance_task_sample(const DistanceTask *task, Rng *rng, int batch, int *id
 {
     for (int b = 0; b < batch; b++)
         labels[b] = distance_task_sentence(task, rng, ids + (size_t)b * (size_t)task->length);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The word order task                                                        */
+/* ------------------------------------------------------------------------- */
+
+static const char *const ADJECTIVES[ORDER_TASK_WORDS] = {
+    "fat", "big", "small", "old", "red", "lazy",
+};
+static const char *const NOUNS[ORDER_TASK_WORDS] = {
+    "cat", "dog", "fox", "cow", "hen", "pig",
+};
+
+OrderTask *order_task_new(void)
+{
+    OrderTask *task = calloc(1, sizeof *task);
+    Vocab *vocab = vocab_new();
+    if (!task || !vocab) {
+        free(task);
+        vocab_free(vocab);
+        return NULL;
+    }
+
+    /* Fixed vocabulary: <unk> (id 0), "the", the adjectives, the nouns. */
+    bool ok = (task->the_id = vocab_add(vocab, "the")) > 0;
+    for (int i = 0; i < ORDER_TASK_WORDS && ok; i++) {
+        task->adjective_ids[i] = vocab_add(vocab, ADJECTIVES[i]);
+        task->noun_ids[i] = vocab_add(vocab, NOUNS[i]);
+        ok = task->adjective_ids[i] > 0 && task->noun_ids[i] > 0;
+    }
+    if (!ok) {
+        free(task);
+        vocab_free(vocab);
+        return NULL;
+    }
+    task->vocab = vocab;
+    return task;
+}
+
+void order_task_free(OrderTask *task)
+{
+    if (!task)
+        return;
+    vocab_free(task->vocab);
+    free(task);
+}
+
+void order_task_sample(const OrderTask *task, Rng *rng, int batch, int *ids, int *labels)
+{
+    for (int b = 0; b < batch; b++) {
+        int *sentence = ids + (size_t)b * ORDER_TASK_LENGTH;
+        int adjective = task->adjective_ids[rng_below(rng, ORDER_TASK_WORDS)];
+        int noun = task->noun_ids[rng_below(rng, ORDER_TASK_WORDS)];
+        labels[b] = (int)rng_below(rng, 2);
+        sentence[0] = task->the_id;
+        sentence[1] = labels[b] ? adjective : noun;
+        sentence[2] = labels[b] ? noun : adjective;
+    }
 }
 
 /* ------------------------------------------------------------------------- */

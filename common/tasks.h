@@ -1,7 +1,8 @@
 /**
  * @file tasks.h
  * @brief Generated classification tasks shared by the stage programs and the
- *        CNN-vs-attention comparison.
+ *        CNN-vs-attention comparison: the distance task, the word order
+ *        task and the roaring task.
  *
  * The distance task. A sentence holds two subject words and two object words;
  * each subject belongs to exactly one object ("dog" and "tail", "bird" and
@@ -58,6 +59,48 @@ void distance_task_free(DistanceTask *task);
  * labels [batch], 1 matched, 0 crossed.
  */
 void distance_task_sample(const DistanceTask *task, Rng *rng, int batch, int *ids, int *labels);
+
+/* ------------------------------------------------------------------------- */
+/* The word order task                                                        */
+/* ------------------------------------------------------------------------- */
+
+/** Adjectives and nouns of the word order task (each list has this many words). */
+#define ORDER_TASK_WORDS 6
+
+/** Words per sentence of the word order task: "the", an adjective and a noun. */
+#define ORDER_TASK_LENGTH 3
+
+/**
+ * The word order task. A sentence is "the", one adjective and one noun:
+ * label 1 for "the ADJECTIVE NOUN" ("the fat cat"), label 0 for
+ * "the NOUN ADJECTIVE" ("the cat fat"). Both orders of the same three words
+ * are equally likely, so the label depends only on word order, and a model
+ * that cannot see order is right on exactly half of them on average.
+ */
+typedef struct OrderTask {
+    Vocab *vocab;                              /**< \<unk\>, "the", adjectives, nouns; owned */
+    int the_id;                                /**< vocabulary id of "the" */
+    int adjective_ids[ORDER_TASK_WORDS];       /**< vocabulary ids of the adjectives */
+    int noun_ids[ORDER_TASK_WORDS];            /**< vocabulary ids of the nouns */
+} OrderTask;
+
+/**
+ * Builds the word order task and its vocabulary.
+ * @return a task the caller frees with order_task_free, or NULL when memory
+ *         runs out.
+ */
+OrderTask *order_task_new(void);
+
+/** Frees a task from order_task_new; NULL is ignored. */
+void order_task_free(OrderTask *task);
+
+/**
+ * Draws @p batch sentences with balanced random labels: the adjective, the
+ * noun and the label are drawn independently and uniformly.
+ * Shapes: ids [batch * ORDER_TASK_LENGTH] word ids, row-major by sentence;
+ * labels [batch], 1 for adjective before noun, 0 for noun before adjective.
+ */
+void order_task_sample(const OrderTask *task, Rng *rng, int batch, int *ids, int *labels);
 
 /* ------------------------------------------------------------------------- */
 /* The roaring task                                                           */
