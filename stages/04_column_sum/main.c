@@ -44,9 +44,10 @@ static const char *const DEFAULT_SENTENCES[] = {
 #define DEFAULT_OUT "results/stage04"
 
 /*
- * One thread by default, as in the other stage programs: on a 2-core machine
- * shared with other processes the default run took 4.6 s with 1 thread and
- * 7.9 s with 2 (gcc 12, libgomp). --threads 2 turns the threads back on.
+ * One thread by default, as in the other stage programs. On a 2-core machine
+ * shared with other processes, runs of the default took 4.6 to 5.4 s with
+ * 1 thread and 4.2 to 7.9 s with 2 (gcc 12, libgomp), so threads gave no
+ * reliable gain there. --threads 2 turns them back on.
  */
 #define DEFAULT_THREADS 1
 #define MAX_LAYERS 16

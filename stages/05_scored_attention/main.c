@@ -63,8 +63,8 @@ static const char *const DEFAULT_SENTENCES[] = {
 /*
  * One thread by default: the model's products are small, and OpenMP's
  * waiting threads cost more than they save. On a 2-core machine shared with
- * other processes, 1500 steps took 5.6 s with 1 thread and 16 s with 2
- * (gcc 12, libgomp). --threads 2 turns the threads back on.
+ * other processes, the default run took 5 to 7 s with 1 thread and 16 to
+ * 34 s with 2 (gcc 12, libgomp). --threads 2 turns the threads back on.
  */
 #define DEFAULT_THREADS 1
 #define MAX_STEPS 10000000
