@@ -21,8 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Elements below which an element-wise or row loop stays on one thread. */
-#define THREAD_MIN_ELEMENTS ((size_t)1 << 15)
+/*
+ * Elements below which an element-wise or row loop stays on one thread.
+ * Measured: at 2^15, stage03's default run took 15 s with 2 threads against
+ * 0.3 s with 1 on a 2-core machine busy with other processes, because every
+ * small parallel region waited for a descheduled thread; at 2^18 both take
+ * about 0.3 s. These loops are memory-bound, so below 1 MiB a second thread
+ * gains little even on an idle machine.
+ */
+#define THREAD_MIN_ELEMENTS ((size_t)1 << 18)
 
 /* Stops the program with "op: shape S <reason>". */
 static void fail_shape(const char *op, Shape shape, const char *reason)

@@ -1,0 +1,166 @@
+/*
+ * The sentences of the stage programs (see sentences.h).
+ */
+#include "02_pairwise_convolution/sentences.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void sentence_set_init(SentenceSet *set)
+{
+    set->items = NULL;
+    set->count = 0;
+    set->capacity = 0;
+    set->vocab = NULL;
+}
+
+/* Frees the memory of one sentence. */
+static void sentence_free(Sentence *sentence)
+{
+    free(sentence->text);
+    token_list_free(&sentence->words);
+    free(sentence->ids);
+}
+
+void sentence_set_free(SentenceSet *set)
+{
+    for (size_t i = 0; i < set->count; i++)
+        sentence_free(&set->items[i]);
+    free(set->items);
+    vocab_free(set->vocab);
+    sentence_set_init(set);
+}
+
+/* Makes room for one more sentence; returns false when memory runs out. */
+static bool sentence_set_grow(SentenceSet *set)
+{
+    if (set->count < set->capacity)
+        return true;
+    size_t capacity = set->capacity ? 2 * set->capacity : 8;
+    Sentence *items = realloc(set->items, capacity * sizeof *items);
+    if (!items)
+        return false;
+    set->items = items;
+    set->capacity = capacity;
+    return true;
+}
+
+bool sentence_set_add(SentenceSet *set, const char *text, char *error, size_t error_size)
+{
+    Sentence sentence = {.text = NULL, .ids = NULL};
+    token_list_init(&sentence.words);
+    size_t length = strlen(text);
+
+    /* Split first, so that nothing is added for an invalid or empty sentence. */
+    if (!tokenize(text, length, &sentence.words, error, error_size))
+        return false;
+    if (sentence.words.count == 0) {
+        snprintf(error, error_size, "the sentence \"%s\" has no words", text);
+        token_list_free(&sentence.words);
+        return false;
+    }
+
+    sentence.text = malloc(length + 1);
+    if (!sentence.text || !sentence_set_grow(set)) {
+        snprintf(error, error_size, "out of memory storing the sentence \"%s\"", text);
+        sentence_free(&sentence);
+        return false;
+    }
+    memcpy(sentence.text, text, length + 1);
+    set->items[set->count++] = sentence;
+    return true;
+}
+
+bool sentence_set_add_file(SentenceSet *set, const char *path, char *error, size_t error_size)
+{
+    LineList lines;
+    line_list_init(&lines);
+    if (!cli_read_lines(path, &lines, error, error_size))
+        return false;
+
+    /* On a bad line, remove the sentences of the earlier lines again. */
+    size_t count_before = set->count;
+    bool ok = true;
+    for (size_t i = 0; i < lines.count && ok; i++) {
+        char reason[512];
+        ok = sentence_set_add(set, lines.lines[i], reason, sizeof reason);
+        if (!ok)
+            snprintf(error, error_size, "%s, line %zu: %s", strcmp(path, "-") == 0 ? "standard input" : path,
+                     i + 1, reason);
+    }
+    while (!ok && set->count > count_before)
+        sentence_free(&set->items[--set->count]);
+    line_list_free(&lines);
+    return ok;
+}
+
+/* Appends the words of every sentence to @p all. */
+static bool collect_words(const SentenceSet *set, TokenList *all)
+{
+    for (size_t i = 0; i < set->count; i++)
+        if (!tokenize(set->items[i].text, strlen(set->items[i].text), all, NULL, 0))
+            return false;
+    return true;
+}
+
+bool sentence_set_encode(SentenceSet *set, char *error, size_t error_size)
+{
+    if (set->count == 0) {
+        snprintf(error, error_size, "no sentences to encode");
+        return false;
+    }
+
+    /* Every distinct word gets an id, so no sentence has an unknown word. */
+    TokenList all;
+    token_list_init(&all);
+    Vocab *vocab = collect_words(set, &all) ? vocab_build(&all, INT_MAX) : NULL;
+    token_list_free(&all);
+    bool ok = vocab != NULL;
+    for (size_t i = 0; i < set->count && ok; i++) {
+        Sentence *sentence = &set->items[i];
+        free(sentence->ids);
+        sentence->ids = malloc(sentence->words.count * sizeof *sentence->ids);
+        ok = sentence->ids != NULL;
+        if (ok)
+            vocab_encode(vocab, &sentence->words, sentence->ids);
+    }
+    if (!ok) {
+        snprintf(error, error_size, "out of memory building the vocabulary");
+        vocab_free(vocab);
+        return false;
+    }
+    vocab_free(set->vocab);
+    set->vocab = vocab;
+    return true;
+}
+
+void sentence_swap_words(const Sentence *sentence, size_t first, size_t second, char *text,
+                         size_t text_size, int *ids)
+{
+    size_t count = sentence->words.count;
+    bool swap = first < count && second < count;
+    size_t used = 0;
+    if (text_size > 0)
+        text[0] = '\0';
+
+    for (size_t i = 0; i < count; i++) {
+        size_t source = i;
+        if (swap && i == first)
+            source = second;
+        else if (swap && i == second)
+            source = first;
+        if (ids)
+            ids[i] = sentence->ids[source];
+
+        /* Append " word", or "word" first; snprintf cuts at the end of the buffer. */
+        if (used < text_size) {
+            int written = snprintf(text + used, text_size - used, "%s%s", i > 0 ? " " : "",
+                                   token_list_get(&sentence->words, source));
+            used += written > 0 ? (size_t)written : 0;
+        }
+    }
+}
