@@ -59,8 +59,8 @@ typedef struct LinearAttention {
  * @p params may be NULL.
  * @return a layer the caller frees with linear_attention_free. NULL when a
  *         width is below 1, @p kind is unknown, @p name is NULL, empty or over
- *         100 bytes, a name is already in @p params, or memory runs out; then
- *         @p params is left as it was.
+ *         100 bytes, a name is already in @p params, or memory runs out. On
+ *         failure @p params is left as it was.
  */
 LinearAttention *linear_attention_new(int width, int key_width, int value_width, ScoreKind kind,
                                       const char *name, Rng *rng, ParamList *params);
