@@ -104,6 +104,32 @@ static void test_linear_attention_bilinear_identity(void **state)
     linear_attention_free(layer);
 }
 
+/* score_scale multiplies every score: 0.5 halves each score of the unscaled layer (an
+ * identity), on both the projected and the full route. */
+static void test_linear_attention_score_scale(void **state)
+{
+    (void)state;
+    LinearAttention *layer = make_layer(SCORE_BILINEAR, 23);
+    Tensor *x = checks_random_tensor(shape3(BATCH, WORDS, WIDTH), 24);
+    Tape tape;
+    tape_init(&tape);
+
+    Tensor *plain = linear_attention_scores(&tape, layer, x);
+    layer->score_scale = 0.5f;
+    Tensor *scaled = linear_attention_scores(&tape, layer, x);
+    Tensor *scaled_full = linear_attention_scores_full(&tape, layer, x);
+    float halves[BATCH * WORDS * WORDS];
+    for (size_t i = 0; i < plain->size; i++)
+        halves[i] = 0.5f * plain->data[i];
+    assert_true(checks_near("scaled scores", scaled->data, halves, plain->size, 1e-6f, 1e-6f));
+    assert_true(checks_near("scaled full scores", scaled_full->data, halves, plain->size, 1e-5f,
+                            1e-5f));
+
+    tape_free(&tape);
+    tensor_free(x);
+    linear_attention_free(layer);
+}
+
 /* Stage-05 style reference in double: y_q = sum_k softmax_k(s_qk) (A x_q + B x_k), with
  * s_qk = (W_Q x_q) . (W_K x_k), written as plain loops over one sentence. */
 static void reference_forward(const LinearAttention *layer, const float *x, double *y)
@@ -539,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_linear_attention_pairs_identity_bilinear),
         cmocka_unit_test(test_linear_attention_pairs_identity_net),
         cmocka_unit_test(test_linear_attention_bilinear_identity),
+        cmocka_unit_test(test_linear_attention_score_scale),
         cmocka_unit_test(test_linear_attention_matches_loop_reference),
         cmocka_unit_test(test_linear_attention_weights_sum_to_one),
         cmocka_unit_test(test_linear_attention_gradients_bilinear),

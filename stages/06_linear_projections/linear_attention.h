@@ -40,6 +40,9 @@ typedef struct LinearAttention {
     int key_width;        /**< Dk: width of projected queries and keys, or the net scorer's hidden width */
     int value_width;      /**< Dv, the output width */
     ScoreKind score_kind; /**< which scorer the forward pass uses */
+    /** Factor applied to every score before softmax: 1 after linear_attention_new, as stages
+     *  06 and 07 use it; the standard transformer sets 1/sqrt(Dk). */
+    float score_scale;
     Tensor *query;        /**< SCORE_BILINEAR only: W_Q [Dk, D], else NULL */
     Tensor *key;          /**< SCORE_BILINEAR only: W_K [Dk, D], else NULL */
     Tensor *self;         /**< A [Dv, D], the query's own term */
@@ -69,14 +72,16 @@ LinearAttention *linear_attention_new(int width, int key_width, int value_width,
 void linear_attention_free(LinearAttention *layer);
 
 /**
- * Computes the raw scores of every pair with the layer's scorer.
+ * Computes the raw scores of every pair with the layer's scorer, times
+ * layer->score_scale.
  * Shapes: x [B, n, D], out [B, n, n] (row q contains query q's scores).
  */
 Tensor *linear_attention_scores(Tape *tape, const LinearAttention *layer, Tensor *x);
 
 /**
  * Computes the bilinear scores the long way, through the D x D matrix
- * W = W_Q^T W_K: s_qk = x_q^T W x_k. Equal to linear_attention_scores
+ * W = W_Q^T W_K: s_qk = x_q^T W x_k, times layer->score_scale. Equal to
+ * linear_attention_scores
  * within float rounding; for teaching and tests. A SCORE_NET layer has no
  * W_Q and W_K and stops the program through core_fatal.
  * Shapes: x [B, n, D], out [B, n, n].
