@@ -142,10 +142,12 @@ bool linear_attention_cost(uint64_t words, AttentionWidths widths, ScoreKind kin
                            AttentionCost *cost);
 
 /**
- * Counts the multiply-adds of stage 05's design on @p words words, where
- * both nets see every pair [x_q ; x_k]: a representation net
- * 2D -> Dh -> Dv costs n^2*(2*D*Dh + Dh*Dv), a scoring net 2D -> Dk -> 1
- * costs n^2*(2*D*Dk + Dk), and the weighted sum n^2*Dv.
+ * Counts the multiply-adds on @p words words of stage 05's design with the
+ * big net moved onto the pairs: both nets see every pair [x_q ; x_k]. The
+ * representation net 2D -> Dh -> Dv (as wide as this stage's MLP) costs
+ * n^2*(2*D*Dh + Dh*Dv), the scoring net 2D -> Dk -> 1 costs
+ * n^2*(2*D*Dk + Dk), and the weighted sum n^2*Dv. Stage 05's own program
+ * uses a one-layer representation net (see scored_attention_multiply_adds).
  * @return false, leaving *cost unchanged, when a width is below 1 or a count
  *         overflows 64 bits.
  */
