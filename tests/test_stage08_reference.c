@@ -282,15 +282,27 @@ static int check_gradients(const ModelCase *c, const DataFile *expected, bool ve
     return failures;
 }
 
+/* Copies every parameter's values into @p saved (in list order), or back when !to_saved. */
+static void copy_params(const ParamList *params, float *saved, bool to_saved)
+{
+    size_t offset = 0;
+    for (size_t i = 0; i < params->count; i++) {
+        Tensor *t = params->tensors[i];
+        if (to_saved)
+            memcpy(saved + offset, t->data, t->size * sizeof(float));
+        else
+            memcpy(t->data, saved + offset, t->size * sizeof(float));
+        offset += t->size;
+    }
+}
+
 /* Runs 10 Adam steps on the same batch and compares the losses; restores the weights after. */
 static int check_adam(const ModelCase *c, const DataFile *expected, bool verbose)
 {
     size_t total = params_count_elements(c->params);
     float *saved = malloc(total * sizeof *saved);
     assert_non_null(saved);
-    for (size_t i = 0, offset = 0; i < c->params->count; offset += c->params->tensors[i]->size, i++)
-        memcpy(saved + offset, c->params->tensors[i]->data,
-               c->params->tensors[i]->size * sizeof(float));
+    copy_params(c->params, saved, true);
 
     AdamOptions options = adam_default_options();
     options.lr = ADAM_LR;
@@ -311,9 +323,7 @@ static int check_adam(const ModelCase *c, const DataFile *expected, bool verbose
     tape_free(&tape);
     adam_free(adam);
 
-    for (size_t i = 0, offset = 0; i < c->params->count; offset += c->params->tensors[i]->size, i++)
-        memcpy(c->params->tensors[i]->data, saved + offset,
-               c->params->tensors[i]->size * sizeof(float));
+    copy_params(c->params, saved, false);
     free(saved);
     return !compare_values("adam_losses", losses, ADAM_STEPS, data_find(expected, "adam_losses"),
                            verbose);

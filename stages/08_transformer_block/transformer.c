@@ -76,7 +76,8 @@ static bool add_tensor(ParamList *params, Tensor **slot, Shape shape, const char
 }
 
 /* Allocates a layer norm's gain (1) and bias (0) [D] named "PREFIX.gain" and "PREFIX.bias". */
-static bool new_norm(ParamList *params, int width, const char *prefix, Tensor **gain, Tensor **bias)
+static bool new_norm(ParamList *params, int width, const char *prefix, Tensor **gain,
+                     Tensor **bias)
 {
     char name[NAME_MAX_BYTES + 16];
     snprintf(name, sizeof name, "%s.gain", prefix);

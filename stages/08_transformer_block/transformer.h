@@ -121,7 +121,8 @@ TransformerAdditions transformer_standard_additions(void);
  * Runs the embeddings and every block.
  * Shapes: ids [batch * length] (length <= positions), out [batch, length, D].
  */
-Tensor *transformer_features(Tape *tape, const Transformer *model, const int *ids, int batch, int length);
+Tensor *transformer_features(Tape *tape, const Transformer *model, const int *ids, int batch,
+                             int length);
 
 /**
  * Runs the model as transformer_features does, with chosen additions, and
@@ -176,7 +177,8 @@ Tensor *transformer_classify(Tape *tape, void *model, const int *ids, int batch,
  * the word it predicts. A model without it stops the program (core_fatal).
  * Shapes: ids [batch * length], out [batch * length, V].
  */
-Tensor *transformer_next_word_logits(Tape *tape, void *model, const int *ids, int batch, int length);
+Tensor *transformer_next_word_logits(Tape *tape, void *model, const int *ids, int batch,
+                                     int length);
 
 /**
  * Counts the multiply-adds of one forward pass over one sentence of

@@ -205,7 +205,8 @@ def transformer_features(p, ids, causal):
         h = F.layer_norm(x, (WIDTH,), p[f"{block}.norm1.gain"], p[f"{block}.norm1.bias"], NORM_EPS)
         x = x + attention(h, p, f"{block}.attention", causal)
         h = F.layer_norm(x, (WIDTH,), p[f"{block}.norm2.gain"], p[f"{block}.norm2.bias"], NORM_EPS)
-        hidden = F.gelu(F.linear(h, p[f"{block}.mlp.hidden_weight"], p[f"{block}.mlp.hidden_bias"]))
+        hidden = F.linear(h, p[f"{block}.mlp.hidden_weight"], p[f"{block}.mlp.hidden_bias"])
+        hidden = F.gelu(hidden)
         x = x + F.linear(hidden, p[f"{block}.mlp.out_weight"], p[f"{block}.mlp.out_bias"])
     return F.layer_norm(x, (WIDTH,), p["final_norm.gain"], p["final_norm.bias"], NORM_EPS)
 
