@@ -973,7 +973,7 @@ static void section_cost(const Options *options)
     printf("Multiply-adds per sentence of n words, classifier head (C = 2), V = %d, D = %d,\n"
            "H = %d, MLP %d D, L = %d:\n"
            "  transformer  L (5 n D^2 + 2 n D M + 2 n^2 D) + C D   (M = MLP width)\n"
-           "  CNN          n L 3 D^2 + C D                         (3 layers, window 3)\n\n",
+           "  CNN          3 n (3 D^2) + C D                       (3 layers, window 3)\n\n",
            V, D, options->heads, MLP_FACTOR, options->layers);
     printf("      n   transformer           CNN   transformer params   CNN params\n");
     TransformerConfig config = model_config(options, V, COST_LENGTHS[3], 2, false);
