@@ -1,8 +1,9 @@
 /*
- * Tests of the tour's stage models (tour/tour_stages.c): the tape's count
- * of multiply-adds against a hand count for one small case per stage, the
- * stages' cost formulas against the same counts, the vector counts, the
- * checks before a forward pass, and which stages see word order.
+ * Tests of the tour's stage models (tour/tour_stages.c). The tape's count
+ * of multiply-adds is compared with a hand count for one small case per
+ * stage, and the stages' cost formulas with the same counts. Further tests
+ * cover the vector counts, the checks before a forward pass, and which
+ * stages tell word order apart.
  *
  * The tour's model code is linked into build/bin/tour, not into the
  * library, so this test compiles it in.
@@ -192,7 +193,7 @@ static void test_tour_vectors_per_layer(void **state)
     }
 }
 
-/* The CNN's 2 layers of window 3 see 2L+1 = 5 words; every later stage sees all n. */
+/* The CNN's 2 layers of window 3 read 2L+1 = 5 words, and every later stage reads all n. */
 static void test_tour_receptive_field(void **state)
 {
     (void)state;

@@ -42,7 +42,7 @@
 #define TOUR_HEADS 2
 #define TOUR_CLASSES 2
 
-/* Longest sentence the table accepts, and the longest of the sweep. */
+/* Maximum words per sentence of the table, and the largest n of the sweep. */
 #define MAX_WORDS 256
 
 /* Differences of outputs up to this fraction of the largest |output| (or 1) are float rounding. */
@@ -61,7 +61,7 @@
 static const int SWEEP_WORDS[] = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256};
 #define SWEEP_COUNT ((int)(sizeof SWEEP_WORDS / sizeof SWEEP_WORDS[0]))
 
-/* How each stage's cost grows with n, as its README's formula says. */
+/* How each stage's cost grows with n, by the cost formula in its README. */
 static const char *const GROWTH[TOUR_STAGE_COUNT] = {
     "n L D^2: linear",
     "n^(2^L): n^4 for L = 2",
@@ -210,11 +210,11 @@ static void parse_options(int argc, char **argv, Options *options)
 /* Measuring one forward pass                                                 */
 /* ------------------------------------------------------------------------- */
 
-/* Exits with status 1 and a message naming @p what when @p pointer is NULL. */
-static void check_allocated(const void *pointer, const char *what)
+/* Exits with status 1 and a message naming @p description when @p pointer is NULL. */
+static void check_allocated(const void *pointer, const char *description)
 {
     if (!pointer) {
-        fprintf(stderr, "%s: out of memory allocating %s\n", PROGRAM, what);
+        fprintf(stderr, "%s: out of memory allocating %s\n", PROGRAM, description);
         exit(1);
     }
 }
@@ -450,11 +450,12 @@ typedef struct StageSweep {
     double words[SWEEP_COUNT];           /* n */
     double counted[SWEEP_COUNT];         /* multiply-adds counted by the tape */
     double formula[SWEEP_COUNT];         /* multiply-adds of the README's formula */
+    size_t peak_bytes[SWEEP_COUNT];      /* the arena's peak */
     char stop_reason[512];               /* why the sweep stopped early, or "" */
     int stop_words;                      /* the first length rejected, or 0 */
 } StageSweep;
 
-/* The sentence of @p length words: the first sentence's ids repeated. Shapes: ids [length]. */
+/* Writes a sentence of @p length words, the first sentence's ids repeated. Shapes: ids [length]. */
 static void repeat_sentence(const Sentence *sentence, int length, int *ids)
 {
     for (int t = 0; t < length; t++)
@@ -485,6 +486,7 @@ static void sweep_stage(TourStage stage, const TourConfig *config, const Options
 
         result->words[result->count] = n;
         result->counted[result->count] = (double)measured.multiply_adds;
+        result->peak_bytes[result->count] = measured.peak_bytes;
         if (!tour_formula_multiply_adds(stage, config, n, &result->formula[result->count]))
             result->formula[result->count] = NAN;
         result->count++;
@@ -504,12 +506,13 @@ static void print_exponents(TourStage stage, const StageSweep *sweep)
     double formula = fit_exponent(sweep->words + first, sweep->formula + first, FIT_POINTS);
     double difference = fabs(measured - formula);
 
+    int last = sweep->count - 1;
     char range[32], fit[32];
-    snprintf(range, sizeof range, "%g-%g", sweep->words[0], sweep->words[sweep->count - 1]);
-    snprintf(fit, sizeof fit, "%g-%g", sweep->words[first], sweep->words[sweep->count - 1]);
-    printf("%-24s %-8s %-8s %9.3f %9.3f %7.3f  %-4s %s\n", tour_stage_name(stage), range, fit,
-           measured, formula, difference, difference <= EXPONENT_TOLERANCE ? "yes" : "no",
-           GROWTH[stage]);
+    snprintf(range, sizeof range, "%g-%g", sweep->words[0], sweep->words[last]);
+    snprintf(fit, sizeof fit, "%g-%g", sweep->words[first], sweep->words[last]);
+    printf("%-24s %-8s %14.0f %12zu %-8s %8.3f %8.3f %6.3f  %-6s %s\n", tour_stage_name(stage),
+           range, sweep->counted[last], sweep->peak_bytes[last], fit, measured, formula,
+           difference, difference <= EXPONENT_TOLERANCE ? "yes" : "no", GROWTH[stage]);
 }
 
 /* Creates the output directory and opens OUT/tour_sweep.csv; exits 1 on failure. */
@@ -538,13 +541,14 @@ static void run_sweep(const Options *options)
     CsvWriter *csv = open_sweep_csv(options, csv_path, sizeof csv_path);
 
     printf("\n== Sweep: one forward pass on n = %d to %d words (\"%s\" repeated), P = %d\n\n"
+           "mult-adds, peak bytes: one forward pass at the largest n the stage ran\n"
            "exponent: least-squares slope of log(multiply-adds) against log(n) over the\n"
            "%d largest n a stage ran; measured from the tape's counts, formula from the\n"
            "stage README's cost formula at the same n. within: |difference| <= %.2f\n\n",
            SWEEP_WORDS[0], MAX_WORDS, options->sentences.items[0].text, config.positions,
            FIT_POINTS, EXPONENT_TOLERANCE);
-    printf("%-24s %-8s %-8s %9s %9s %7s  %-4s %s\n", "stage", "n", "fit n", "measured",
-           "formula", "diff", "within", "formula's growth");
+    printf("%-24s %-8s %14s %12s %-8s %8s %8s %6s  %-6s %s\n", "stage", "n", "mult-adds",
+           "peak bytes", "fit n", "measured", "formula", "diff", "within", "formula's growth");
 
     char notes[4096] = "";
     for (int stage = 0; stage < TOUR_STAGE_COUNT; stage++) {

@@ -1,8 +1,8 @@
 /*
  * The tour's stage models (contracts in tour_stages.h). Each model is built
- * from its stage's library code; this file only chooses the common sizes
- * and, for stages 04 to 07, stacks the stage's layer L times between an
- * input and the mean-and-linear output that every stage shares.
+ * from its stage's library code. This file chooses the common sizes, and for
+ * stages 04 to 07 it stacks the stage's layer L times between an input and
+ * the mean-and-linear output that every stage shares.
  */
 #include "tour_stages.h"
 
@@ -35,7 +35,7 @@ static const char *const STAGE_NAMES[TOUR_STAGE_COUNT] = {
 #define TOUR_STRING_OF(value) #value
 #define TOUR_STRING(value) TOUR_STRING_OF(value)
 
-/* Standard deviation of the word and position vectors of stages 05 to 07, as their programs. */
+/* Standard deviation of the word and position vectors of stages 05 to 07, as in their programs. */
 #define TOUR_EMBEDDING_STD 1.0f
 
 struct TourModel {
@@ -245,7 +245,7 @@ size_t tour_model_parameters(const TourModel *model)
     if (model->cnn)
         return params_count_elements(model->cnn->params);
     if (model->transformer) {
-        /* The model also holds a next-word head, which the classifier never reads. */
+        /* The model also contains a next-word head, which the classifier never reads. */
         size_t count = 0;
         TransformerConfig config = transformer_config(model->transformer);
         return transformer_parameter_count(config, TRANSFORMER_CLASSIFIER, &count) ? count : 0;

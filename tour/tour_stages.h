@@ -81,9 +81,9 @@ const char *tour_stage_name(TourStage stage);
 bool tour_config_check(const TourConfig *config, char *error, size_t error_size);
 
 /**
- * Builds the model of @p stage with @p config (see the file description)
- * and draws its weights from an Rng seeded with @p seed on stream
- * stage + 1, so each stage's weights depend only on the seed and the stage.
+ * Builds the model of @p stage with @p config (see the file description).
+ * Its weights come from an Rng seeded with @p seed on stream stage + 1, so
+ * each stage's weights depend only on the seed and the stage.
  * @return a model the caller frees with tour_model_free, or NULL when
  *         tour_config_check rejects @p config, @p stage is out of range or
  *         memory runs out. A tensor that cannot be allocated stops the
@@ -98,9 +98,10 @@ void tour_model_free(TourModel *model);
 size_t tour_model_parameters(const TourModel *model);
 
 /**
- * Checks that the model can run on one sentence of @p length words: at least
- * 1 word, at most P words for stages 03 to 08, and for stages 02 and 03 a
- * forward pass that the pairwise size guard (pairwise_check_size) accepts.
+ * Checks that the model can run on one sentence of @p length words. The
+ * sentence needs at least 1 word, and at most P words for stages 03 to 08.
+ * For stages 02 and 03 the pairwise size guard (pairwise_check_size) must
+ * accept the forward pass.
  * @return true when it can; otherwise false with the reason in @p error
  *         (when @p error_size > 0).
  */
@@ -129,10 +130,11 @@ bool tour_formula_multiply_adds(TourStage stage, const TourConfig *config, int l
 
 /**
  * Writes the number of vectors each layer creates for one sentence of
- * @p length words into @p text, one number per layer separated by ", ":
- * n for stages 01 and 06 to 08 (one vector per word), n^(2^l) for 02 and 03
- * (pair vectors of pair vectors), n^2 for 04 and 05 (pair vectors, summed
- * or weighted back to n). A count beyond size_t is written as "overflow".
+ * @p length words into @p text, one number per layer separated by ", ".
+ * Stages 01 and 06 to 08 create n (one vector per word). Stages 02 and 03
+ * create n^(2^l) at layer l (pair vectors of pair vectors). Stages 04 and
+ * 05 create n^2 pair vectors per layer and reduce them back to n. A count
+ * beyond size_t is written as "overflow".
  */
 void tour_format_vectors(TourStage stage, const TourConfig *config, int length, char *text,
                          size_t text_size);
