@@ -12,10 +12,13 @@ BUILD ?= build
 #   OPENMP=0    serial build, no OpenMP even when the compiler has it
 #   PORTABLE=1  generic x86-64/arm64 code instead of -march=native
 #   SANITIZE=1  AddressSanitizer and UndefinedBehaviorSanitizer (used by `make asan`)
+#   BLAS=openblas  the core's matrix products call OpenBLAS's cblas_sgemm (libopenblas-dev);
+#               use another BUILD directory, because the objects differ
 #   ARGS=...    command-line arguments for `make stageNN`
 OPENMP ?= 1
 PORTABLE ?= 0
 SANITIZE ?= 0
+BLAS ?=
 
 CC ?= cc
 WARNINGS = -std=c11 -Wall -Wextra -pedantic -Werror
@@ -36,6 +39,14 @@ CFLAGS ?= $(OPTIMIZE)
 CPPFLAGS ?=
 LDFLAGS ?=
 LDLIBS = -lm
+
+# The optional BLAS back end of common/ops_linear.c; the default build needs none.
+ifeq ($(BLAS),openblas)
+  BLAS_CPPFLAGS = -DCORE_BLAS_OPENBLAS
+  LDLIBS += -lopenblas
+else ifneq ($(BLAS),)
+  $(error BLAS=$(BLAS) is not supported; use BLAS=openblas or leave BLAS unset)
+endif
 
 # OpenMP: probe the compiler once; a compiler without it (Apple's clang, or
 # Debian's clang without libomp-14-dev) falls back to the serial build with a
@@ -66,7 +77,7 @@ endif
 
 INCLUDES = -Icommon -Istages
 # PROJECT_ROOT lets programs find plots/*.gp from any working directory.
-ALL_CFLAGS = $(WARNINGS) $(INCLUDES) -DPROJECT_ROOT='"$(CURDIR)"' $(CPPFLAGS) $(OPENMP_FLAGS) $(SANITIZE_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_CFLAGS = $(WARNINGS) $(INCLUDES) -DPROJECT_ROOT='"$(CURDIR)"' $(BLAS_CPPFLAGS) $(CPPFLAGS) $(OPENMP_FLAGS) $(SANITIZE_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(OPENMP_FLAGS) $(SANITIZE_LDFLAGS) $(LDFLAGS)
 
 # Sources: every stage directory holds model code and one main.c program.
@@ -123,6 +134,7 @@ help:
 	@echo "                  test the notebook kernel on small notebooks (needs Python and Jupyter)"
 	@echo "make clean        remove $(BUILD)/"
 	@echo "options: OPENMP=0 (serial), PORTABLE=1 (no -march=native), CC=clang, BUILD=dir,"
+	@echo "         BLAS=openblas (matrix products through OpenBLAS; use with another BUILD=dir),"
 	@echo "         CFLAGS=... (replaces -O3 -march=native), CPPFLAGS=-I..., LDFLAGS=-L..., ARGS=..."
 
 # Compile one source file; the .d file beside the object tracks its headers.
