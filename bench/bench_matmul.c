@@ -3,18 +3,24 @@
  * project's default flags) against OpenBLAS's cblas_sgemm on the same
  * operands, in GFLOP/s (2 m n k floating-point operations per product).
  *
- * Both are timed in the same repetition, one after the other, so that a
- * change in the machine's load during the run hits both alike. A repetition
- * repeats the product until it lasts about MIN_REPETITION_SECONDS, so that
- * the clock's resolution and the cost of reading it do not matter for small
- * sizes.
+ * The core and OpenBLAS are timed in separate blocks of repetitions, with a
+ * pause before each block. OpenBLAS's idle threads keep spinning for a while
+ * after each call (OpenBLAS 0.3.21: about 2^28 cycles, 0.1 s at 2.6 GHz), and
+ * OpenMP's do the same for a shorter time, so in alternating repetitions
+ * each library's threads ran in the other's time: the core's 2-thread
+ * products came out up to 50 times slower. A repetition repeats the product
+ * until it lasts about MIN_REPETITION_SECONDS, so that the clock's
+ * resolution and the cost of reading it do not matter for small sizes.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include "bench.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "clock.h"
 #include "ops.h"
@@ -22,6 +28,9 @@
 
 /* Shortest time of one timed repetition. */
 #define MIN_REPETITION_SECONDS 0.005
+
+/* Pause before each block of repetitions, longer than OpenBLAS's idle threads spin. */
+#define PAUSE_SECONDS 0.2
 
 /* One product C [m, n] = op(A) op(B) with op(A) [m, k] and op(B) [k, n]. */
 typedef struct MatmulCase {
@@ -75,10 +84,8 @@ static bool operands_init(Operands *ops, const MatmulCase *mc)
     ops->a = tensor_new(mc->trans_a ? shape2(mc->k, mc->m) : shape2(mc->m, mc->k), false);
     ops->b = tensor_new(mc->trans_b ? shape2(mc->n, mc->k) : shape2(mc->k, mc->n), false);
     ops->c = malloc((size_t)mc->m * (size_t)mc->n * sizeof(float));
-    if (!ops->c) {
-        fprintf(stderr, "bench: out of memory for a %d x %d product\n", mc->m, mc->n);
+    if (!ops->c)
         return false;
-    }
     fill_uniform(ops->a, &rng);
     fill_uniform(ops->b, &rng);
     return true;
@@ -117,42 +124,42 @@ static int calls_per_repetition(Operands *ops, const MatmulCase *mc)
     return calls > 10000 ? 10000 : (int)calls;
 }
 
+/* Runs one product `calls` times per repetition and writes the seconds of each into seconds [repetitions]. */
+static void time_block(const BenchOptions *options, Operands *ops, const MatmulCase *mc,
+                       void (*run)(Operands *, const MatmulCase *), int calls, double *seconds)
+{
+    struct timespec pause = {0, (long)(PAUSE_SECONDS * 1e9)};
+    nanosleep(&pause, NULL);
+    for (int i = 0; i < options->warmup; i++)
+        run(ops, mc);
+    for (int r = 0; r < options->repetitions; r++) {
+        double start = time_now_seconds();
+        for (int i = 0; i < calls; i++)
+            run(ops, mc);
+        seconds[r] = time_now_seconds() - start;
+    }
+}
+
 /* Measures one case at one thread count and adds its row. */
 static bool measure_case(const BenchOptions *options, const MatmulCase *mc, int threads,
                          BenchTable *table)
 {
     Operands ops;
-    if (!operands_init(&ops, mc)) {
-        operands_free(&ops);
-        return false;
-    }
-    core_set_threads(threads);
-    openblas_set_num_threads(threads);
-
-    /* 1. Warm-up: caches, the threads' start and the tape's arena. */
-    for (int i = 0; i < options->warmup; i++) {
-        run_core(&ops, mc);
-        run_openblas(&ops, mc);
-    }
-    int calls = calls_per_repetition(&ops, mc);
-
-    /* 2. Each repetition times the core, then OpenBLAS, on the same operands. */
     double *core_seconds = malloc((size_t)options->repetitions * sizeof(double));
     double *blas_seconds = malloc((size_t)options->repetitions * sizeof(double));
-    bool ok = core_seconds && blas_seconds;
-    for (int r = 0; ok && r < options->repetitions; r++) {
-        double start = time_now_seconds();
-        for (int i = 0; i < calls; i++)
-            run_core(&ops, mc);
-        double middle = time_now_seconds();
-        for (int i = 0; i < calls; i++)
-            run_openblas(&ops, mc);
-        core_seconds[r] = middle - start;
-        blas_seconds[r] = time_now_seconds() - middle;
-    }
+    bool ok = operands_init(&ops, mc) && core_seconds && blas_seconds;
+    if (!ok)
+        fprintf(stderr, "bench: out of memory for a %d x %d product\n", mc->m, mc->n);
 
-    /* 3. GFLOP/s of the median repetitions. */
+    /* 1. The core, then OpenBLAS, each after its own warm-up, with the same number of calls. */
     if (ok) {
+        core_set_threads(threads);
+        openblas_set_num_threads(threads);
+        int calls = calls_per_repetition(&ops, mc);
+        time_block(options, &ops, mc, run_core, calls, core_seconds);
+        time_block(options, &ops, mc, run_openblas, calls, blas_seconds);
+
+        /* 2. GFLOP/s of the median repetitions. */
         double flops = 2.0 * mc->m * mc->n * (double)mc->k * calls;
         BenchRow row = {.threads = threads};
         snprintf(row.benchmark, sizeof row.benchmark, "matmul");
@@ -161,8 +168,6 @@ static bool measure_case(const BenchOptions *options, const MatmulCase *mc, int 
         row.c_value = flops / bench_median(core_seconds, options->repetitions) * 1e-9;
         row.reference_value = flops / bench_median(blas_seconds, options->repetitions) * 1e-9;
         ok = bench_table_add(table, row);
-    } else {
-        fprintf(stderr, "bench: out of memory for the timings\n");
     }
     free(core_seconds);
     free(blas_seconds);
