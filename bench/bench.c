@@ -60,6 +60,11 @@ static int compare_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+int bench_repetitions_per_round(int repetitions)
+{
+    return (repetitions + BENCH_ROUNDS - 1) / BENCH_ROUNDS;
+}
+
 double bench_median(double *values, int count)
 {
     qsort(values, (size_t)count, sizeof *values, compare_doubles);
@@ -220,9 +225,11 @@ static void print_settings(const Settings *s)
 {
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
-    printf("# medians of %d repetitions after %d warm-up repetitions; "
-           "peak memory over %d training steps\n",
-           s->options.repetitions, s->options.warmup, s->options.memory_steps);
+    int per_round = bench_repetitions_per_round(s->options.repetitions);
+    printf("# medians of %d repetitions per side: %d rounds of %d, each after %d warm-up "
+           "repetitions; peak memory over %d training steps\n",
+           per_round * BENCH_ROUNDS, BENCH_ROUNDS, per_round, s->options.warmup,
+           s->options.memory_steps);
     printf("# this process's peak memory before the children: %.1f MiB\n",
            usage.ru_maxrss / 1024.0);
 }

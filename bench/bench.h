@@ -50,6 +50,17 @@ void bench_print_header(void);
 /* Timing                                                                     */
 /* ------------------------------------------------------------------------- */
 
+/*
+ * Rounds of a measurement. Each round times the C code, then the reference;
+ * the median is taken over the repetitions of all rounds together. On a
+ * machine whose load changes during the run, this spreads each load level
+ * over both sides instead of giving it to one.
+ */
+#define BENCH_ROUNDS 3
+
+/* Returns the timed repetitions of one side in one round, so that all rounds give at least @p repetitions. */
+int bench_repetitions_per_round(int repetitions);
+
 /* Returns the median of values [count], count >= 1; sorts the values in place. */
 double bench_median(double *values, int count);
 
@@ -77,10 +88,11 @@ typedef struct ChildResult {
 ChildResult bench_run_child(char *const argv[], int threads, char *output, size_t output_size);
 
 /*
- * Finds the line "KEY VALUE" in @p text and parses VALUE as a double.
- * Returns false, leaving *value unchanged, when there is no such line.
+ * Finds the line "KEY VALUE..." in @p text and parses up to @p max_count
+ * numbers after KEY into values [max_count].
+ * Returns how many it parsed: 0 when there is no such line.
  */
-bool bench_find_value(const char *text, const char *key, double *value);
+int bench_find_values(const char *text, const char *key, double *values, int max_count);
 
 /* ------------------------------------------------------------------------- */
 /* The models (bench_models.c)                                                */
@@ -142,8 +154,8 @@ void model_step_free(ModelStep *step);
 
 /* Settings every benchmark reads. */
 typedef struct BenchOptions {
-    int repetitions;          /* timed repetitions per figure (the median is kept) */
-    int warmup;               /* untimed repetitions before them */
+    int repetitions;          /* timed repetitions per figure, over all rounds (the median is kept) */
+    int warmup;               /* untimed repetitions before each side's repetitions in each round */
     int memory_steps;         /* training steps of a peak-memory child process */
     const char *program;      /* path of this program, for the peak-memory child */
     const char *python;       /* Python with PyTorch */

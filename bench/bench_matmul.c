@@ -124,15 +124,16 @@ static int calls_per_repetition(Operands *ops, const MatmulCase *mc)
     return calls > 10000 ? 10000 : (int)calls;
 }
 
-/* Runs one product `calls` times per repetition and writes the seconds of each into seconds [repetitions]. */
+/* Runs one product `calls` times per repetition and writes the seconds of each into seconds [count]. */
 static void time_block(const BenchOptions *options, Operands *ops, const MatmulCase *mc,
-                       void (*run)(Operands *, const MatmulCase *), int calls, double *seconds)
+                       void (*run)(Operands *, const MatmulCase *), int calls, double *seconds,
+                       int count)
 {
     struct timespec pause = {0, (long)(PAUSE_SECONDS * 1e9)};
     nanosleep(&pause, NULL);
     for (int i = 0; i < options->warmup; i++)
         run(ops, mc);
-    for (int r = 0; r < options->repetitions; r++) {
+    for (int r = 0; r < count; r++) {
         double start = time_now_seconds();
         for (int i = 0; i < calls; i++)
             run(ops, mc);
@@ -145,19 +146,24 @@ static bool measure_case(const BenchOptions *options, const MatmulCase *mc, int 
                          BenchTable *table)
 {
     Operands ops;
-    double *core_seconds = malloc((size_t)options->repetitions * sizeof(double));
-    double *blas_seconds = malloc((size_t)options->repetitions * sizeof(double));
+    int per_round = bench_repetitions_per_round(options->repetitions);
+    int total = per_round * BENCH_ROUNDS;
+    double *core_seconds = malloc((size_t)total * sizeof(double));
+    double *blas_seconds = malloc((size_t)total * sizeof(double));
     bool ok = operands_init(&ops, mc) && core_seconds && blas_seconds;
     if (!ok)
         fprintf(stderr, "bench: out of memory for a %d x %d product\n", mc->m, mc->n);
 
-    /* 1. The core, then OpenBLAS, each after its own warm-up, with the same number of calls. */
+    /* 1. In each round the core, then OpenBLAS, each after its own warm-up, the same calls. */
     if (ok) {
         core_set_threads(threads);
         openblas_set_num_threads(threads);
         int calls = calls_per_repetition(&ops, mc);
-        time_block(options, &ops, mc, run_core, calls, core_seconds);
-        time_block(options, &ops, mc, run_openblas, calls, blas_seconds);
+        for (int round = 0; round < BENCH_ROUNDS; round++) {
+            int first = round * per_round;
+            time_block(options, &ops, mc, run_core, calls, core_seconds + first, per_round);
+            time_block(options, &ops, mc, run_openblas, calls, blas_seconds + first, per_round);
+        }
 
         /* 2. GFLOP/s of the median repetitions. */
         double flops = 2.0 * mc->m * mc->n * (double)mc->k * calls;
@@ -165,8 +171,8 @@ static bool measure_case(const BenchOptions *options, const MatmulCase *mc, int 
         snprintf(row.benchmark, sizeof row.benchmark, "matmul");
         snprintf(row.size, sizeof row.size, "%s", mc->size);
         snprintf(row.unit, sizeof row.unit, "GFLOP/s");
-        row.c_value = flops / bench_median(core_seconds, options->repetitions) * 1e-9;
-        row.reference_value = flops / bench_median(blas_seconds, options->repetitions) * 1e-9;
+        row.c_value = flops / bench_median(core_seconds, total) * 1e-9;
+        row.reference_value = flops / bench_median(blas_seconds, total) * 1e-9;
         ok = bench_table_add(table, row);
     }
     free(core_seconds);

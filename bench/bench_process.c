@@ -140,22 +140,37 @@ ChildResult bench_run_child(char *const argv[], int threads, char *output, size_
     return result;
 }
 
-bool bench_find_value(const char *text, const char *key, double *value)
+/* Returns the start of the line of text that begins with "KEY ", or NULL. */
+static const char *find_line(const char *text, const char *key)
 {
     size_t key_length = strlen(key);
     const char *line = text;
     while (line) {
-        if (strncmp(line, key, key_length) == 0 && line[key_length] == ' ') {
-            char *end;
-            double parsed = strtod(line + key_length + 1, &end);
-            if (end == line + key_length + 1)
-                return false;
-            *value = parsed;
-            return true;
-        }
+        if (strncmp(line, key, key_length) == 0 && line[key_length] == ' ')
+            return line;
         line = strchr(line, '\n');
         if (line)
             line++;
     }
-    return false;
+    return NULL;
+}
+
+int bench_find_values(const char *text, const char *key, double *values, int max_count)
+{
+    const char *line = find_line(text, key);
+    if (!line)
+        return 0;
+
+    /* Each value follows one space; the line break ends the list. */
+    const char *cursor = line + strlen(key);
+    int count = 0;
+    while (count < max_count && *cursor == ' ') {
+        char *end;
+        double parsed = strtod(cursor + 1, &end);
+        if (end == cursor + 1)
+            break;
+        values[count++] = parsed;
+        cursor = end;
+    }
+    return count;
 }

@@ -59,63 +59,75 @@ static ChildResult run_torch(const BenchOptions *options, BenchModel model, int 
     return bench_run_child(argv, threads, output, CHILD_OUTPUT_BYTES);
 }
 
-/* Returns the median seconds of the C model's step at @p threads, or NAN when it cannot be built. */
-static double time_c_step(const BenchOptions *options, BenchModel model, int threads,
-                          size_t *parameters)
+/* Runs warmup untimed steps, then writes the seconds of `count` timed steps into seconds [count]. */
+static void time_c_steps(ModelStep *step, int warmup, double *seconds, int count)
 {
-    ModelStep *step = model_step_new(model, bench_default_sizes());
-    double *seconds = malloc((size_t)options->repetitions * sizeof(double));
-    if (!step || !seconds) {
-        model_step_free(step);
-        free(seconds);
-        return NAN;
-    }
-    core_set_threads(threads);
-    *parameters = model_step_parameters(step);
-
-    for (int i = 0; i < options->warmup; i++)
+    for (int i = 0; i < warmup; i++)
         model_step_run(step);
-    for (int r = 0; r < options->repetitions; r++) {
+    for (int r = 0; r < count; r++) {
         double start = time_now_seconds();
         model_step_run(step);
         seconds[r] = time_now_seconds() - start;
     }
-    double median = bench_median(seconds, options->repetitions);
-    free(seconds);
-    model_step_free(step);
-    return median;
 }
 
-/* Times one model at one thread count in C and in PyTorch and adds the row. */
-static bool measure_train_step(const BenchOptions *options, BenchModel model, int threads,
-                               BenchTable *table)
+/* Runs torch_step.py once and writes the seconds of its `count` timed steps into seconds [count]. */
+static bool time_torch_steps(const BenchOptions *options, BenchModel model, int threads,
+                             double *seconds, int count, double *parameters)
 {
-    size_t c_parameters = 0;
-    double c_seconds = time_c_step(options, model, threads, &c_parameters);
-    if (isnan(c_seconds))
-        return false;
-
     char output[CHILD_OUTPUT_BYTES];
-    double torch_seconds = NAN, torch_parameters = NAN;
-    ChildResult child = run_torch(options, model, threads, options->warmup, options->repetitions,
-                                  output);
-    if (!child.ok || !bench_find_value(output, "step_seconds_median", &torch_seconds)) {
+    ChildResult child = run_torch(options, model, threads, options->warmup, count, output);
+    if (!child.ok || bench_find_values(output, "step_seconds", seconds, count) != count) {
         fprintf(stderr, "bench: no PyTorch timing for the %s model; is python3-torch installed?\n",
                 bench_model_name(model));
         return false;
     }
-    bench_find_value(output, "parameters", &torch_parameters);
+    bench_find_values(output, "parameters", parameters, 1);
+    return true;
+}
 
+/* Adds the row of one model at one thread count: the medians in milliseconds. */
+static bool add_train_row(BenchTable *table, BenchModel model, int threads, double *c_seconds,
+                          double *torch_seconds, int count)
+{
     BenchSizes s = bench_default_sizes();
-    BenchRow row = {.threads = threads, .c_value = c_seconds * 1e3,
-                    .reference_value = torch_seconds * 1e3};
+    BenchRow row = {.threads = threads, .c_value = bench_median(c_seconds, count) * 1e3,
+                    .reference_value = bench_median(torch_seconds, count) * 1e3};
     snprintf(row.benchmark, sizeof row.benchmark, "train_step_%s", bench_model_name(model));
     snprintf(row.size, sizeof row.size, "%dx%d", s.batch, s.length);
     snprintf(row.unit, sizeof row.unit, "ms");
-    if (threads == 1)
-        printf("# %s: %zu parameters in C, %.0f in PyTorch\n", bench_model_name(model),
-               c_parameters, torch_parameters);
     return bench_table_add(table, row);
+}
+
+/* Times one model at one thread count in C and in PyTorch, in rounds, and adds the row. */
+static bool measure_train_step(const BenchOptions *options, BenchModel model, int threads,
+                               BenchTable *table)
+{
+    int per_round = bench_repetitions_per_round(options->repetitions);
+    int total = per_round * BENCH_ROUNDS;
+    ModelStep *step = model_step_new(model, bench_default_sizes());
+    double *c_seconds = malloc((size_t)total * sizeof(double));
+    double *torch_seconds = malloc((size_t)total * sizeof(double));
+    bool ok = step && c_seconds && torch_seconds;
+    double torch_parameters = NAN;
+
+    core_set_threads(threads);
+    for (int round = 0; ok && round < BENCH_ROUNDS; round++) {
+        int first = round * per_round;
+        time_c_steps(step, options->warmup, c_seconds + first, per_round);
+        ok = time_torch_steps(options, model, threads, torch_seconds + first, per_round,
+                              &torch_parameters);
+    }
+
+    if (ok && threads == 1)
+        printf("# %s: %zu parameters in C, %.0f in PyTorch\n", bench_model_name(model),
+               model_step_parameters(step), torch_parameters);
+    if (ok)
+        ok = add_train_row(table, model, threads, c_seconds, torch_seconds, total);
+    model_step_free(step);
+    free(c_seconds);
+    free(torch_seconds);
+    return ok;
 }
 
 bool bench_train_steps(const BenchOptions *options, BenchTable *table)

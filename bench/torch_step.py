@@ -25,9 +25,10 @@ The heads are computed together, as PyTorch code usually does: one matrix
 [H*Dh, D] holds every head's query (or key, value, self) map, and the
 scores are one batched product. The C code loops over the heads.
 
-Output, one "key value" pair per line:
+Output, one "key value..." line each:
     parameters            trainable values of the model
-    step_seconds_median   median wall time of one step (only with --repetitions > 0)
+    step_seconds          wall time of each timed step, in order (only with --repetitions > 0)
+    step_seconds_median   their median
 """
 import argparse
 import math
@@ -165,6 +166,7 @@ def main():
         step()
         seconds.append(time.perf_counter() - start)
     if seconds:
+        print("step_seconds", " ".join(f"{value:.9f}" for value in seconds))
         print("step_seconds_median", statistics.median(seconds))
 
 
