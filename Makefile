@@ -225,6 +225,10 @@ fuzz:
 # and writes $(BUILD)/bench/bench.csv; BENCHMARKS.md holds one run. Needs
 # libopenblas-dev, and python3-torch with libopenblas0-pthread. ARGS passes
 # options, such as ARGS="--only matmul" (bench --help lists them).
+# OMP_WAIT_POLICY is passive unless set: OpenMP threads then sleep between
+# parallel loops instead of spinning. On a machine busy with other
+# processes, spinning made both the C code's and PyTorch's 2-thread steps
+# 10 to 25 times slower, because every loop waited for a descheduled thread.
 BENCH_SRC = $(wildcard bench/*.c)
 BENCH_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRC))
 BENCH_BIN = $(BUILD)/bench/bench
@@ -233,8 +237,8 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) $(BENCH_OBJ) $(LIB) -lopenblas $(LDLIBS) -o $@
 
 bench: $(BENCH_BIN) $(TOOL_BINS)
-	$(BENCH_BIN) --csv $(BUILD)/bench/bench.csv --compare $(BUILD)/bin/compare \
-	    --torch-script bench/torch_step.py $(ARGS)
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} $(BENCH_BIN) --csv $(BUILD)/bench/bench.csv \
+	    --compare $(BUILD)/bin/compare --torch-script bench/torch_step.py $(ARGS)
 
 # API documentation into $(BUILD)/docs/html; any Doxygen warning fails the target.
 # Doxygen reads Doxyfile from stdin, with INPUT cut to the folders that exist

@@ -232,6 +232,8 @@ static void print_settings(const Settings *s)
            s->options.memory_steps);
     printf("# this process's peak memory before the children: %.1f MiB\n",
            usage.ru_maxrss / 1024.0);
+    const char *wait_policy = getenv("OMP_WAIT_POLICY");
+    printf("# OMP_WAIT_POLICY: %s\n", wait_policy ? wait_policy : "unset (spin, then sleep)");
 }
 
 int main(int argc, char **argv)
