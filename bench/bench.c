@@ -4,9 +4,9 @@
  *
  *     benchmark,threads,size,c_value,reference_value,unit,ratio
  *
- * where ratio = c_value / reference_value. For times and memory a ratio
- * below 1 means the C code is faster or smaller; for GFLOP/s a ratio above
- * 1 means it is faster.
+ * where ratio = c_value / reference_value. For times and memory, a ratio
+ * below 1 means that the C code is faster or smaller. For GFLOP/s, a ratio
+ * above 1 means that it is faster.
  *
  * The peak-memory benchmark runs first, while this process is still small:
  * a child process starts with a copy of its parent's memory, and Linux
@@ -200,7 +200,7 @@ static Settings parse_settings(int argc, char **argv)
 }
 
 /* Returns whether the benchmark @p name was requested. */
-static bool wanted(const Settings *s, const char *name)
+static bool is_requested(const Settings *s, const char *name)
 {
     return !s->only || strcmp(s->only, name) == 0;
 }
@@ -246,13 +246,13 @@ int main(int argc, char **argv)
     bench_print_header();
     BenchTable table = {0};
     bool ok = true;
-    if (ok && wanted(&s, "memory"))
+    if (ok && is_requested(&s, "memory"))
         ok = bench_peak_memory(&s.options, &table);
-    if (ok && wanted(&s, "matmul"))
+    if (ok && is_requested(&s, "matmul"))
         ok = bench_matmul(&s.options, &table);
-    if (ok && wanted(&s, "train"))
+    if (ok && is_requested(&s, "train"))
         ok = bench_train_steps(&s.options, &table);
-    if (ok && wanted(&s, "compare"))
+    if (ok && is_requested(&s, "compare"))
         ok = bench_compare_quick(&s.options, &table);
 
     ok = write_csv(&table, s.csv_path) && ok;

@@ -4,13 +4,15 @@
  * operands, in GFLOP/s (2 m n k floating-point operations per product).
  *
  * The core and OpenBLAS are timed in separate blocks of repetitions, with a
- * pause before each block. OpenBLAS's idle threads keep spinning for a while
- * after each call (OpenBLAS 0.3.21: about 2^28 cycles, 0.1 s at 2.6 GHz), and
- * OpenMP's do the same for a shorter time, so in alternating repetitions
- * each library's threads ran in the other's time: the core's 2-thread
- * products came out up to 50 times slower. A repetition repeats the product
- * until it lasts about MIN_REPETITION_SECONDS, so that the clock's
- * resolution and the cost of reading it do not matter for small sizes.
+ * pause before each block. OpenBLAS's idle threads keep spinning after each
+ * call: its thread server yields in a loop for 2^28 time-stamp ticks (about
+ * 0.1 s at 2.6 GHz) before it sleeps (THREAD_TIMEOUT in
+ * driver/others/blas_server.c, read in OpenBLAS 0.3.5). OpenMP's threads
+ * spin for a shorter time. In alternating repetitions each library's threads
+ * therefore ran in the other's time, and the core's 2-thread products came
+ * out up to 50 times slower. A repetition repeats the product until it lasts
+ * about MIN_REPETITION_SECONDS, so that the clock's resolution and the cost
+ * of reading it do not matter for small sizes.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -61,12 +63,12 @@ static const MatmulCase CASES[] = {
     {"1024x64x192 B^T (convolution)", 1024, 64, 192, false, true},
 };
 
-/* The operands of one case, stored as the transpose flags say. */
+/* The operands of one case, stored as its transpose flags give. */
 typedef struct Operands {
     Tensor *a;          /* [m, k] or [k, m] */
     Tensor *b;          /* [k, n] or [n, k] */
     float *c;           /* [m, n], the reference's output */
-    Tape tape;          /* holds the core's output; no gradients */
+    Tape tape;          /* contains the core's output; no gradients */
 } Operands;
 
 static void fill_uniform(Tensor *t, Rng *rng)

@@ -132,9 +132,11 @@ ChildResult bench_run_child(char *const argv[], int threads, char *output, size_
     result.max_rss_kb = usage.ru_maxrss;
 
     result.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (WIFEXITED(status) && !result.ok)
-        fprintf(stderr, "bench: %s exited with status %d (127: it could not be run)\n", argv[0],
-                WEXITSTATUS(status));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        fprintf(stderr, "bench: %s could not be run (exit status 127): is it installed?\n",
+                argv[0]);
+    else if (WIFEXITED(status) && !result.ok)
+        fprintf(stderr, "bench: %s failed with exit status %d\n", argv[0], WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
         fprintf(stderr, "bench: %s was stopped by signal %d\n", argv[0], WTERMSIG(status));
     return result;
