@@ -10,7 +10,8 @@
  *
  * The peak-memory benchmark runs first, while this process is still small:
  * a child process starts with a copy of its parent's memory, and Linux
- * counts that copy in the child's ru_maxrss even after exec.
+ * counts that copy in the child's ru_maxrss even after exec (exec_mmap in
+ * the kernel's fs/exec.c keeps the old memory's peak).
  */
 #include "bench.h"
 
