@@ -108,7 +108,7 @@ STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call 
 FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
 .PHONY: all help data test asan valgrind fuzz bench docs format clean figures $(STAGE_GOALS) \
-        notebook-kernel notebooks check-notebooks
+        notebook-kernel notebooks run-notebooks check-notebooks
 
 # Build the library, every stage program and every test program.
 all: $(LIB) $(STAGE_BINS) $(TOOL_BINS) $(TEST_BINS)
@@ -132,6 +132,7 @@ help:
 	@echo "make notebook-kernel"
 	@echo "                  install the Jupyter kernel $(KERNEL_NAME), \"$(KERNEL_DISPLAY_NAME)\", for this user"
 	@echo "make notebooks    run every notebook in notebooks-c/ and its solutions/, saving the outputs"
+	@echo "make run-notebooks  run every notebook into a copy in $(BUILD)/notebooks-run (what CI runs)"
 	@echo "make check-notebooks"
 	@echo "                  test the notebook kernel on small notebooks (needs Python and Jupyter)"
 	@echo "make clean        remove $(BUILD)/"
@@ -319,6 +320,19 @@ notebooks: notebook-kernel $(LIB)
 	    echo "jupyter nbconvert --execute --inplace $$notebook"; \
 	    $(NOTEBOOK_ENV) $(NOTEBOOK_PYTHON) -m jupyter nbconvert --to notebook --execute --inplace \
 	        --ExecutePreprocessor.timeout=$(NOTEBOOK_TIMEOUT) --ExecutePreprocessor.record_timing=False \
+	        $(CURDIR)/$$notebook; \
+	done
+
+# Execute every notebook into a copy under NOTEBOOK_RUN_DIR, leaving the
+# committed files untouched; fails on any cell error. CI runs this.
+NOTEBOOK_RUN_DIR ?= $(BUILD)/notebooks-run
+run-notebooks: notebook-kernel $(LIB)
+	@set -e; for notebook in $(NOTEBOOKS); do \
+	    out=$(CURDIR)/$(NOTEBOOK_RUN_DIR)/$$(dirname $$notebook); \
+	    mkdir -p $$out; \
+	    echo "jupyter nbconvert --execute $$notebook -> $$out"; \
+	    $(NOTEBOOK_ENV) $(NOTEBOOK_PYTHON) -m jupyter nbconvert --to notebook --execute \
+	        --ExecutePreprocessor.timeout=$(NOTEBOOK_TIMEOUT) --output-dir $$out \
 	        $(CURDIR)/$$notebook; \
 	done
 
