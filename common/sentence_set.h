@@ -1,15 +1,16 @@
 /**
- * @file sentences.h
- * @brief The sentences a stage program runs on: read from the command line
- *        or a file, split into words, and given ids from a vocabulary built
- *        from those same words.
+ * @file sentence_set.h
+ * @brief The sentences a program runs on: read from the command line or a
+ *        file, split into words, and given ids from a vocabulary built from
+ *        those same words.
  *
- * The pairwise stages only demonstrate identities on a few sentences, so
- * their vocabulary is simply every distinct word of the sentences given,
- * and no word is ever unknown.
+ * Programs that show identities on a few sentences give every distinct word
+ * of the sentences an id (sentence_set_encode), so no word is unknown.
+ * Programs with a trained vocabulary encode the words with it instead
+ * (vocab_encode) and report the words it does not contain.
  */
-#ifndef SENTENCES_H
-#define SENTENCES_H
+#ifndef SENTENCE_SET_H
+#define SENTENCE_SET_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,7 +20,7 @@
 /** One sentence: its text, its words and their ids. */
 typedef struct Sentence {
     char *text;          /**< the sentence as given; owned */
-    TokenList words;     /**< its words, in order (tokenize) */
+    TokenList words;     /**< its words, in order (tokenize); at least one */
     int *ids;            /**< [words.count] vocabulary ids, or NULL before sentence_set_encode */
 } Sentence;
 
@@ -41,16 +42,17 @@ void sentence_set_free(SentenceSet *set);
  * Splits @p text into words and appends it as a sentence.
  * @return true on success. On invalid UTF-8, a text without any word, or
  *         exhausted memory it returns false, leaves the set unchanged and
- *         writes a message into @p error (when @p error_size > 0).
+ *         writes the reason and what to do into @p error (when
+ *         @p error_size > 0). The message does not repeat the text.
  */
 bool sentence_set_add(SentenceSet *set, const char *text, char *error, size_t error_size);
 
 /**
  * Appends every line of the file at @p path ("-" for standard input) as a
- * sentence (see cli_read_lines).
+ * sentence (see cli_read_lines), so sentence count + i comes from line i + 1.
  * @return true on success. Otherwise false, with the set unchanged and a
- *         message naming the file and the line (an empty line is rejected
- *         too) in @p error.
+ *         message naming the file and the line in @p error. An empty line,
+ *         a line without words and a file without any line are rejected.
  */
 bool sentence_set_add_file(SentenceSet *set, const char *path, char *error, size_t error_size);
 
@@ -64,12 +66,13 @@ bool sentence_set_add_file(SentenceSet *set, const char *path, char *error, size
 bool sentence_set_encode(SentenceSet *set, char *error, size_t error_size);
 
 /**
- * Writes the words of @p sentence into @p text with words @p first and
- * @p second swapped, separated by single spaces (always NUL-terminated).
- * Writes the ids in the same order into @p ids [words.count] when it is
- * not NULL. Indices outside 0 .. words.count-1 leave the order unchanged.
+ * Returns the words of @p sentence with words @p first and @p second
+ * swapped, separated by single spaces, and writes the ids in the same order
+ * into @p ids [words.count] when it is not NULL. Indices outside
+ * 0 .. words.count-1 leave the order unchanged.
+ * @return a string the caller frees with free(), or NULL when memory runs
+ *         out (nothing is written to @p ids then).
  */
-void sentence_swap_words(const Sentence *sentence, size_t first, size_t second, char *text,
-                         size_t text_size, int *ids);
+char *sentence_swap_words(const Sentence *sentence, size_t first, size_t second, int *ids);
 
-#endif /* SENTENCES_H */
+#endif /* SENTENCE_SET_H */
