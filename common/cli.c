@@ -275,7 +275,8 @@ static bool add_line(LineList *list, const char *line, size_t length, const char
 
     size_t offset = 0;
     if (!utf8_validate(line, length, &offset)) {
-        write_error(error, error_size, "%s line %zu: %s at byte offset %zu", name, line_number,
+        write_error(error, error_size, "%s line %zu: %s at byte offset %zu; save the file as "
+                    "UTF-8 text without NUL bytes", name, line_number,
                     line[offset] == '\0' ? "NUL byte" : "invalid UTF-8", offset);
         return false;
     }

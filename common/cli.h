@@ -64,14 +64,14 @@ bool cli_try_parse_u64(const char *option, const char *text, uint64_t min, uint6
 bool cli_try_parse_double(const char *option, const char *text, double min, double max,
                           double *value, char *error, size_t error_size);
 
-/** Bytes of a buffer that always holds the result of cli_abbreviate. */
+/** Bytes of a buffer that always fits the whole result of cli_abbreviate. */
 #define CLI_ABBREVIATION_SIZE 256
 
 /**
  * Writes a short, printable form of @p text [length] for an error message
  * into @p out [out_size]: at most the first 48 characters, followed by
  * "... (N bytes)" when the text is longer. Control characters, a NUL byte
- * and bytes of ill-formed UTF-8 are written as \xNN, so the message stays
+ * and bytes of ill-formed UTF-8 are written as <tt>\\xNN</tt>, so the message stays
  * valid UTF-8 on one line. With @p out_size of at least CLI_ABBREVIATION_SIZE
  * nothing else is cut; a smaller buffer gets a shorter, still terminated,
  * result.

@@ -91,8 +91,9 @@ static void add_sentence_file(const ProgramSpec *spec, ProgramOptions *options, 
             continue;
         char limit[512];
         describe_word_limit(spec, words, limit, sizeof limit);
-        cli_usage_error(spec->name, "invalid value '%s' for --sentence-file: line %zu has %s; "
-                        "shorten the line", quoted, i - first + 1, limit);
+        cli_usage_error(spec->name, "invalid value '%s' for --sentence-file: %s line %zu has "
+                        "%s; shorten the line", quoted,
+                        strcmp(path, "-") == 0 ? "standard input" : quoted, i - first + 1, limit);
     }
 }
 
@@ -147,6 +148,19 @@ static const struct option *collect_options(const ProgramSpec *spec, struct opti
     return all;
 }
 
+/* Exits with status 2 when --out is empty or too long for the file names built in it. */
+static void check_out(const ProgramSpec *spec, const char *value)
+{
+    char shown[CLI_ABBREVIATION_SIZE];
+    size_t length = strlen(value);
+    if (length == 0)
+        cli_usage_error(spec->name, "invalid value '' for --out: expected a folder name");
+    if (length > PROGRAM_MAX_OUT_BYTES)
+        cli_usage_error(spec->name, "invalid value '%s' for --out: at most %d bytes are allowed; "
+                        "choose a shorter folder name",
+                        cli_abbreviate(value, length, shown, sizeof shown), PROGRAM_MAX_OUT_BYTES);
+}
+
 /* Handles one shared option; returns false when `option` is not one. */
 static bool handle_shared_option(const ProgramSpec *spec, int option, const char *value,
                                  ProgramOptions *options)
@@ -170,8 +184,7 @@ static bool handle_shared_option(const ProgramSpec *spec, int option, const char
         add_sentence_file(spec, options, value);
         return true;
     case OPT_OUT:
-        if (value[0] == '\0')
-            cli_usage_error(spec->name, "invalid value '' for --out: expected a folder name");
+        check_out(spec, value);
         options->out_dir = value;
         return true;
     default:
@@ -179,7 +192,7 @@ static bool handle_shared_option(const ProgramSpec *spec, int option, const char
     }
 }
 
-/* Exits with status 2 for getopt_long's answer to an unknown option or a missing value. */
+/* Exits with status 2 after getopt_long returned '?' (unknown option) or ':' (missing value). */
 static void reject_option(const ProgramSpec *spec, int option, const char *given)
 {
     char shown[CLI_ABBREVIATION_SIZE];

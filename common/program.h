@@ -14,11 +14,13 @@
  *         {"layers", required_argument, NULL, OPT_LAYERS},
  *         {NULL, 0, NULL, 0},
  *     };
+ *     static const char *const examples[] = {"the cat sat"};
  *     ProgramSpec spec = {.name = "stage09", .print_usage = print_usage,
  *                         .own_options = own, .handle_option = handle_option,
  *                         .context = &options, .takes_sentences = true,
  *                         .takes_out = true, .default_out = "results/stage09",
- *                         .default_threads = 1, .max_words = 64};
+ *                         .default_threads = 1, .max_words = 64,
+ *                         PROGRAM_DEFAULT_SENTENCES(examples)};
  *     program_parse_options(&spec, argc, argv, &options.common);
  *     ...
  *     program_options_free(&options.common);
@@ -51,8 +53,14 @@
  */
 #define PROGRAM_OWN_OPTION 512
 
-/** The most own options a program may pass to program_parse_options. */
+/** The maximum number of own options a program may pass to program_parse_options. */
 #define PROGRAM_MAX_OWN_OPTIONS 32
+
+/**
+ * The longest --out, in bytes. Programs build file names such as
+ * OUT/stage01_distance.csv in 4096-byte buffers, the usual PATH_MAX.
+ */
+#define PROGRAM_MAX_OUT_BYTES 4000
 
 /** The largest --threads of every program. */
 #define PROGRAM_MAX_THREADS 1024
@@ -64,7 +72,7 @@
  */
 typedef void (*ProgramOptionFn)(int option, const char *value, void *context);
 
-/** What a program tells program_parse_options about itself. */
+/** The settings a program passes to program_parse_options. */
 typedef struct ProgramSpec {
     const char *name;                    /**< "stage01": the prefix of every message */
     void (*print_usage)(void);           /**< prints the --help text to stdout */
@@ -87,6 +95,13 @@ typedef struct ProgramSpec {
                                               NULL for none */
 } ProgramSpec;
 
+/**
+ * Expands to the two default-sentence fields of a ProgramSpec initializer,
+ * both taken from one array of strings.
+ */
+#define PROGRAM_DEFAULT_SENTENCES(array) \
+    .default_sentences = (array), .default_sentence_count = sizeof(array) / sizeof((array)[0])
+
 /** The values of the shared options, after program_parse_options. */
 typedef struct ProgramOptions {
     uint64_t seed;           /**< --seed, default 1 */
@@ -102,11 +117,12 @@ typedef struct ProgramOptions {
  * sentences when none was given and applies --threads (core_set_threads)
  * when it is above 0.
  *
- * Exits with status 0 after printing the usage for --help, and with status
- * 2 and a message naming the option and the value for an unknown option, a
- * missing or invalid value, an argument that is not an option, an empty
- * --out and any sentence that breaks the rules in this file's description.
- * Exits with status 1 when memory runs out.
+ * Exits with status 0 after printing the usage for --help. Exits with
+ * status 2 and a message naming the option and the value for an unknown
+ * option, a missing or invalid value, an argument that is not an option,
+ * an empty --out or one longer than PROGRAM_MAX_OUT_BYTES, and a sentence
+ * that breaks the rules in this file's description. Exits with status 1
+ * when memory runs out.
  * @p options owns the sentences until program_options_free.
  */
 void program_parse_options(const ProgramSpec *spec, int argc, char **argv,

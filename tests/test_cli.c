@@ -412,7 +412,8 @@ static void test_cli_read_lines_nul_names_line(void **state)
     assert_true(cli_read_lines("/dev/null", &lines, NULL, 0));
     assert_false(cli_read_lines(path, &lines, error, sizeof error));
     remove(path);
-    snprintf(expected, sizeof expected, "%s line 2: NUL byte at byte offset 3", path);
+    snprintf(expected, sizeof expected, "%s line 2: NUL byte at byte offset 3; save the file as "
+             "UTF-8 text without NUL bytes", path);
     assert_string_equal(error, expected);
     assert_int_equal(lines.count, 0);
     line_list_free(&lines);
@@ -430,7 +431,8 @@ static void test_cli_read_lines_invalid_utf8_keeps_earlier(void **state)
     line_list_init(&lines);
     assert_true(cli_read_lines(good, &lines, NULL, 0));
     assert_false(cli_read_lines(bad, &lines, error, sizeof error));
-    snprintf(expected, sizeof expected, "%s line 3: invalid UTF-8 at byte offset 4", bad);
+    snprintf(expected, sizeof expected, "%s line 3: invalid UTF-8 at byte offset 4; save the file "
+             "as UTF-8 text without NUL bytes", bad);
     assert_string_equal(error, expected);
     assert_int_equal(lines.count, 1);
     assert_string_equal(lines.lines[0], "kept");

@@ -164,7 +164,7 @@ static void test_sentence_set_file_blank_line_rejected(void **state)
     remove_file(&file);
 }
 
-/* A file without any line holds no sentence, which is an error. */
+/* A file without any line contains no sentence, which is an error. */
 static void test_sentence_set_file_empty_rejected(void **state)
 {
     (void)state;

@@ -100,8 +100,8 @@ static void print_usage(void)
            "\n"
            "  --sentence TEXT       sentence for sections 1 and 2, repeatable; replaces the\n"
            "                        example \"%s\".\n"
-           "                        The vocabulary is built from these sentences, so no word\n"
-           "                        is unknown. At most %d words each.\n"
+           "                        At most %d words each. The vocabulary is built from\n"
+           "                        these sentences, so no word is unknown.\n"
            "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
            "  --layers N            convolutional layers L in every section, 0..%d\n"
            "                        (default %d)\n"
@@ -202,7 +202,7 @@ static void parse_options(int argc, char **argv, Options *options)
                         .handle_option = handle_option, .context = options,
                         .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS, .extra_seeds = MAX_SEEDS,
-                        .default_sentences = default_sentences, .default_sentence_count = 1,
+                        PROGRAM_DEFAULT_SENTENCES(default_sentences),
                         .max_words = MAX_WORDS,
                         .max_words_reason = "so that the grid of section 2 fits a line"};
     program_parse_options(&spec, argc, argv, &options->common);

@@ -111,7 +111,7 @@ static void parse_options(int argc, char **argv, Options *options)
     ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
                         .handle_option = handle_option, .context = options,
                         .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
-                        .default_sentences = default_sentences, .default_sentence_count = 1};
+                        PROGRAM_DEFAULT_SENTENCES(default_sentences)};
     program_parse_options(&spec, argc, argv, &options->common);
 }
 

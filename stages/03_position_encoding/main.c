@@ -127,8 +127,7 @@ static void parse_options(int argc, char **argv, Options *options)
      * applies P and the size guard once every option is read. */
     ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
                         .handle_option = handle_option, .context = options,
-                        .takes_sentences = true, .default_sentences = default_sentences,
-                        .default_sentence_count = 1};
+                        .takes_sentences = true, PROGRAM_DEFAULT_SENTENCES(default_sentences)};
     program_parse_options(&spec, argc, argv, &options->common);
 }
 

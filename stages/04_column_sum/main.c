@@ -136,9 +136,7 @@ static void parse_options(int argc, char **argv, Options *options)
                         .handle_option = handle_option, .context = options,
                         .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS,
-                        .default_sentences = DEFAULT_SENTENCES,
-                        .default_sentence_count = sizeof DEFAULT_SENTENCES /
-                                                  sizeof DEFAULT_SENTENCES[0],
+                        PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
                         .max_words = MAX_WORDS,
                         .max_words_reason = "section 1 forms n*n pairs per layer"};
     program_parse_options(&spec, argc, argv, &options->common);

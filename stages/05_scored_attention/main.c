@@ -129,11 +129,9 @@ static void parse_options(int argc, char **argv, Options *options)
                         .handle_option = handle_option, .context = options,
                         .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS,
-                        .default_sentences = DEFAULT_SENTENCES,
-                        .default_sentence_count = sizeof DEFAULT_SENTENCES /
-                                                  sizeof DEFAULT_SENTENCES[0],
+                        PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
                         .max_words = POSITIONS,
-                        .max_words_reason = "the model has one position vector per word"};
+                        .max_words_reason = "the model has that many positions"};
     program_parse_options(&spec, argc, argv, &options->common);
 }
 

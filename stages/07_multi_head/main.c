@@ -89,8 +89,8 @@ static void print_usage(void)
            "  --seeds N             training runs per head count, 1..%d (default %d)\n"
            "  --sentence TEXT       a sentence for the H = 1 check (repeatable; replaces\n"
            "                        the built-in sentences), at most %d words. The\n"
-           "                        vocabulary is built from the sentences, so no word is\n"
-           "                        unknown.\n"
+           "                        vocabulary is built from the sentences,\n"
+           "                        so no word is unknown.\n"
            "  --sentence-file F     read sentences from F, one per line ('-' = stdin)\n"
            "  --heads LIST          head counts to train, comma-separated, each dividing\n"
            "                        the width (default 1,2,4)\n"
@@ -178,9 +178,7 @@ static void parse_options(int argc, char **argv, Options *options)
                         .handle_option = handle_option, .context = options,
                         .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS, .extra_seeds = EXTRA_SEEDS,
-                        .default_sentences = DEFAULT_SENTENCES,
-                        .default_sentence_count = sizeof DEFAULT_SENTENCES /
-                                                  sizeof DEFAULT_SENTENCES[0],
+                        PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
                         .max_words = MAX_WORDS,
                         .max_words_reason = "the check keeps n x n attention weights"};
     program_parse_options(&spec, argc, argv, &options->common);
