@@ -45,7 +45,7 @@ LDLIBS = -lm
 # The probe program is written with printf's octal escape for '#', which older
 # makes (3.81 on macOS) would read as the start of a comment.
 OPENMP_PROBE_SRC = \043include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n
-NO_COMPILE_GOALS = help clean docs format figures data notebook-kernel
+NO_COMPILE_GOALS = help clean docs format data notebook-kernel
 ifeq ($(OPENMP),1)
   ifneq ($(MAKECMDGOALS),)
     ifeq ($(filter-out $(NO_COMPILE_GOALS),$(MAKECMDGOALS)),)
@@ -114,7 +114,7 @@ help:
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
-	@echo "make figures      redraw plots/figures/NAME.png from plots/NAME.gp and results/*/NAME.csv"
+	@echo "make figures      run the stage programs and the tour into results/, redraw plots/figures/"
 	@echo "make format       apply .clang-format to every C source and header"
 	@echo "make notebook-kernel"
 	@echo "                  install the Jupyter kernel $(KERNEL_NAME), \"$(KERNEL_DISPLAY_NAME)\", for this user"
@@ -228,16 +228,25 @@ $(call stage_goal,$(1)): $(call stage_bin,$(1))
 endef
 $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(eval $(call STAGE_RUN,$(dir)))))
 
-# Regenerate every figure: plots/NAME.gp reads the newest results/*/NAME.csv,
-# the data a stage program writes under its --out folder, and draws
-# plots/figures/NAME.png. A script whose CSV does not exist yet is skipped
-# with a message; with no figure scripts at all this does nothing.
-figures:
+# Regenerate every figure the READMEs embed: run every stage program and the
+# tour's sweep with their default settings into results/, then draw each
+# plots/NAME.gp from the newest results/*/NAME.csv into plots/figures/NAME.png.
+# The comparison's figures come from `make compare`, which takes minutes, so
+# they are redrawn only when its CSV files are already in results/.
+figures: $(STAGE_BINS) $(TOOL_BINS)
+	@set -e; for program in $(STAGE_BINS); do \
+	    name=$$(basename $$program); \
+	    $$program --help | grep -q -e '--out' || continue; \
+	    echo "$$program --out results/$$name"; \
+	    $$program --out results/$$name > /dev/null; \
+	done
+	@if [ -x $(BUILD)/bin/tour ]; then echo "$(BUILD)/bin/tour --sweep --out results/tour"; \
+	    $(BUILD)/bin/tour --sweep --out results/tour > /dev/null; fi
 	@set -e; for script in $(FIGURE_SCRIPTS); do \
 	    name=$$(basename $$script .gp); \
 	    data=$$(ls -t results/*/$$name.csv 2>/dev/null | sed -n 1p); \
 	    if [ -z "$$data" ]; then \
-	        echo "skipped $$script: no results/*/$$name.csv yet (run the stage program that writes it)"; \
+	        echo "skipped $$script: no results/*/$$name.csv (make compare writes the comparison's)"; \
 	        continue; \
 	    fi; \
 	    mkdir -p plots/figures; \
