@@ -58,9 +58,9 @@ typedef struct Program {
 } Program;
 
 /*
- * The limits come from each program's --help: stage 01 allows 80 words, 04
- * and 06 256, 05 16 (its positions), 07 1024; 02 applies its size guard and
- * 03 its P = 16 positions.
+ * The limits come from each program's --help: stage 01 allows 80 words, 04,
+ * 06 and the tour 256, 05 16 (its positions), 07 1024; 02 applies its size
+ * guard and 03 its P = 16 positions.
  */
 static const Program PROGRAMS[] = {
     {"stage01", {"--steps", "1", "--seeds", "1", "--distances", "1", NULL}, true,
@@ -82,6 +82,8 @@ static const Program PROGRAMS[] = {
     {"stage07", {"--steps", "1", "--seeds", "1", "--heads", "1", NULL}, true,
      "at most 1024 are allowed", false,
      {"--seeds", "--heads", "--width", "--steps", "--seed", "--threads", NULL}, {"--seed", NULL}},
+    {"tour", {NULL}, true, "at most 256 are allowed", false,
+     {"--width", "--seed", "--threads", NULL}, {"--seed", NULL}},
 };
 #define PROGRAM_COUNT (sizeof PROGRAMS / sizeof PROGRAMS[0])
 
