@@ -2,8 +2,9 @@
  * Tests of the stage programs as a user runs them: each program gets hard
  * sentences, hard files and hard option values, and each run is checked
  * for its exact exit status and the key words of its message. Legal inputs
- * must give exit status 0 and print every word whole. Short trainings run
- * twice, and with 1 and 2 threads, and must print the same bytes.
+ * must give exit status 0 and print every word whole. Short trainings of
+ * stages 01 and 03 run twice, and with 1 and 2 threads, and must print the
+ * same bytes.
  *
  * The programs are found beside this test: BUILD/tests/test_programs runs
  * BUILD/bin/stageNN, so the sanitizer build tests its own programs. Every
@@ -620,7 +621,6 @@ static void test_programs_text_values_rejected(void **state)
 {
     (void)state;
     expect_numeric_rejected("abc", "abc");
-    expect_numeric_rejected("", "");
 }
 
 /* 10^23 is above every limit, UINT64_MAX (about 1.8e19) included. */
@@ -771,14 +771,6 @@ static void test_determinism_stage03(void **state)
     check_training_repeats(&PROGRAMS[2], WORDS("--steps", "20"));
 }
 
-/* Stage 07 with 1 and 2 heads trained for 10 steps on the cue task. */
-static void test_determinism_stage07(void **state)
-{
-    (void)state;
-    check_training_repeats(&PROGRAMS[6], WORDS("--steps", "10", "--seeds", "1", "--heads",
-                                               "1,2"));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -811,7 +803,6 @@ int main(void)
         cmocka_unit_test(test_programs_bad_out_rejected),
         cmocka_unit_test(test_determinism_stage01),
         cmocka_unit_test(test_determinism_stage03),
-        cmocka_unit_test(test_determinism_stage07),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);
 }
