@@ -175,7 +175,8 @@ $(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 
 # Run every test program; stop with a non-zero status on the first failure.
 # TEST_RUNNER, empty by default, prefixes each test program (used by `make valgrind`).
-test: $(TEST_BINS)
+# The programs are built first, because tests/test_programs.c runs them.
+test: $(STAGE_BINS) $(TOOL_BINS) $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $(TEST_RUNNER) $$t; done
 
 # The same tests, built separately with AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -41,6 +41,62 @@ static void write_error(char *error, size_t error_size, const char *format, ...)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Values in messages                                                         */
+/* ------------------------------------------------------------------------- */
+
+/* Characters of a value that cli_abbreviate keeps. With at most 4 bytes per
+ * character or escape, and the suffix, they fit CLI_ABBREVIATION_SIZE. */
+#define ABBREVIATION_CHARS 48
+
+/* Appends the bytes [count] to out when they fit with room for the NUL. */
+static bool append_bytes(char *out, size_t out_size, size_t *used, const char *bytes,
+                         size_t count)
+{
+    if (*used + count >= out_size)
+        return false;
+    memcpy(out + *used, bytes, count);
+    *used += count;
+    out[*used] = '\0';
+    return true;
+}
+
+const char *cli_abbreviate(const char *text, size_t length, char *out, size_t out_size)
+{
+    if (out_size == 0)
+        return out;
+    out[0] = '\0';
+    size_t used = 0, offset = 0;
+    int characters = 0;
+
+    /* Copy whole characters; escape control bytes and ill-formed UTF-8. */
+    while (offset < length && characters < ABBREVIATION_CHARS) {
+        const unsigned char *byte = (const unsigned char *)text + offset;
+        size_t sequence = utf8_sequence_length(byte, length - offset);
+        char escape[8];
+        bool fits;
+        if (sequence == 0 || *byte < 0x20 || *byte == 0x7f) {
+            snprintf(escape, sizeof escape, "\\x%02X", *byte);
+            fits = append_bytes(out, out_size, &used, escape, strlen(escape));
+            sequence = 1;
+        } else {
+            fits = append_bytes(out, out_size, &used, text + offset, sequence);
+        }
+        if (!fits)
+            break;
+        offset += sequence;
+        characters++;
+    }
+
+    /* Say how much was left out, so a reader knows the value was longer. */
+    if (offset < length) {
+        char suffix[48];
+        snprintf(suffix, sizeof suffix, "... (%zu bytes)", length);
+        append_bytes(out, out_size, &used, suffix, strlen(suffix));
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Numbers                                                                    */
 /* ------------------------------------------------------------------------- */
 
@@ -70,8 +126,10 @@ bool cli_try_parse_int(const char *option, const char *text, int min, int max, i
         valid = errno != ERANGE && parsed >= min && parsed <= max;
     }
     if (!valid) {
+        char shown[CLI_ABBREVIATION_SIZE];
         write_error(error, error_size, "invalid value '%s' for %s: expected an integer from %d "
-                    "to %d", text, option, min, max);
+                    "to %d", cli_abbreviate(text, strlen(text), shown, sizeof shown), option,
+                    min, max);
         return false;
     }
     *value = (int)parsed;
@@ -90,9 +148,10 @@ bool cli_try_parse_u64(const char *option, const char *text, uint64_t min, uint6
         valid = errno != ERANGE && parsed >= min && parsed <= max;
     }
     if (!valid) {
+        char shown[CLI_ABBREVIATION_SIZE];
         write_error(error, error_size, "invalid value '%s' for %s: expected an integer from "
-                    "%llu to %llu", text, option, (unsigned long long)min,
-                    (unsigned long long)max);
+                    "%llu to %llu", cli_abbreviate(text, strlen(text), shown, sizeof shown),
+                    option, (unsigned long long)min, (unsigned long long)max);
         return false;
     }
     *value = (uint64_t)parsed;
@@ -118,8 +177,10 @@ bool cli_try_parse_double(const char *option, const char *text, double min, doub
         valid = *end == '\0' && isfinite(parsed) && parsed >= min && parsed <= max;
     }
     if (!valid) {
+        char shown[CLI_ABBREVIATION_SIZE];
         write_error(error, error_size, "invalid value '%s' for %s: expected a number from %g "
-                    "to %g", text, option, min, max);
+                    "to %g", cli_abbreviate(text, strlen(text), shown, sizeof shown), option,
+                    min, max);
         return false;
     }
     *value = parsed;
@@ -214,7 +275,8 @@ static bool add_line(LineList *list, const char *line, size_t length, const char
 
     size_t offset = 0;
     if (!utf8_validate(line, length, &offset)) {
-        write_error(error, error_size, "%s line %zu: %s at byte offset %zu", name, line_number,
+        write_error(error, error_size, "%s line %zu: %s at byte offset %zu; save the file as "
+                    "UTF-8 text without NUL bytes", name, line_number,
                     line[offset] == '\0' ? "NUL byte" : "invalid UTF-8", offset);
         return false;
     }

@@ -39,8 +39,9 @@ void cli_usage_error(const char *program, const char *format, ...)
  * accepted; an empty value, leading spaces, any other character, and a value
  * outside the range are not.
  * @return true with the value in *value, or false with a message naming the
- *         option, the value and the allowed range in @p error (when
- *         @p error_size > 0), leaving *value unchanged.
+ *         option, the value (shortened by cli_abbreviate) and the allowed
+ *         range in @p error (when @p error_size > 0), leaving *value
+ *         unchanged.
  */
 bool cli_try_parse_int(const char *option, const char *text, int min, int max, int *value,
                        char *error, size_t error_size);
@@ -62,6 +63,21 @@ bool cli_try_parse_u64(const char *option, const char *text, uint64_t min, uint6
  */
 bool cli_try_parse_double(const char *option, const char *text, double min, double max,
                           double *value, char *error, size_t error_size);
+
+/** Bytes of a buffer that always fits the whole result of cli_abbreviate. */
+#define CLI_ABBREVIATION_SIZE 256
+
+/**
+ * Writes a short, printable form of @p text [length] for an error message
+ * into @p out [out_size]: at most the first 48 characters, followed by
+ * "... (N bytes)" when the text is longer. Control characters, a NUL byte
+ * and bytes of ill-formed UTF-8 are written as <tt>\\xNN</tt>, so the message stays
+ * valid UTF-8 on one line. With @p out_size of at least CLI_ABBREVIATION_SIZE
+ * nothing else is cut; a smaller buffer gets a shorter, still terminated,
+ * result.
+ * @return @p out, for use as a printf argument.
+ */
+const char *cli_abbreviate(const char *text, size_t length, char *out, size_t out_size);
 
 /** Returns the value of cli_try_parse_int, or exits through cli_usage_error. */
 int cli_parse_int(const char *program, const char *option, const char *text, int min, int max);

@@ -276,6 +276,68 @@ static void test_cli_try_parse_double_range_message(void **state)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Values in messages                                                         */
+/* ------------------------------------------------------------------------- */
+
+/* A short printable value is copied unchanged, with nothing appended. */
+static void test_cli_abbreviate_short_unchanged(void **state)
+{
+    (void)state;
+    char out[CLI_ABBREVIATION_SIZE];
+    assert_string_equal(cli_abbreviate("caf\xc3\xa9 42", 8, out, sizeof out), "caf\xc3\xa9 42");
+}
+
+/*
+ * 1,000 letters keep their first 48 and say how long the value was; the
+ * expected text is the 48 letters followed by "... (1000 bytes)".
+ */
+static void test_cli_abbreviate_long_cut(void **state)
+{
+    (void)state;
+    char text[1000], out[CLI_ABBREVIATION_SIZE], expected[80];
+    memset(text, 'x', sizeof text);
+    memset(expected, 'x', 48);
+    strcpy(expected + 48, "... (1000 bytes)");
+    assert_string_equal(cli_abbreviate(text, sizeof text, out, sizeof out), expected);
+}
+
+/* A tab, a NUL and a lone 0xFF byte become \x09, \x00 and \xFF; the output is one line. */
+static void test_cli_abbreviate_escapes_bytes(void **state)
+{
+    (void)state;
+    char out[CLI_ABBREVIATION_SIZE];
+    assert_string_equal(cli_abbreviate("a\tb\0c\xff", 6, out, sizeof out),
+                        "a\\x09b\\x00c\\xFF");
+}
+
+/* A 3-byte character is never split: 47 letters and one euro sign make 48 characters. */
+static void test_cli_abbreviate_keeps_characters_whole(void **state)
+{
+    (void)state;
+    char text[60], out[CLI_ABBREVIATION_SIZE];
+    memset(text, 'y', 47);
+    memcpy(text + 47, "\xe2\x82\xac", 3);
+    memset(text + 50, 'z', 10);
+    cli_abbreviate(text, sizeof text, out, sizeof out);
+    assert_memory_equal(out + 47, "\xe2\x82\xac...", 6);
+}
+
+/* A value of 5,000 digits is named in the parse error by its first digits only. */
+static void test_cli_try_parse_int_huge_value_shortened(void **state)
+{
+    (void)state;
+    char text[5001], error[512];
+    memset(text, '9', 5000);
+    text[5000] = '\0';
+    int value = 7;
+    assert_false(cli_try_parse_int("--steps", text, 1, 10, &value, error, sizeof error));
+    assert_int_equal(value, 7);
+    assert_non_null(strstr(error, "... (5000 bytes)"));
+    assert_non_null(strstr(error, "--steps"));
+    assert_true(strlen(error) < 200);
+}
+
+/* ------------------------------------------------------------------------- */
 /* Reading lines                                                              */
 /* ------------------------------------------------------------------------- */
 
@@ -350,7 +412,8 @@ static void test_cli_read_lines_nul_names_line(void **state)
     assert_true(cli_read_lines("/dev/null", &lines, NULL, 0));
     assert_false(cli_read_lines(path, &lines, error, sizeof error));
     remove(path);
-    snprintf(expected, sizeof expected, "%s line 2: NUL byte at byte offset 3", path);
+    snprintf(expected, sizeof expected, "%s line 2: NUL byte at byte offset 3; save the file as "
+             "UTF-8 text without NUL bytes", path);
     assert_string_equal(error, expected);
     assert_int_equal(lines.count, 0);
     line_list_free(&lines);
@@ -368,7 +431,8 @@ static void test_cli_read_lines_invalid_utf8_keeps_earlier(void **state)
     line_list_init(&lines);
     assert_true(cli_read_lines(good, &lines, NULL, 0));
     assert_false(cli_read_lines(bad, &lines, error, sizeof error));
-    snprintf(expected, sizeof expected, "%s line 3: invalid UTF-8 at byte offset 4", bad);
+    snprintf(expected, sizeof expected, "%s line 3: invalid UTF-8 at byte offset 4; save the file "
+             "as UTF-8 text without NUL bytes", bad);
     assert_string_equal(error, expected);
     assert_int_equal(lines.count, 1);
     assert_string_equal(lines.lines[0], "kept");
@@ -432,6 +496,11 @@ int main(void)
         cmocka_unit_test(test_cli_try_parse_double_accepts_forms),
         cmocka_unit_test(test_cli_try_parse_double_rejects_malformed),
         cmocka_unit_test(test_cli_try_parse_double_range_message),
+        cmocka_unit_test(test_cli_abbreviate_short_unchanged),
+        cmocka_unit_test(test_cli_abbreviate_long_cut),
+        cmocka_unit_test(test_cli_abbreviate_escapes_bytes),
+        cmocka_unit_test(test_cli_abbreviate_keeps_characters_whole),
+        cmocka_unit_test(test_cli_try_parse_int_huge_value_shortened),
         cmocka_unit_test(test_cli_read_lines_splits_and_strips),
         cmocka_unit_test(test_cli_read_lines_final_newline_no_extra),
         cmocka_unit_test(test_cli_read_lines_long_line),

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 
 #include "02_pairwise_convolution/pairwise.h"
-#include "02_pairwise_convolution/sentences.h"
 
 /* ------------------------------------------------------------------------- */
 /* Helpers and the independent reference                                      */
@@ -487,53 +486,6 @@ static void test_order_invariance_all_permutations(void **state)
     pairwise_model_free(model);
 }
 
-/* ------------------------------------------------------------------------- */
-/* The sentences of the programs                                              */
-/* ------------------------------------------------------------------------- */
-
-/*
- * "the fat cat" and "the cat" share a vocabulary of <unk> and 3 words, and
- * swapping the last two words gives "the cat fat" with the ids swapped.
- */
-static void test_sentence_set_encode_and_swap(void **state)
-{
-    (void)state;
-    SentenceSet set;
-    sentence_set_init(&set);
-    char error[256] = "";
-    assert_true(sentence_set_add(&set, "the fat cat", error, sizeof error));
-    assert_true(sentence_set_add(&set, "The cat", error, sizeof error));
-    assert_true(sentence_set_encode(&set, error, sizeof error));
-    assert_int_equal(set.vocab->size, 4);
-
-    const Sentence *first = &set.items[0];
-    assert_int_equal(first->ids[1], vocab_id(set.vocab, "fat"));
-    assert_int_equal(set.items[1].ids[0], vocab_id(set.vocab, "the"));
-
-    char text[64];
-    int ids[3];
-    sentence_swap_words(first, 1, 2, text, sizeof text, ids);
-    assert_string_equal(text, "the cat fat");
-    assert_int_equal(ids[0], first->ids[0]);
-    assert_int_equal(ids[1], first->ids[2]);
-    assert_int_equal(ids[2], first->ids[1]);
-    sentence_set_free(&set);
-}
-
-/* A text without words is rejected with a message, and the set stays empty. */
-static void test_sentence_set_empty_rejected(void **state)
-{
-    (void)state;
-    SentenceSet set;
-    sentence_set_init(&set);
-    char error[256] = "";
-    assert_false(sentence_set_add(&set, "   ", error, sizeof error));
-    assert_int_equal(set.count, 0);
-    assert_non_null(strstr(error, "no words"));
-    assert_false(sentence_set_encode(&set, error, sizeof error));
-    sentence_set_free(&set);
-}
-
 /* Index sequences beyond the byte limit are refused with NULL, allocating nothing. */
 static void test_index_sequences_too_large(void **state)
 {
@@ -569,8 +521,6 @@ int main(void)
         cmocka_unit_test(test_final_vectors_follow_digit_order),
         cmocka_unit_test(test_order_invariance_fat_cat),
         cmocka_unit_test(test_order_invariance_all_permutations),
-        cmocka_unit_test(test_sentence_set_encode_and_swap),
-        cmocka_unit_test(test_sentence_set_empty_rejected),
         cmocka_unit_test(test_index_sequences_too_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,20 +12,19 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "02_pairwise_convolution/sentences.h"
 #include "03_position_encoding/positions.h"
 #include "cli.h"
 #include "clock.h"
 #include "csv.h"
 #include "files.h"
 #include "plot.h"
+#include "program.h"
 #include "tensor.h"
 #include "tour_stages.h"
 
@@ -35,7 +34,6 @@
 #define DEFAULT_WIDTH 16
 #define DEFAULT_OUT "results/tour"
 #define MAX_WIDTH 256
-#define MAX_THREADS 1024
 
 /* Sizes every stage shares: L layers, H heads (stages 07 and 08), C outputs. */
 #define TOUR_LAYERS 2
@@ -75,12 +73,10 @@ static const char *const GROWTH[TOUR_STAGE_COUNT] = {
 
 /* Everything the command line sets. */
 typedef struct Options {
-    uint64_t seed;          /* seeds every stage's weights */
     int width;              /* D */
-    int threads;            /* threads of the heavy loops */
     bool sweep;             /* run the sweep after the table */
-    const char *out_dir;    /* where the sweep's CSV and figure go */
-    SentenceSet sentences;  /* from --sentence and --sentence-file, or the default */
+    ProgramOptions common;  /* seed of every stage's weights, threads, out_dir (the sweep's
+                               CSV and figure), sentences */
 } Options;
 
 /* What one forward pass of one model on one sentence measured. */
@@ -105,7 +101,8 @@ static void print_usage(void)
            "peak bytes of one forward pass, and the outputs. Times go to stderr.\n"
            "\n"
            "  --sentence TEXT       sentence to run, repeatable; replaces \"%s\".\n"
-           "                        At most %d words; the vocabulary is built from them.\n"
+           "                        At most %d words. The vocabulary is built from the\n"
+           "                        sentences, so no word is unknown.\n"
            "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
            "  --width N             vector width D of every stage, an even number from 2\n"
            "                        to %d (default %d); the sweep's time grows with D^2\n"
@@ -117,34 +114,7 @@ static void print_usage(void)
            "  --threads N           threads for the heavy loops, 1..%d (default 1)\n"
            "  --help                print this help and exit\n",
            PROGRAM, TOUR_LAYERS, TOUR_HEADS, TOUR_CLASSES, DEFAULT_SENTENCE, MAX_WORDS,
-           MAX_WIDTH, DEFAULT_WIDTH, MAX_WORDS, DEFAULT_OUT, MAX_THREADS);
-}
-
-/* Adds one sentence; exits through cli_usage_error when it is invalid, empty or too long. */
-static void add_sentence(Options *options, const char *text)
-{
-    char error[512];
-    SentenceSet *set = &options->sentences;
-    if (!sentence_set_add(set, text, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence: %s", text, error);
-    if (set->items[set->count - 1].words.count > MAX_WORDS)
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence: it has %zu words, and the "
-                        "limit is %d", text, set->items[set->count - 1].words.count, MAX_WORDS);
-}
-
-/* Adds every line of a file; exits through cli_usage_error when one is invalid or too long. */
-static void add_sentence_file(Options *options, const char *path)
-{
-    char error[512];
-    SentenceSet *set = &options->sentences;
-    size_t first = set->count;
-    if (!sentence_set_add_file(set, path, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
-    for (size_t i = first; i < set->count; i++)
-        if (set->items[i].words.count > MAX_WORDS)
-            cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: line %zu has %zu "
-                            "words, and the limit is %d", path, i - first + 1,
-                            set->items[i].words.count, MAX_WORDS);
+           MAX_WIDTH, DEFAULT_WIDTH, MAX_WORDS, DEFAULT_OUT, PROGRAM_MAX_THREADS);
 }
 
 /* Parses --width: an even number, so that H = 2 heads split it evenly. */
@@ -157,53 +127,35 @@ static int parse_width(const char *text)
     return width;
 }
 
+enum { OPT_WIDTH = PROGRAM_OWN_OPTION, OPT_SWEEP };
+
+/* Reads one of the options of this program (ProgramOptionFn). */
+static void handle_option(int option, const char *value, void *context)
+{
+    Options *options = context;
+    if (option == OPT_WIDTH)
+        options->width = parse_width(value);
+    else if (option == OPT_SWEEP)
+        options->sweep = true;
+}
+
 /* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_WIDTH, OPT_SWEEP, OPT_OUT, OPT_SEED,
-           OPT_THREADS, OPT_HELP };
-    static const struct option long_options[] = {
-        {"sentence", required_argument, NULL, OPT_SENTENCE},
-        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+    static const struct option own_options[] = {
         {"width", required_argument, NULL, OPT_WIDTH},
         {"sweep", no_argument, NULL, OPT_SWEEP},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-
-    *options = (Options){.seed = 1, .width = DEFAULT_WIDTH, .threads = 1, .out_dir = DEFAULT_OUT};
-    sentence_set_init(&options->sentences);
-
-    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
-        switch (option) {
-        case OPT_SENTENCE: add_sentence(options, optarg); break;
-        case OPT_SENTENCE_FILE: add_sentence_file(options, optarg); break;
-        case OPT_WIDTH: options->width = parse_width(optarg); break;
-        case OPT_SWEEP: options->sweep = true; break;
-        case OPT_OUT:
-            if (optarg[0] == '\0')
-                cli_usage_error(PROGRAM, "invalid value '' for --out: the directory name is empty");
-            options->out_dir = optarg;
-            break;
-        case OPT_SEED: options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX); break;
-        case OPT_THREADS:
-            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
-            break;
-        case OPT_HELP: print_usage(); exit(0);
-        case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
-    if (options->sentences.count == 0)
-        add_sentence(options, DEFAULT_SENTENCE);
+    static const char *const default_sentences[] = {DEFAULT_SENTENCE};
+    *options = (Options){.width = DEFAULT_WIDTH};
+    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
+                        .handle_option = handle_option, .context = options,
+                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+                        .default_threads = 1, PROGRAM_DEFAULT_SENTENCES(default_sentences),
+                        .max_words = MAX_WORDS,
+                        .max_words_reason = "the sweep's largest sentence length"};
+    program_parse_options(&spec, argc, argv, &options->common);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -289,7 +241,8 @@ static bool output_changed(const Measurement *a, double difference)
 /* Returns the common sizes; P covers at least @p positions words. */
 static TourConfig tour_config(const Options *options, int positions)
 {
-    return (TourConfig){.vocab_size = options->sentences.vocab->size, .positions = positions,
+    return (TourConfig){.vocab_size = options->common.sentences.vocab->size,
+                        .positions = positions,
                         .width = options->width, .layers = TOUR_LAYERS, .heads = TOUR_HEADS,
                         .classes = TOUR_CLASSES};
 }
@@ -309,7 +262,7 @@ static void print_table_header(const Options *options, const TourConfig *config)
     printf("Tour of stages 01 to 08 (seed %llu): seeded untrained weights, L = %d layers,\n"
            "width D = %d, H = %d heads (07, 08), MLP width %dD (06-08), C = %d outputs,\n"
            "P = %d positions (03-08), V = %d words in the vocabulary of the sentences.\n",
-           (unsigned long long)options->seed, config->layers, config->width, config->heads,
+           (unsigned long long)options->common.seed, config->layers, config->width, config->heads,
            TOUR_MLP_FACTOR, config->classes, config->positions, config->vocab_size);
     printf("\n"
            "swap: does swapping the last two words change the output (largest difference;\n"
@@ -354,7 +307,7 @@ static void print_stage_row(TourStage stage, const TourConfig *config, const Opt
                             size_t notes_size, double *seconds)
 {
     int length = (int)sentence->words.count;
-    TourModel *model = new_model(stage, config, options->seed);
+    TourModel *model = new_model(stage, config, options->common.seed);
     char vectors[64], field[32], error[512];
     tour_format_vectors(stage, config, length, vectors, sizeof vectors);
     format_field(stage, config, length, field, sizeof field);
@@ -395,14 +348,12 @@ static void print_times(const double *seconds)
 /* Prints the table of one sentence, a row per stage, and the stages' times to stderr. */
 static void print_sentence_table(const Options *options, const TourConfig *config, size_t index)
 {
-    const Sentence *sentence = &options->sentences.items[index];
+    const Sentence *sentence = &options->common.sentences.items[index];
     size_t length = sentence->words.count;
     int *swapped_ids = malloc(length * sizeof *swapped_ids);
-    size_t text_size = strlen(sentence->text) + length + 1;
-    char *swapped_text = malloc(text_size);
     check_allocated(swapped_ids, "the swapped sentence");
+    char *swapped_text = sentence_swap_words(sentence, length - 2, length - 1, swapped_ids);
     check_allocated(swapped_text, "the swapped sentence");
-    sentence_swap_words(sentence, length - 2, length - 1, swapped_text, text_size, swapped_ids);
 
     printf("\n== Sentence %zu: \"%s\" (n = %zu word%s)", index + 1, sentence->text, length,
            length == 1 ? "" : "s");
@@ -466,7 +417,7 @@ static void repeat_sentence(const Sentence *sentence, int length, int *ids)
 static void sweep_stage(TourStage stage, const TourConfig *config, const Options *options,
                         CsvWriter *csv, StageSweep *result)
 {
-    TourModel *model = new_model(stage, config, options->seed);
+    TourModel *model = new_model(stage, config, options->common.seed);
     int ids[MAX_WORDS];
     *result = (StageSweep){.count = 0};
 
@@ -476,7 +427,7 @@ static void sweep_stage(TourStage stage, const TourConfig *config, const Options
             result->stop_words = n;
             break;
         }
-        repeat_sentence(&options->sentences.items[0], n, ids);
+        repeat_sentence(&options->common.sentences.items[0], n, ids);
         Measurement measured;
         measure_forward(model, ids, n, true, &measured);
         csv_row(csv, "%s,%d,%d,%llu,%zu,%.6g", tour_stage_name(stage), n, config->layers,
@@ -519,11 +470,11 @@ static void print_exponents(TourStage stage, const StageSweep *sweep)
 static CsvWriter *open_sweep_csv(const Options *options, char *path, size_t path_size)
 {
     char error[512];
-    if (!make_directories(options->out_dir, error, sizeof error)) {
+    if (!make_directories(options->common.out_dir, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
     }
-    snprintf(path, path_size, "%s/tour_sweep.csv", options->out_dir);
+    snprintf(path, path_size, "%s/tour_sweep.csv", options->common.out_dir);
     CsvWriter *csv = csv_open(path, "stage,n,layers,multiply_adds,peak_bytes,seconds", error,
                               sizeof error);
     if (!csv) {
@@ -545,7 +496,7 @@ static void run_sweep(const Options *options)
            "exponent: least-squares slope of log(multiply-adds) against log(n) over the\n"
            "%d largest n a stage ran; measured from the tape's counts, formula from the\n"
            "stage README's cost formula at the same n. within: |difference| <= %.2f\n\n",
-           SWEEP_WORDS[0], MAX_WORDS, options->sentences.items[0].text, config.positions,
+           SWEEP_WORDS[0], MAX_WORDS, options->common.sentences.items[0].text, config.positions,
            FIT_POINTS, EXPONENT_TOLERANCE);
     printf("%-24s %-8s %14s %12s %-8s %8s %8s %6s  %-6s %s\n", "stage", "n", "mult-adds",
            "peak bytes", "fit n", "measured", "formula", "diff", "within", "formula's growth");
@@ -567,7 +518,7 @@ static void run_sweep(const Options *options)
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
     }
-    snprintf(png_path, sizeof png_path, "%s/tour_sweep.png", options->out_dir);
+    snprintf(png_path, sizeof png_path, "%s/tour_sweep.png", options->common.out_dir);
     fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
     if (plot_render("tour_sweep.gp", csv_path, png_path))
         fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
@@ -577,21 +528,20 @@ int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
-    core_set_threads(options.threads);
 
     char error[512];
-    if (!sentence_set_encode(&options.sentences, error, sizeof error)) {
+    if (!sentence_set_encode(&options.common.sentences, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         return 1;
     }
 
-    TourConfig config = tour_config(&options, table_positions(&options.sentences));
+    TourConfig config = tour_config(&options, table_positions(&options.common.sentences));
     print_table_header(&options, &config);
-    for (size_t i = 0; i < options.sentences.count; i++)
+    for (size_t i = 0; i < options.common.sentences.count; i++)
         print_sentence_table(&options, &config, i);
 
     if (options.sweep)
         run_sweep(&options);
-    sentence_set_free(&options.sentences);
+    program_options_free(&options.common);
     return 0;
 }

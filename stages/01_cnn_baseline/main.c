@@ -14,7 +14,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
@@ -28,6 +27,7 @@
 #include "csv.h"
 #include "files.h"
 #include "plot.h"
+#include "program.h"
 #include "tasks.h"
 #include "train.h"
 #include "vocab.h"
@@ -58,7 +58,6 @@ static const int DEFAULT_DISTANCES[] = {1, 2, 3, 4, 5, 6, 7, 8, 10};
 #define MAX_WIDTH 1024
 #define MAX_STEPS 10000000
 #define MAX_SEEDS 100
-#define MAX_THREADS 1024
 #define MAX_WORDS 80
 #define MAX_DISTANCE 1000
 #define MAX_DISTANCE_COUNT 64
@@ -72,27 +71,15 @@ static const int DEFAULT_DISTANCES[] = {1, 2, 3, 4, 5, 6, 7, 8, 10};
 
 /* Everything the command line sets. */
 typedef struct Options {
-    uint64_t seed;              /* first seed; section 3 also uses seed + 1, ... */
     int seeds;                  /* training runs per distance, one per seed */
     int layers;                 /* L */
     int width;                  /* D */
     int steps;                  /* training steps per run */
-    int threads;                /* threads of the heavy loops */
     int distances[MAX_DISTANCE_COUNT];  /* [distance_count] */
     int distance_count;
-    const char *out_dir;
-    const char **sentences;     /* [sentence_count] from --sentence and --sentence-file */
-    size_t sentence_count;
-    LineList file_lines;        /* owns the lines of --sentence-file */
+    ProgramOptions common;      /* seed (section 3 also uses seed + 1, ...), threads, out_dir,
+                                   sentences */
 } Options;
-
-/* The sentences as words and ids, and the vocabulary built from them. */
-typedef struct Corpus {
-    TokenList *tokens;          /* [count] the words of each sentence */
-    int **ids;                  /* [count] the id of each word */
-    size_t count;
-    Vocab *vocab;
-} Corpus;
 
 /* Returns "s" unless count is 1, for "1 layer" and "3 layers". */
 static const char *plural(int count)
@@ -113,8 +100,8 @@ static void print_usage(void)
            "\n"
            "  --sentence TEXT       sentence for sections 1 and 2, repeatable; replaces the\n"
            "                        example \"%s\".\n"
-           "                        The vocabulary is built from these sentences, so no word\n"
-           "                        is unknown. At most %d words each.\n"
+           "                        At most %d words each. The vocabulary is built from\n"
+           "                        these sentences, so no word is unknown.\n"
            "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
            "  --layers N            convolutional layers L in every section, 0..%d\n"
            "                        (default %d)\n"
@@ -131,7 +118,7 @@ static void print_usage(void)
            "  --help                print this help and exit\n",
            PROGRAM, EXAMPLE_SENTENCE, MAX_WORDS, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH,
            DEFAULT_WIDTH, MAX_STEPS, train_default_config().steps, MAX_DISTANCE, MAX_SEEDS,
-           DEFAULT_SEEDS, DEFAULT_OUT, MAX_THREADS, DEFAULT_THREADS);
+           DEFAULT_SEEDS, DEFAULT_OUT, PROGRAM_MAX_THREADS, DEFAULT_THREADS);
 }
 
 static int compare_ints(const void *a, const void *b)
@@ -143,14 +130,15 @@ static int compare_ints(const void *a, const void *b)
 /* Parses "1,2,8" into options->distances; exits through cli_usage_error on a bad list. */
 static void parse_distances(const char *text, Options *options)
 {
-    char item[32];
+    char item[32], shown[CLI_ABBREVIATION_SIZE];
+    cli_abbreviate(text, strlen(text), shown, sizeof shown);
     int count = 0;
     const char *start = text;
     for (;;) {
         size_t length = strcspn(start, ",");
         if (length == 0 || length >= sizeof item || count == MAX_DISTANCE_COUNT)
             cli_usage_error(PROGRAM, "invalid value '%s' for --distances: expected 1 to %d "
-                            "comma-separated integers from 1 to %d", text, MAX_DISTANCE_COUNT,
+                            "comma-separated integers from 1 to %d", shown, MAX_DISTANCE_COUNT,
                             MAX_DISTANCE);
         memcpy(item, start, length);
         item[length] = '\0';
@@ -166,165 +154,68 @@ static void parse_distances(const char *text, Options *options)
     for (int i = 1; i < count; i++)
         if (options->distances[i] == options->distances[i - 1])
             cli_usage_error(PROGRAM, "invalid value '%s' for --distances: distance %d appears "
-                            "twice", text, options->distances[i]);
+                            "twice", shown, options->distances[i]);
 }
 
-/*
- * Exits with status 2 unless text splits into 1 to MAX_WORDS words.
- * `where` names the option, and the file and line for --sentence-file.
- */
-static void check_sentence(const char *text, const char *where)
+enum { OPT_LAYERS = PROGRAM_OWN_OPTION, OPT_WIDTH, OPT_STEPS, OPT_DISTANCES, OPT_SEEDS };
+
+/* Reads one of the options of this program (ProgramOptionFn). */
+static void handle_option(int option, const char *value, void *context)
 {
-    char error[512];
-    TokenList tokens;
-    token_list_init(&tokens);
-    bool valid = tokenize(text, strlen(text), &tokens, error, sizeof error);
-    size_t count = tokens.count;
-    token_list_free(&tokens);
-
-    if (!valid)
-        cli_usage_error(PROGRAM, "invalid value '%s' for %s: %s", text, where, error);
-    if (count == 0)
-        cli_usage_error(PROGRAM, "invalid value '%s' for %s: the sentence is empty", text, where);
-    if (count > MAX_WORDS)
-        cli_usage_error(PROGRAM, "invalid value for %s: the sentence has %zu words, at most %d "
-                        "are allowed so that the grid of section 2 fits a line", where, count,
-                        MAX_WORDS);
-}
-
-/* Appends one sentence to options->sentences; the text must outlive the options. */
-static void add_sentence(Options *options, const char *text)
-{
-    const char **grown = realloc(options->sentences,
-                                 (options->sentence_count + 1) * sizeof *grown);
-    if (!grown) {
-        fprintf(stderr, "%s: out of memory reading the sentences\n", PROGRAM);
-        exit(1);
-    }
-    grown[options->sentence_count++] = text;
-    options->sentences = grown;
-}
-
-/* Reads every line of path as a sentence; exits with status 2 when it cannot. */
-static void add_sentence_file(Options *options, const char *path)
-{
-    char error[512], where[512];
-    size_t first = options->file_lines.count;
-    if (!cli_read_lines(path, &options->file_lines, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
-
-    for (size_t i = first; i < options->file_lines.count; i++) {
-        snprintf(where, sizeof where, "--sentence-file (%s line %zu)", path, i - first + 1);
-        check_sentence(options->file_lines.lines[i], where);
-        add_sentence(options, options->file_lines.lines[i]);
+    Options *options = context;
+    switch (option) {
+    case OPT_LAYERS:
+        options->layers = cli_parse_int(PROGRAM, "--layers", value, 0, MAX_LAYERS);
+        break;
+    case OPT_WIDTH:
+        options->width = cli_parse_int(PROGRAM, "--width", value, 1, MAX_WIDTH);
+        break;
+    case OPT_STEPS:
+        options->steps = cli_parse_int(PROGRAM, "--steps", value, 1, MAX_STEPS);
+        break;
+    case OPT_DISTANCES:
+        parse_distances(value, options);
+        break;
+    case OPT_SEEDS:
+        options->seeds = cli_parse_int(PROGRAM, "--seeds", value, 1, MAX_SEEDS);
+        break;
     }
 }
 
 /* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_LAYERS, OPT_WIDTH, OPT_STEPS,
-           OPT_DISTANCES, OPT_SEED, OPT_SEEDS, OPT_OUT, OPT_THREADS, OPT_HELP };
-    static const struct option long_options[] = {
-        {"sentence", required_argument, NULL, OPT_SENTENCE},
-        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+    static const struct option own_options[] = {
         {"layers", required_argument, NULL, OPT_LAYERS},
         {"width", required_argument, NULL, OPT_WIDTH},
         {"steps", required_argument, NULL, OPT_STEPS},
         {"distances", required_argument, NULL, OPT_DISTANCES},
-        {"seed", required_argument, NULL, OPT_SEED},
         {"seeds", required_argument, NULL, OPT_SEEDS},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
+    static const char *const default_sentences[] = {EXAMPLE_SENTENCE};
+    *options = (Options){.seeds = DEFAULT_SEEDS, .layers = DEFAULT_LAYERS,
+                         .width = DEFAULT_WIDTH, .steps = train_default_config().steps};
 
-    *options = (Options){.seed = 1, .seeds = DEFAULT_SEEDS, .layers = DEFAULT_LAYERS,
-                         .width = DEFAULT_WIDTH, .steps = train_default_config().steps,
-                         .threads = DEFAULT_THREADS, .out_dir = DEFAULT_OUT};
-    line_list_init(&options->file_lines);
-
-    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
-        switch (option) {
-        case OPT_SENTENCE:
-            check_sentence(optarg, "--sentence");
-            add_sentence(options, optarg);
-            break;
-        case OPT_SENTENCE_FILE:
-            add_sentence_file(options, optarg);
-            break;
-        case OPT_LAYERS:
-            options->layers = cli_parse_int(PROGRAM, "--layers", optarg, 0, MAX_LAYERS);
-            break;
-        case OPT_WIDTH:
-            options->width = cli_parse_int(PROGRAM, "--width", optarg, 1, MAX_WIDTH);
-            break;
-        case OPT_STEPS:
-            options->steps = cli_parse_int(PROGRAM, "--steps", optarg, 1, MAX_STEPS);
-            break;
-        case OPT_DISTANCES:
-            parse_distances(optarg, options);
-            break;
-        case OPT_SEED:
-            /* Runs use seed, seed + 1, ..., so the top values are kept free. */
-            options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX - MAX_SEEDS);
-            break;
-        case OPT_SEEDS:
-            options->seeds = cli_parse_int(PROGRAM, "--seeds", optarg, 1, MAX_SEEDS);
-            break;
-        case OPT_OUT:
-            options->out_dir = optarg;
-            break;
-        case OPT_THREADS:
-            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
-            break;
-        case OPT_HELP:
-            print_usage();
-            exit(0);
-        case ':':
-            cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default:
-            cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
-    if (options->out_dir[0] == '\0')
-        cli_usage_error(PROGRAM, "invalid value '' for --out: expected a folder name");
+    /* Runs use seed, seed + 1, ..., so the top MAX_SEEDS values of --seed are kept free. */
+    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
+                        .handle_option = handle_option, .context = options,
+                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+                        .default_threads = DEFAULT_THREADS, .extra_seeds = MAX_SEEDS,
+                        PROGRAM_DEFAULT_SENTENCES(default_sentences),
+                        .max_words = MAX_WORDS,
+                        .max_words_reason = "so that the grid of section 2 fits a line"};
+    program_parse_options(&spec, argc, argv, &options->common);
 
     if (options->distance_count == 0) {
         options->distance_count = (int)(sizeof DEFAULT_DISTANCES / sizeof DEFAULT_DISTANCES[0]);
         memcpy(options->distances, DEFAULT_DISTANCES, sizeof DEFAULT_DISTANCES);
     }
-    if (options->sentence_count == 0)
-        add_sentence(options, EXAMPLE_SENTENCE);
-}
-
-static void free_options(Options *options)
-{
-    free(options->sentences);
-    line_list_free(&options->file_lines);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Sentences                                                                  */
 /* ------------------------------------------------------------------------- */
-
-/* Frees what load_corpus allocated; safe on a partly filled corpus. */
-static void free_corpus(Corpus *corpus)
-{
-    for (size_t i = 0; i < corpus->count; i++) {
-        token_list_free(&corpus->tokens[i]);
-        free(corpus->ids[i]);
-    }
-    free(corpus->tokens);
-    free(corpus->ids);
-    vocab_free(corpus->vocab);
-}
 
 /* Stops the program with status 1 when memory runs out. */
 static void *checked_calloc(size_t count, size_t size, const char *description)
@@ -337,43 +228,13 @@ static void *checked_calloc(size_t count, size_t size, const char *description)
     return memory;
 }
 
-/* Splits a sentence that check_sentence accepted into words; exits 1 when memory runs out. */
-static void tokenize_sentence(const char *text, TokenList *tokens)
+/* Gives every word of the sentences an id; exits with status 1 when memory runs out. */
+static void encode_sentences(SentenceSet *sentences)
 {
-    if (!tokenize(text, strlen(text), tokens, NULL, 0)) {
-        fprintf(stderr, "%s: out of memory splitting the sentences into words\n", PROGRAM);
+    char error[512];
+    if (!sentence_set_encode(sentences, error, sizeof error)) {
+        fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
-    }
-}
-
-/* Tokenizes every sentence, builds the vocabulary from all of them and encodes them. */
-static void load_corpus(const Options *options, Corpus *corpus)
-{
-    size_t count = options->sentence_count;
-    corpus->count = count;
-    corpus->tokens = checked_calloc(count, sizeof *corpus->tokens, "the sentences");
-    corpus->ids = checked_calloc(count, sizeof *corpus->ids, "the sentences");
-
-    /* All words of all sentences in one list, to count them for the vocabulary. */
-    TokenList all;
-    token_list_init(&all);
-    for (size_t i = 0; i < count; i++) {
-        const char *text = options->sentences[i];
-        token_list_init(&corpus->tokens[i]);
-        tokenize_sentence(text, &corpus->tokens[i]);
-        tokenize_sentence(text, &all);
-    }
-
-    /* Every word gets an id, so no sentence word maps to <unk>. */
-    corpus->vocab = vocab_build(&all, all.count < INT_MAX ? (int)all.count + 1 : INT_MAX);
-    token_list_free(&all);
-    if (!corpus->vocab) {
-        fprintf(stderr, "%s: out of memory building the vocabulary\n", PROGRAM);
-        exit(1);
-    }
-    for (size_t i = 0; i < count; i++) {
-        corpus->ids[i] = checked_calloc(corpus->tokens[i].count, sizeof(int), "word ids");
-        vocab_encode(corpus->vocab, &corpus->tokens[i], corpus->ids[i]);
     }
 }
 
@@ -427,28 +288,28 @@ static double onehot_lookup_difference(const Cnn *cnn, const int *ids, int lengt
     return max_difference;
 }
 
-static void section_words(const Corpus *corpus, const Cnn *cnn)
+static void section_words(const SentenceSet *sentences, const Cnn *cnn)
 {
     printf("== 1. Words become numbers ==\n\n");
-    print_vocabulary(corpus->vocab);
+    print_vocabulary(sentences->vocab);
 
-    for (size_t s = 0; s < corpus->count; s++) {
-        const TokenList *tokens = &corpus->tokens[s];
+    for (size_t s = 0; s < sentences->count; s++) {
+        const TokenList *tokens = &sentences->items[s].words;
         int length = (int)tokens->count;
         printf("\nsentence %zu (%d word%s):\n", s + 1, length, plural(length));
         for (size_t i = 0; i < tokens->count; i++)
             printf("%s%s", i ? " " : "  words: ", token_list_get(tokens, i));
         for (size_t i = 0; i < tokens->count; i++)
-            printf("%s%d", i ? " " : "\n  ids:   ", corpus->ids[s][i]);
+            printf("%s%d", i ? " " : "\n  ids:   ", sentences->items[s].ids[i]);
         printf("\n");
-        if (s == 0 && corpus->vocab->size <= MAX_PRINTED_VOCAB)
-            print_onehot(tokens, corpus->ids[s], corpus->vocab->size);
+        if (s == 0 && sentences->vocab->size <= MAX_PRINTED_VOCAB)
+            print_onehot(tokens, sentences->items[s].ids, sentences->vocab->size);
 
         /* The identity: a one-hot row times the table selects one row of it. */
         printf("word vectors as one-hot [%d, %d] x table [%d, %d] versus the lookup of rows "
                "[%d, %d]:\nmax |difference| = %g\n", length, cnn->config.vocab_size,
                cnn->config.vocab_size, cnn->config.width, length, cnn->config.width,
-               onehot_lookup_difference(cnn, corpus->ids[s], length));
+               onehot_lookup_difference(cnn, sentences->items[s].ids, length));
     }
 }
 
@@ -456,12 +317,12 @@ static void section_words(const Corpus *corpus, const Cnn *cnn)
 /* Section 2: the receptive field                                             */
 /* ------------------------------------------------------------------------- */
 
-/* Builds a model for the sentences of the corpus with random weights drawn from seed. */
-static Cnn *new_sentence_model(const Corpus *corpus, int layers, int width, uint64_t seed)
+/* Builds a model for the vocabulary of the sentences, with random weights drawn from seed. */
+static Cnn *new_sentence_model(const SentenceSet *sentences, int layers, int width, uint64_t seed)
 {
     Rng rng;
     rng_seed(&rng, seed, 0);
-    CnnConfig config = {.vocab_size = corpus->vocab->size, .width = width, .layers = layers,
+    CnnConfig config = {.vocab_size = sentences->vocab->size, .width = width, .layers = layers,
                         .classes = 2, .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
     if (!cnn) {
@@ -606,10 +467,10 @@ static bool some_output_sees_both(const Cnn *cnn, const int *ids, int length, in
  * Adds layers one at a time until some output of the last layer changes
  * both when word a and when word b is replaced, and prints what it found.
  */
-static void print_layers_to_meet(const Corpus *corpus, size_t sentence, int a, int b,
+static void print_layers_to_meet(const SentenceSet *sentences, size_t sentence, int a, int b,
                                  const Options *options, FieldBuffers *buffers)
 {
-    const TokenList *tokens = &corpus->tokens[sentence];
+    const TokenList *tokens = &sentences->items[sentence].words;
     const char *word_a = token_list_get(tokens, (size_t)a);
     const char *word_b = token_list_get(tokens, (size_t)b);
     int apart = b - a;
@@ -617,10 +478,10 @@ static void print_layers_to_meet(const Corpus *corpus, size_t sentence, int a, i
            word_b, b, apart);
 
     for (int layers = 1; layers <= MAX_LAYERS; layers++) {
-        Cnn *cnn = new_sentence_model(corpus, layers, options->width, options->seed);
+        Cnn *cnn = new_sentence_model(sentences, layers, options->width, options->common.seed);
         int first = -1, last = -1;
-        bool met = some_output_sees_both(cnn, corpus->ids[sentence], (int)tokens->count, a, b,
-                                         buffers, &first, &last);
+        bool met = some_output_sees_both(cnn, sentences->items[sentence].ids, (int)tokens->count,
+                                         a, b, buffers, &first, &last);
         cnn_free(cnn);
         if (!met)
             continue;
@@ -641,20 +502,21 @@ static void print_layers_to_meet(const Corpus *corpus, size_t sentence, int a, i
     printf("no output of up to %d layers changes with both\n", MAX_LAYERS);
 }
 
-static void section_receptive_field(const Corpus *corpus, const Cnn *cnn, const Options *options)
+static void section_receptive_field(const SentenceSet *sentences, const Cnn *cnn,
+                                    const Options *options)
 {
     int layers = options->layers;
     printf("\n== 2. The receptive field ==\n\n");
     printf("A CNN of %d layer%s, width %d, random weights (seed %llu). Each row replaces one "
            "word\nby another; X marks an output of the last layer that changed, '.' one that "
            "stayed\nbit-identical.\n", layers, plural(layers), options->width,
-           (unsigned long long)options->seed);
+           (unsigned long long)options->common.seed);
 
     FieldBuffers buffers = new_field_buffers(options->width);
-    for (size_t s = 0; s < corpus->count; s++) {
-        const TokenList *tokens = &corpus->tokens[s];
+    for (size_t s = 0; s < sentences->count; s++) {
+        const TokenList *tokens = &sentences->items[s].words;
         printf("\nsentence %zu:\n", s + 1);
-        measure_field(cnn, corpus->ids[s], (int)tokens->count, &buffers);
+        measure_field(cnn, sentences->items[s].ids, (int)tokens->count, &buffers);
         print_field_grid(tokens, layers, &buffers);
         int field = cnn_receptive_field(layers);
         printf("receptive field after %d layer%s: %d word%s (2L+1)\n", layers, plural(layers),
@@ -672,7 +534,7 @@ static void section_receptive_field(const Corpus *corpus, const Cnn *cnn, const 
             b = swap;
         }
         if (a < b)
-            print_layers_to_meet(corpus, s, a, b, options, &buffers);
+            print_layers_to_meet(sentences, s, a, b, options, &buffers);
     }
     free_field_buffers(&buffers);
 }
@@ -720,7 +582,7 @@ static float train_at_distance(const DistanceTask *task, const Options *options,
 static size_t count_task_parameters(const DistanceTask *task, const Options *options)
 {
     Rng rng;
-    rng_seed(&rng, options->seed, 0);
+    rng_seed(&rng, options->common.seed, 0);
     CnnConfig config = {.vocab_size = task->vocab->size, .width = options->width,
                         .layers = options->layers, .classes = 2, .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
@@ -800,7 +662,8 @@ static void print_table_header(const Options *options)
     printf("distance  words  mult-adds  first shared layer");
     char name[32];
     for (int r = 0; r < options->seeds; r++) {
-        snprintf(name, sizeof name, "seed %llu", (unsigned long long)(options->seed + (uint64_t)r));
+        snprintf(name, sizeof name, "seed %llu",
+                 (unsigned long long)(options->common.seed + (uint64_t)r));
         printf("  %8s", name);
     }
     printf("    mean\n");
@@ -818,7 +681,7 @@ static void run_distance(int distance, const Options *options, float *accuracies
 
     double sum = 0.0;
     for (int r = 0; r < options->seeds; r++) {
-        accuracies[r] = train_at_distance(task, options, options->seed + (uint64_t)r);
+        accuracies[r] = train_at_distance(task, options, options->common.seed + (uint64_t)r);
         sum += accuracies[r];
         summary_add(distance <= 2 * options->layers ? inside : beyond, accuracies[r]);
     }
@@ -843,11 +706,11 @@ static void run_distance(int distance, const Options *options, float *accuracies
 static void write_distance_results(const Options *options, const float *accuracies)
 {
     char error[512], csv_path[4096], png_path[4096];
-    if (!make_directories(options->out_dir, error, sizeof error)) {
+    if (!make_directories(options->common.out_dir, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
     }
-    const char *out = options->out_dir;
+    const char *out = options->common.out_dir;
     int csv_length = snprintf(csv_path, sizeof csv_path, "%s/stage01_distance.csv", out);
     int png_length = snprintf(png_path, sizeof png_path, "%s/stage01_distance.png", out);
     if (csv_length < 0 || (size_t)csv_length >= sizeof csv_path || png_length < 0 ||
@@ -866,7 +729,7 @@ static void write_distance_results(const Options *options, const float *accuraci
         for (int r = 0; r < options->seeds; r++)
             csv_row(csv, "%d,%d,%d,%llu,%.4f", options->distances[i], options->layers,
                     cnn_receptive_field(options->layers),
-                    (unsigned long long)(options->seed + (uint64_t)r),
+                    (unsigned long long)(options->common.seed + (uint64_t)r),
                     (double)accuracies[(size_t)i * (size_t)options->seeds + (size_t)r]);
     if (!csv_close(csv, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
@@ -921,20 +784,18 @@ int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
-    core_set_threads(options.threads);
     double start = time_now_seconds();
 
-    Corpus corpus = {0};
-    load_corpus(&options, &corpus);
-    Cnn *cnn = new_sentence_model(&corpus, options.layers, options.width, options.seed);
+    SentenceSet *sentences = &options.common.sentences;
+    encode_sentences(sentences);
+    Cnn *cnn = new_sentence_model(sentences, options.layers, options.width, options.common.seed);
 
-    section_words(&corpus, cnn);
-    section_receptive_field(&corpus, cnn, &options);
+    section_words(sentences, cnn);
+    section_receptive_field(sentences, cnn, &options);
     section_training(&options);
 
     fprintf(stderr, "%s: finished in %.1f s\n", PROGRAM, time_now_seconds() - start);
     cnn_free(cnn);
-    free_corpus(&corpus);
-    free_options(&options);
+    program_options_free(&options.common);
     return 0;
 }

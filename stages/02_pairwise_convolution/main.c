@@ -18,7 +18,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,11 +25,11 @@
 #include <string.h>
 
 #include "02_pairwise_convolution/pairwise.h"
-#include "02_pairwise_convolution/sentences.h"
 #include "cli.h"
 #include "csv.h"
 #include "files.h"
 #include "plot.h"
+#include "program.h"
 
 #define PROGRAM "stage02"
 
@@ -39,7 +38,6 @@
 #define DEFAULT_WIDTH 8
 #define DEFAULT_OUT "results/stage02"
 #define MAX_WIDTH 4096
-#define MAX_THREADS 1024
 
 /* The model's prediction has two outputs, as a binary classifier would. */
 #define CLASSES 2
@@ -53,12 +51,9 @@ static const int TREE_CASES[][2] = {{3, 2}, {4, 2}, {2, 3}};
 
 /* Everything the command line sets. */
 typedef struct Options {
-    uint64_t seed;
     int layers;             /* L */
     int width;              /* D */
-    int threads;            /* 0 keeps the OpenMP default */
-    const char *out_dir;
-    SentenceSet sentences;  /* from --sentence and --sentence-file, or the default */
+    ProgramOptions common;  /* seed, threads (0 keeps OpenMP's default), out_dir, sentences */
 } Options;
 
 /* ------------------------------------------------------------------------- */
@@ -73,7 +68,8 @@ static void print_usage(void)
            "every sequence of word indices, and the loss of word order.\n"
            "\n"
            "  --sentence TEXT       sentence for sections 1 and 4, repeatable; replaces\n"
-           "                        \"%s\". The vocabulary is built from the sentences.\n"
+           "                        \"%s\". The vocabulary is built from the sentences,\n"
+           "                        so no word is unknown.\n"
            "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
            "  --layers N            pairwise layers L, 1..%d (default %d)\n"
            "  --width N             width D of every pair net's output, 1..%d (default %d)\n"
@@ -82,74 +78,41 @@ static void print_usage(void)
            "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n"
            "  --help                print this help and exit\n"
            "\n"
-           "A request above %zu vectors per sentence or %zu bytes is rejected with\n"
-           "exit status 2 before anything is allocated.\n",
+           "A sentence whose layers need more than %zu vectors or %zu bytes is\n"
+           "rejected with exit status 2 before anything is allocated.\n",
            PROGRAM, DEFAULT_SENTENCE, PAIRWISE_MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH,
-           DEFAULT_OUT, MAX_THREADS, PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
+           DEFAULT_OUT, PROGRAM_MAX_THREADS, PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
 }
 
-/* Adds one sentence; exits through cli_usage_error when it is invalid or empty. */
-static void add_sentence(Options *options, const char *text)
-{
-    char error[512];
-    if (!sentence_set_add(&options->sentences, text, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence: %s", text, error);
-}
+enum { OPT_LAYERS = PROGRAM_OWN_OPTION, OPT_WIDTH };
 
-/* Adds every line of a file; exits through cli_usage_error when one is invalid or empty. */
-static void add_sentence_file(Options *options, const char *path)
+/* Reads one of the options of this program (ProgramOptionFn). */
+static void handle_option(int option, const char *value, void *context)
 {
-    char error[512];
-    if (!sentence_set_add_file(&options->sentences, path, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
+    Options *options = context;
+    if (option == OPT_LAYERS)
+        options->layers = cli_parse_int(PROGRAM, "--layers", value, 1, PAIRWISE_MAX_LAYERS);
+    else if (option == OPT_WIDTH)
+        options->width = cli_parse_int(PROGRAM, "--width", value, 1, MAX_WIDTH);
 }
 
 /* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_LAYERS, OPT_WIDTH, OPT_SEED, OPT_OUT,
-           OPT_THREADS, OPT_HELP };
-    static const struct option long_options[] = {
-        {"sentence", required_argument, NULL, OPT_SENTENCE},
-        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+    static const struct option own_options[] = {
         {"layers", required_argument, NULL, OPT_LAYERS},
         {"width", required_argument, NULL, OPT_WIDTH},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
+    static const char *const default_sentences[] = {DEFAULT_SENTENCE};
+    *options = (Options){.layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH};
 
-    *options = (Options){.seed = 1, .layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH,
-                         .out_dir = DEFAULT_OUT};
-    sentence_set_init(&options->sentences);
-
-    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
-        switch (option) {
-        case OPT_SENTENCE: add_sentence(options, optarg); break;
-        case OPT_SENTENCE_FILE: add_sentence_file(options, optarg); break;
-        case OPT_LAYERS:
-            options->layers = cli_parse_int(PROGRAM, "--layers", optarg, 1, PAIRWISE_MAX_LAYERS);
-            break;
-        case OPT_WIDTH: options->width = cli_parse_int(PROGRAM, "--width", optarg, 1, MAX_WIDTH); break;
-        case OPT_SEED: options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX); break;
-        case OPT_OUT: options->out_dir = optarg; break;
-        case OPT_THREADS:
-            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
-            break;
-        case OPT_HELP: print_usage(); exit(0);
-        case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
-    if (options->sentences.count == 0)
-        add_sentence(options, DEFAULT_SENTENCE);
+    /* No word limit: check_sentence_sizes applies the size guard to each sentence. */
+    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
+                        .handle_option = handle_option, .context = options,
+                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+                        PROGRAM_DEFAULT_SENTENCES(default_sentences)};
+    program_parse_options(&spec, argc, argv, &options->common);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -184,17 +147,14 @@ static void print_vector(const float *values, size_t count)
  */
 static void check_sentence_sizes(const Options *options, int vocab_size)
 {
-    for (size_t i = 0; i < options->sentences.count; i++) {
-        const Sentence *sentence = &options->sentences.items[i];
+    for (size_t i = 0; i < options->common.sentences.count; i++) {
+        const Sentence *sentence = &options->common.sentences.items[i];
         PairwiseRequest request = {.batch = 1, .words = sentence->words.count,
                                    .layers = options->layers, .input_width = vocab_size,
                                    .width = options->width};
         char error[1024];
-        if (!pairwise_check_size(&request, NULL, error, sizeof error)) {
-            fprintf(stderr, "%s: sentence %zu (%zu words) rejected: %s\n", PROGRAM, i + 1,
-                    sentence->words.count, error);
-            exit(CLI_EXIT_USAGE);
-        }
+        if (!pairwise_check_size(&request, NULL, error, sizeof error))
+            program_reject_sentence(PROGRAM, &options->common.sentences, i, "%s", error);
     }
 }
 
@@ -315,7 +275,7 @@ static void section_growth(const Options *options)
     printf("words  layers  %26s  %26s  guard\n", "vectors n^(2^L)", "bytes");
 
     char csv_path[4096];
-    CsvWriter *csv = open_growth_csv(options->out_dir, csv_path, sizeof csv_path);
+    CsvWriter *csv = open_growth_csv(options->common.out_dir, csv_path, sizeof csv_path);
     for (size_t i = 0; i < sizeof GROWTH_WORDS / sizeof GROWTH_WORDS[0]; i++)
         for (int layers = 1; layers <= GROWTH_MAX_LAYERS; layers++)
             growth_row(csv, GROWTH_WORDS[i], layers, options->width);
@@ -324,7 +284,7 @@ static void section_growth(const Options *options)
     char error[512];
     if (csv && csv_close(csv, error, sizeof error)) {
         char png_path[4096];
-        snprintf(png_path, sizeof png_path, "%s/stage02_growth.png", options->out_dir);
+        snprintf(png_path, sizeof png_path, "%s/stage02_growth.png", options->common.out_dir);
         fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
         if (plot_render("stage02_growth.gp", csv_path, png_path))
             fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
@@ -345,7 +305,7 @@ static void section_growth(const Options *options)
 static void tree_case(const Options *options, int n, int layers)
 {
     Rng rng;
-    rng_seed(&rng, options->seed, 3);
+    rng_seed(&rng, options->common.seed, 3);
     PairwiseConfig config = {.input_width = n, .width = options->width, .layers = layers,
                              .classes = CLASSES};
     PairwiseModel *model = pairwise_model_new(&config, &rng, NULL);
@@ -408,12 +368,12 @@ static void section_order(const PairwiseModel *model, const SentenceSet *sentenc
             continue;
         }
         int *swapped_ids = malloc(n * sizeof *swapped_ids);
-        char swapped_text[1024];
-        if (!swapped_ids) {
+        char *swapped_text = swapped_ids ? sentence_swap_words(sentence, n - 2, n - 1, swapped_ids)
+                                         : NULL;
+        if (!swapped_text) {
             fprintf(stderr, "%s: out of memory reordering a sentence\n", PROGRAM);
             exit(1);
         }
-        sentence_swap_words(sentence, n - 2, n - 1, swapped_text, sizeof swapped_text, swapped_ids);
 
         float original[CLASSES], reordered[CLASSES];
         model_output(model, sentence->ids, (int)n, original);
@@ -424,6 +384,7 @@ static void section_order(const PairwiseModel *model, const SentenceSet *sentenc
         print_vector(reordered, CLASSES);
         printf("\n  max difference %.3g (float rounding of the mean in another order)\n\n",
                max_difference(original, reordered, CLASSES));
+        free(swapped_text);
         free(swapped_ids);
     }
 }
@@ -432,20 +393,18 @@ int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
-    if (options.threads > 0)
-        core_set_threads(options.threads);
 
     /* Words get ids, and every sentence passes the size guard, before any model exists. */
     char error[512];
-    if (!sentence_set_encode(&options.sentences, error, sizeof error)) {
+    if (!sentence_set_encode(&options.common.sentences, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         return 1;
     }
-    int vocab_size = options.sentences.vocab->size;
+    int vocab_size = options.common.sentences.vocab->size;
     check_sentence_sizes(&options, vocab_size);
 
     Rng rng;
-    rng_seed(&rng, options.seed, 2);
+    rng_seed(&rng, options.common.seed, 2);
     PairwiseConfig config = {.input_width = vocab_size, .width = options.width,
                              .layers = options.layers, .classes = CLASSES};
     PairwiseModel *model = pairwise_model_new(&config, &rng, NULL);
@@ -456,13 +415,13 @@ int main(int argc, char **argv)
 
     printf("Stage 02: pairwise convolution (seed %llu, L = %d layers, width D = %d, "
            "vocabulary V = %d)\n\n",
-           (unsigned long long)options.seed, options.layers, options.width, vocab_size);
-    section_counts(model, &options.sentences);
+           (unsigned long long)options.common.seed, options.layers, options.width, vocab_size);
+    section_counts(model, &options.common.sentences);
     section_growth(&options);
     section_tree(&options);
-    section_order(model, &options.sentences);
+    section_order(model, &options.common.sentences);
 
     pairwise_model_free(model);
-    sentence_set_free(&options.sentences);
+    program_options_free(&options.common);
     return 0;
 }

@@ -1,75 +1,15 @@
 /**
  * @file sentences.h
- * @brief The sentences a stage program runs on: read from the command line
- *        or a file, split into words, and given ids from a vocabulary built
- *        from those same words.
+ * @brief The former home of SentenceSet, which now lives in common/sentence_set.h.
  *
- * The pairwise stages only demonstrate identities on a few sentences, so
- * their vocabulary is simply every distinct word of the sentences given,
- * and no word is ever unknown.
+ * NOTE: this header only includes sentence_set.h, so that programs that
+ * still include it keep building. New code includes "sentence_set.h", and
+ * programs read their sentences through program.h. Remove this file once
+ * nothing includes it.
  */
-#ifndef SENTENCES_H
-#define SENTENCES_H
+#ifndef PAIRWISE_SENTENCES_H
+#define PAIRWISE_SENTENCES_H
 
-#include <stdbool.h>
-#include <stddef.h>
+#include "sentence_set.h"
 
-#include "vocab.h"
-
-/** One sentence: its text, its words and their ids. */
-typedef struct Sentence {
-    char *text;          /**< the sentence as given; owned */
-    TokenList words;     /**< its words, in order (tokenize) */
-    int *ids;            /**< [words.count] vocabulary ids, or NULL before sentence_set_encode */
-} Sentence;
-
-/** A list of sentences and the vocabulary of all their words. */
-typedef struct SentenceSet {
-    Sentence *items;     /**< [count] the sentences, in the order added */
-    size_t count;        /**< sentences in the set */
-    size_t capacity;     /**< slots allocated in items */
-    Vocab *vocab;        /**< every distinct word, or NULL before sentence_set_encode; owned */
-} SentenceSet;
-
-/** Prepares an empty set; nothing is allocated until the first sentence. */
-void sentence_set_init(SentenceSet *set);
-
-/** Frees every sentence and the vocabulary, and leaves the set empty. */
-void sentence_set_free(SentenceSet *set);
-
-/**
- * Splits @p text into words and appends it as a sentence.
- * @return true on success. On invalid UTF-8, a text without any word, or
- *         exhausted memory it returns false, leaves the set unchanged and
- *         writes a message into @p error (when @p error_size > 0).
- */
-bool sentence_set_add(SentenceSet *set, const char *text, char *error, size_t error_size);
-
-/**
- * Appends every line of the file at @p path ("-" for standard input) as a
- * sentence (see cli_read_lines).
- * @return true on success. Otherwise false, with the set unchanged and a
- *         message naming the file and the line (an empty line is rejected
- *         too) in @p error.
- */
-bool sentence_set_add_file(SentenceSet *set, const char *path, char *error, size_t error_size);
-
-/**
- * Builds the vocabulary of every distinct word of the set (id 0 stays the
- * unused "\<unk\>") and fills each sentence's ids. Call it after the last
- * sentence was added.
- * @return true on success, or false with a message in @p error when memory
- *         runs out or the set is empty.
- */
-bool sentence_set_encode(SentenceSet *set, char *error, size_t error_size);
-
-/**
- * Writes the words of @p sentence into @p text with words @p first and
- * @p second swapped, separated by single spaces (always NUL-terminated).
- * Writes the ids in the same order into @p ids [words.count] when it is
- * not NULL. Indices outside 0 .. words.count-1 leave the order unchanged.
- */
-void sentence_swap_words(const Sentence *sentence, size_t first, size_t second, char *text,
-                         size_t text_size, int *ids);
-
-#endif /* SENTENCES_H */
+#endif /* PAIRWISE_SENTENCES_H */

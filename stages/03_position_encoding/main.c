@@ -17,7 +17,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,9 +24,9 @@
 #include <string.h>
 
 #include "02_pairwise_convolution/pairwise.h"
-#include "02_pairwise_convolution/sentences.h"
 #include "03_position_encoding/positions.h"
 #include "cli.h"
+#include "program.h"
 #include "tasks.h"
 #include "train.h"
 
@@ -40,7 +39,6 @@
 #define MAX_POSITIONS 4096
 #define MAX_WIDTH 4096
 #define MAX_STEPS 1000000
-#define MAX_THREADS 1024
 
 /* The prediction has two outputs, one per class of the word order task. */
 #define CLASSES 2
@@ -50,13 +48,11 @@
 
 /* Everything the command line sets. */
 typedef struct Options {
-    uint64_t seed;
     int layers;             /* L */
     int width;              /* D */
     int positions;          /* P */
     int steps;              /* training steps of section 5; 0 skips it */
-    int threads;            /* 0 keeps the OpenMP default */
-    SentenceSet sentences;  /* from --sentence and --sentence-file, or the default */
+    ProgramOptions common;  /* seed, threads (0 keeps OpenMP's default), sentences */
 } Options;
 
 /* ------------------------------------------------------------------------- */
@@ -71,7 +67,8 @@ static void print_usage(void)
            "\"the fat cat\" from \"the cat fat\", while its vector count still explodes.\n"
            "\n"
            "  --sentence TEXT       sentence for sections 1 to 4, repeatable; replaces\n"
-           "                        \"%s\". The vocabulary is built from the sentences.\n"
+           "                        \"%s\". The vocabulary is built from the sentences,\n"
+           "                        so no word is unknown.\n"
            "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
            "  --positions N         number of positions P, 1..%d (default %d); a sentence\n"
            "                        of more than P words is rejected\n"
@@ -81,77 +78,57 @@ static void print_usage(void)
            "                        (default %d; 0 skips the training)\n"
            "  --seed N              seed of the weights and the training (default 1)\n"
            "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n"
-           "  --help                print this help and exit\n",
+           "  --help                print this help and exit\n"
+           "\n"
+           "A sentence whose layers need more than %zu vectors or %zu bytes is\n"
+           "rejected with exit status 2 before anything is allocated.\n",
            PROGRAM, DEFAULT_SENTENCE, MAX_POSITIONS, POSITIONS_DEFAULT, PAIRWISE_MAX_LAYERS,
-           DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS, MAX_THREADS);
+           DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS,
+           PROGRAM_MAX_THREADS, PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
 }
 
-/* Adds one sentence; exits through cli_usage_error when it is invalid or empty. */
-static void add_sentence(Options *options, const char *text)
-{
-    char error[512];
-    if (!sentence_set_add(&options->sentences, text, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence: %s", text, error);
-}
+enum { OPT_POSITIONS = PROGRAM_OWN_OPTION, OPT_LAYERS, OPT_WIDTH, OPT_STEPS };
 
-/* Adds every line of a file; exits through cli_usage_error when one is invalid or empty. */
-static void add_sentence_file(Options *options, const char *path)
+/* Reads one of the options of this program (ProgramOptionFn). */
+static void handle_option(int option, const char *value, void *context)
 {
-    char error[512];
-    if (!sentence_set_add_file(&options->sentences, path, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
+    Options *options = context;
+    switch (option) {
+    case OPT_POSITIONS:
+        options->positions = cli_parse_int(PROGRAM, "--positions", value, 1, MAX_POSITIONS);
+        break;
+    case OPT_LAYERS:
+        options->layers = cli_parse_int(PROGRAM, "--layers", value, 1, PAIRWISE_MAX_LAYERS);
+        break;
+    case OPT_WIDTH:
+        options->width = cli_parse_int(PROGRAM, "--width", value, 1, MAX_WIDTH);
+        break;
+    case OPT_STEPS:
+        options->steps = cli_parse_int(PROGRAM, "--steps", value, 0, MAX_STEPS);
+        break;
+    }
 }
 
 /* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_POSITIONS, OPT_LAYERS, OPT_WIDTH,
-           OPT_STEPS, OPT_SEED, OPT_THREADS, OPT_HELP };
-    static const struct option long_options[] = {
-        {"sentence", required_argument, NULL, OPT_SENTENCE},
-        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+    static const struct option own_options[] = {
         {"positions", required_argument, NULL, OPT_POSITIONS},
         {"layers", required_argument, NULL, OPT_LAYERS},
         {"width", required_argument, NULL, OPT_WIDTH},
         {"steps", required_argument, NULL, OPT_STEPS},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-
-    *options = (Options){.seed = 1, .layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH,
+    static const char *const default_sentences[] = {DEFAULT_SENTENCE};
+    *options = (Options){.layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH,
                          .positions = POSITIONS_DEFAULT, .steps = DEFAULT_STEPS};
-    sentence_set_init(&options->sentences);
 
-    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
-        switch (option) {
-        case OPT_SENTENCE: add_sentence(options, optarg); break;
-        case OPT_SENTENCE_FILE: add_sentence_file(options, optarg); break;
-        case OPT_POSITIONS:
-            options->positions = cli_parse_int(PROGRAM, "--positions", optarg, 1, MAX_POSITIONS);
-            break;
-        case OPT_LAYERS:
-            options->layers = cli_parse_int(PROGRAM, "--layers", optarg, 1, PAIRWISE_MAX_LAYERS);
-            break;
-        case OPT_WIDTH: options->width = cli_parse_int(PROGRAM, "--width", optarg, 1, MAX_WIDTH); break;
-        case OPT_STEPS: options->steps = cli_parse_int(PROGRAM, "--steps", optarg, 0, MAX_STEPS); break;
-        case OPT_SEED: options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX); break;
-        case OPT_THREADS:
-            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
-            break;
-        case OPT_HELP: print_usage(); exit(0);
-        case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
-    if (options->sentences.count == 0)
-        add_sentence(options, DEFAULT_SENTENCE);
+    /* No word limit here, because --positions may follow --sentence: check_sentences
+     * applies P and the size guard once every option is read. */
+    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
+                        .handle_option = handle_option, .context = options,
+                        .takes_sentences = true, PROGRAM_DEFAULT_SENTENCES(default_sentences)};
+    program_parse_options(&spec, argc, argv, &options->common);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -195,19 +172,16 @@ static void check_allocated(const void *pointer, const char *description)
  */
 static void check_sentences(const Options *options, int vocab_size)
 {
-    for (size_t i = 0; i < options->sentences.count; i++) {
-        const Sentence *sentence = &options->sentences.items[i];
+    for (size_t i = 0; i < options->common.sentences.count; i++) {
+        const Sentence *sentence = &options->common.sentences.items[i];
         size_t n = sentence->words.count;
         PairwiseRequest request = {.batch = 1, .words = n, .layers = options->layers,
                                    .input_width = vocab_size + options->positions,
                                    .width = options->width};
         char error[1024];
         if (!positions_check_length(n, options->positions, error, sizeof error)
-            || !pairwise_check_size(&request, NULL, error, sizeof error)) {
-            fprintf(stderr, "%s: sentence %zu (\"%.60s%s\") rejected: %s\n", PROGRAM, i + 1,
-                    sentence->text, strlen(sentence->text) > 60 ? "..." : "", error);
-            exit(CLI_EXIT_USAGE);
-        }
+            || !pairwise_check_size(&request, NULL, error, sizeof error))
+            program_reject_sentence(PROGRAM, &options->common.sentences, i, "%s", error);
     }
 }
 
@@ -240,11 +214,11 @@ static void word_output(const PairwiseModel *model, const int *ids, int n, float
     tape_free(&tape);
 }
 
-/* A sentence and the same words with the last two swapped; ids are owned. */
+/* A sentence and the same words with the last two swapped; ids and text are owned. */
 typedef struct SentencePair {
     const Sentence *sentence;
     int *swapped_ids;           /* [n] */
-    char swapped_text[1024];
+    char *swapped_text;
     int length;                 /* n */
 } SentencePair;
 
@@ -255,13 +229,21 @@ static bool make_pair(const Sentence *sentence, SentencePair *pair)
     pair->sentence = sentence;
     pair->length = (int)n;
     pair->swapped_ids = NULL;
+    pair->swapped_text = NULL;
     if (n < 2)
         return false;
     pair->swapped_ids = malloc(n * sizeof *pair->swapped_ids);
     check_allocated(pair->swapped_ids, "a reordered sentence");
-    sentence_swap_words(sentence, n - 2, n - 1, pair->swapped_text, sizeof pair->swapped_text,
-                        pair->swapped_ids);
+    pair->swapped_text = sentence_swap_words(sentence, n - 2, n - 1, pair->swapped_ids);
+    check_allocated(pair->swapped_text, "a reordered sentence");
     return true;
+}
+
+/* Frees what make_pair allocated. */
+static void free_pair(SentencePair *pair)
+{
+    free(pair->swapped_ids);
+    free(pair->swapped_text);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -328,7 +310,7 @@ static void section_order(const Models *models, const SentenceSet *sentences)
             order_pair(models, &pair);
         else
             printf("  \"%s\": one word, nothing to reorder\n\n", sentences->items[i].text);
-        free(pair.swapped_ids);
+        free_pair(&pair);
     }
 }
 
@@ -360,7 +342,7 @@ static void section_zero_identity(const Models *models, const SentenceSet *sente
             printf("  %-24s max difference %g\n", pair.swapped_text, diff);
             largest = fmax(largest, diff);
         }
-        free(pair.swapped_ids);
+        free_pair(&pair);
     }
     printf("  identity %s: the zeroed columns add exact zeros to every sum\n\n",
            largest == 0.0 ? "holds exactly" : "FAILS");
@@ -448,7 +430,7 @@ static TrainResult train_one(const Options *options, const OrderTask *task, bool
 {
     int vocab_size = task->vocab->size;
     Rng rng;
-    rng_seed(&rng, options->seed, 4);
+    rng_seed(&rng, options->common.seed, 4);
     ParamList *params = params_new();
     check_allocated(params, "a parameter list");
     PairwiseConfig config = {.input_width = vocab_size, .width = options->width,
@@ -456,7 +438,7 @@ static TrainResult train_one(const Options *options, const OrderTask *task, bool
 
     TrainConfig train = train_default_config();
     train.steps = options->steps;
-    train.seed = options->seed;
+    train.seed = options->common.seed;
     ClassifierTask classifier_task = {.sample = sample_order_task, .task = task,
                                       .length = ORDER_TASK_LENGTH};
     TrainResult result;
@@ -546,21 +528,19 @@ int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
-    if (options.threads > 0)
-        core_set_threads(options.threads);
 
     /* Ids, the length check and the size guard come before any model exists. */
     char error[512];
-    if (!sentence_set_encode(&options.sentences, error, sizeof error)) {
+    if (!sentence_set_encode(&options.common.sentences, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         return 1;
     }
-    int vocab_size = options.sentences.vocab->size;
+    int vocab_size = options.common.sentences.vocab->size;
     check_sentences(&options, vocab_size);
 
     /* Stage 03 draws the weights; stage 02 gets a copy without the position columns. */
     Rng rng;
-    rng_seed(&rng, options.seed, 2);
+    rng_seed(&rng, options.common.seed, 2);
     PairwiseConfig config = {.input_width = vocab_size, .width = options.width,
                              .layers = options.layers, .classes = CLASSES};
     Models models = {
@@ -573,17 +553,17 @@ int main(int argc, char **argv)
 
     printf("Stage 03: position encoding (seed %llu, L = %d layers, width D = %d, vocabulary "
            "V = %d, positions P = %d)\n\n",
-           (unsigned long long)options.seed, options.layers, options.width, vocab_size,
+           (unsigned long long)options.common.seed, options.layers, options.width, vocab_size,
            options.positions);
-    section_inputs(&options, &options.sentences);
-    section_order(&models, &options.sentences);
-    section_position_vectors(models.positions, &options.sentences);
-    section_zero_identity(&models, &options.sentences);
+    section_inputs(&options, &options.common.sentences);
+    section_order(&models, &options.common.sentences);
+    section_position_vectors(models.positions, &options.common.sentences);
+    section_zero_identity(&models, &options.common.sentences);
     section_training(&options);
-    section_count(&options, &options.sentences);
+    section_count(&options, &options.common.sentences);
 
     position_model_free(models.positions);
     pairwise_model_free(models.words);
-    sentence_set_free(&options.sentences);
+    program_options_free(&options.common);
     return 0;
 }

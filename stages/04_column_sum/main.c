@@ -13,7 +13,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,7 +27,7 @@
 #include "files.h"
 #include "init.h"
 #include "plot.h"
-#include "vocab.h"
+#include "program.h"
 
 #define PROGRAM "stage04"
 
@@ -55,7 +54,6 @@ static const char *const DEFAULT_SENTENCES[] = {
 #define MAX_WIDTH 4096
 #define MAX_CODEBOOK 100000
 #define MAX_TRIALS 10000000
-#define MAX_THREADS 1024
 
 /* The sums measured: n = 1, 2, 4, ..., 256 vectors, at each dominance. */
 static const int BLUR_COUNTS[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
@@ -65,16 +63,11 @@ static const double BLUR_DOMINANCES[] = {1, 2, 4, 8, 16};
 
 /* Everything the command line sets. */
 typedef struct Options {
-    uint64_t seed;
     int layers;               /* L of section 1 */
     int width;                /* d of section 2 */
     int codebook;             /* M of section 2 */
     int trials;               /* trials per point of section 2 */
-    int threads;              /* threads of the blurring measurement */
-    const char *out_dir;
-    const char **sentences;   /* [sentence_count] from --sentence and --sentence-file */
-    size_t sentence_count;
-    LineList file_lines;      /* owns the lines of --sentence-file */
+    ProgramOptions common;    /* seed, threads, out_dir, sentences */
 } Options;
 
 /* ------------------------------------------------------------------------- */
@@ -88,7 +81,8 @@ static void print_usage(void)
            "instead of stage 02's n^(2^L), and summing n vectors blurs them.\n"
            "\n"
            "  --sentence TEXT       sentence for section 1, repeatable; replaces the two\n"
-           "                        built-in sentences. At most %d words.\n"
+           "                        built-in sentences. At most %d words; only their\n"
+           "                        number matters, so no word is unknown.\n"
            "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
            "  --layers N            column-sum layers L of section 1, 1..%d (default %d)\n"
            "  --width N             width d of the vectors of section 2, 1..%d (default %d)\n"
@@ -100,123 +94,57 @@ static void print_usage(void)
            "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
            "  --help                print this help and exit\n",
            PROGRAM, MAX_WORDS, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH,
-           MAX_CODEBOOK, DEFAULT_CODEBOOK, MAX_TRIALS, DEFAULT_TRIALS, DEFAULT_OUT, MAX_THREADS,
-           DEFAULT_THREADS);
+           MAX_CODEBOOK, DEFAULT_CODEBOOK, MAX_TRIALS, DEFAULT_TRIALS, DEFAULT_OUT,
+           PROGRAM_MAX_THREADS, DEFAULT_THREADS);
 }
 
-/* Appends one sentence to options->sentences; the text must outlive the options. */
-static void add_sentence(Options *options, const char *text)
+enum { OPT_LAYERS = PROGRAM_OWN_OPTION, OPT_WIDTH, OPT_CODEBOOK, OPT_TRIALS };
+
+/* Reads one of the options of this program (ProgramOptionFn). */
+static void handle_option(int option, const char *value, void *context)
 {
-    const char **grown = realloc(options->sentences,
-                                 (options->sentence_count + 1) * sizeof *grown);
-    if (!grown) {
-        fprintf(stderr, "%s: out of memory reading the sentences\n", PROGRAM);
-        exit(1);
+    Options *options = context;
+    switch (option) {
+    case OPT_LAYERS:
+        options->layers = cli_parse_int(PROGRAM, "--layers", value, 1, MAX_LAYERS);
+        break;
+    case OPT_WIDTH:
+        options->width = cli_parse_int(PROGRAM, "--width", value, 1, MAX_WIDTH);
+        break;
+    case OPT_CODEBOOK:
+        options->codebook = cli_parse_int(PROGRAM, "--codebook", value, 2, MAX_CODEBOOK);
+        break;
+    case OPT_TRIALS:
+        options->trials = cli_parse_int(PROGRAM, "--trials", value, 1, MAX_TRIALS);
+        break;
     }
-    grown[options->sentence_count++] = text;
-    options->sentences = grown;
-}
-
-/* Reads every line of path as a sentence; exits with status 2 when it cannot. */
-static void add_sentence_file(Options *options, const char *path)
-{
-    char error[512];
-    size_t first = options->file_lines.count;
-    if (!cli_read_lines(path, &options->file_lines, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
-    for (size_t i = first; i < options->file_lines.count; i++)
-        add_sentence(options, options->file_lines.lines[i]);
 }
 
 /* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_LAYERS, OPT_WIDTH, OPT_CODEBOOK,
-           OPT_TRIALS, OPT_SEED, OPT_OUT, OPT_THREADS, OPT_HELP };
-    static const struct option long_options[] = {
-        {"sentence", required_argument, NULL, OPT_SENTENCE},
-        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+    static const struct option own_options[] = {
         {"layers", required_argument, NULL, OPT_LAYERS},
         {"width", required_argument, NULL, OPT_WIDTH},
         {"codebook", required_argument, NULL, OPT_CODEBOOK},
         {"trials", required_argument, NULL, OPT_TRIALS},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-
-    *options = (Options){.seed = 1, .layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH,
-                         .codebook = DEFAULT_CODEBOOK, .trials = DEFAULT_TRIALS,
-                         .threads = DEFAULT_THREADS, .out_dir = DEFAULT_OUT};
-    line_list_init(&options->file_lines);
-
-    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
-        switch (option) {
-        case OPT_SENTENCE: add_sentence(options, optarg); break;
-        case OPT_SENTENCE_FILE: add_sentence_file(options, optarg); break;
-        case OPT_LAYERS:
-            options->layers = cli_parse_int(PROGRAM, "--layers", optarg, 1, MAX_LAYERS);
-            break;
-        case OPT_WIDTH:
-            options->width = cli_parse_int(PROGRAM, "--width", optarg, 1, MAX_WIDTH);
-            break;
-        case OPT_CODEBOOK:
-            options->codebook = cli_parse_int(PROGRAM, "--codebook", optarg, 2, MAX_CODEBOOK);
-            break;
-        case OPT_TRIALS:
-            options->trials = cli_parse_int(PROGRAM, "--trials", optarg, 1, MAX_TRIALS);
-            break;
-        case OPT_SEED: options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX); break;
-        case OPT_OUT: options->out_dir = optarg; break;
-        case OPT_THREADS:
-            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
-            break;
-        case OPT_HELP: print_usage(); exit(0);
-        case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
-    if (options->out_dir[0] == '\0')
-        cli_usage_error(PROGRAM, "invalid value '' for --out: expected a folder name");
-    if (options->sentence_count == 0)
-        for (size_t i = 0; i < sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]; i++)
-            add_sentence(options, DEFAULT_SENTENCES[i]);
-}
-
-static void free_options(Options *options)
-{
-    free(options->sentences);
-    line_list_free(&options->file_lines);
+    *options = (Options){.layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH,
+                         .codebook = DEFAULT_CODEBOOK, .trials = DEFAULT_TRIALS};
+    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
+                        .handle_option = handle_option, .context = options,
+                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+                        .default_threads = DEFAULT_THREADS,
+                        PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
+                        .max_words = MAX_WORDS,
+                        .max_words_reason = "section 1 forms n*n pairs per layer"};
+    program_parse_options(&spec, argc, argv, &options->common);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Section 1: the vector count                                                */
 /* ------------------------------------------------------------------------- */
-
-/* Returns the number of words of sentence @p index, rejecting empty and overlong ones (exit 2). */
-static int count_words(const char *text, size_t index)
-{
-    char error[512];
-    TokenList tokens;
-    token_list_init(&tokens);
-    if (!tokenize(text, strlen(text), &tokens, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid sentence %zu '%s': %s", index + 1, text, error);
-    size_t count = tokens.count;
-    token_list_free(&tokens);
-    if (count == 0)
-        cli_usage_error(PROGRAM, "invalid sentence %zu '%s': it has no words", index + 1, text);
-    if (count > MAX_WORDS)
-        cli_usage_error(PROGRAM, "invalid sentence %zu: it has %zu words, at most %d are allowed",
-                        index + 1, count, MAX_WORDS);
-    return (int)count;
-}
 
 /* Formats stage 02's n^(2^L) exactly when it fits in size_t, else as a rounded power. */
 static void format_pairwise_count(size_t words, int layers, char *text, size_t size)
@@ -270,7 +198,7 @@ static void print_counts(const char *text, int words, const size_t *pair_counts,
                DEFAULT_MODEL_WIDTH, cost);
 }
 
-static void section_counts(const Options *options, const int *word_counts)
+static void section_counts(const Options *options)
 {
     printf("== 1. The vector count: n*n pair vectors per layer, n kept ==\n");
     printf("A column-sum layer forms the n*n pairs of its n input vectors, runs the pair net\n"
@@ -278,7 +206,7 @@ static void section_counts(const Options *options, const int *word_counts)
            "layer again starts from n vectors. Pair counts are read from the layers' tensors.\n");
 
     Rng rng;
-    rng_seed(&rng, options->seed, 0);
+    rng_seed(&rng, options->common.seed, 0);
     PairNet *nets[MAX_LAYERS];
     for (int l = 0; l < options->layers; l++) {
         nets[l] = pair_net_new(DEFAULT_MODEL_WIDTH, DEFAULT_MODEL_WIDTH, &rng, NULL);
@@ -289,10 +217,11 @@ static void section_counts(const Options *options, const int *word_counts)
     }
 
     size_t pair_counts[MAX_LAYERS];
-    for (size_t s = 0; s < options->sentence_count; s++) {
-        int words = word_counts[s];
+    const SentenceSet *sentences = &options->common.sentences;
+    for (size_t s = 0; s < sentences->count; s++) {
+        int words = (int)sentences->items[s].words.count;
         measure_pair_counts(nets, options->layers, words, &rng, pair_counts);
-        print_counts(options->sentences[s], words, pair_counts, options->layers);
+        print_counts(sentences->items[s].text, words, pair_counts, options->layers);
     }
     for (int l = 0; l < options->layers; l++)
         pair_net_free(nets[l]);
@@ -306,7 +235,7 @@ static void section_counts(const Options *options, const int *word_counts)
 static void measure_blur(const Options *options, BlurPoint *points)
 {
     BlurConfig config = {.width = options->width, .codebook = options->codebook,
-                         .trials = options->trials, .seed = options->seed};
+                         .trials = options->trials, .seed = options->common.seed};
     for (int c = 0; c < BLUR_COUNT_N; c++)
         if (!blur_measure(&config, BLUR_COUNTS[c], BLUR_DOMINANCES, BLUR_DOMINANCE_N,
                           points + (size_t)c * BLUR_DOMINANCE_N)) {
@@ -373,7 +302,7 @@ static void section_blur(const Options *options)
            "cosine: mean of cos(sum, c); 1 means the sum points exactly along c.\n"
            "retrieval: fraction of trials in which c is the nearest (by cosine) to the sum\n"
            "among a codebook of %d unit vectors, c and %d random others (chance %.3f).\n",
-           options->width, options->trials, (unsigned long long)options->seed,
+           options->width, options->trials, (unsigned long long)options->common.seed,
            options->codebook, options->codebook - 1, 1.0 / options->codebook);
 
     BlurPoint points[BLUR_COUNT_N * BLUR_DOMINANCE_N];
@@ -394,28 +323,17 @@ static void section_blur(const Options *options)
            BLUR_DOMINANCES[BLUR_DOMINANCE_N - 1], BLUR_COUNTS[BLUR_COUNT_N - 1],
            last[BLUR_DOMINANCE_N - 1].mean_cosine, last[BLUR_DOMINANCE_N - 1].retrieval);
 
-    write_blur_figure(options->out_dir, points);
+    write_blur_figure(options->common.out_dir, points);
 }
 
 int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
-    core_set_threads(options.threads);
 
-    /* Check every sentence before printing anything. */
-    int *word_counts = calloc(options.sentence_count, sizeof *word_counts);
-    if (!word_counts) {
-        fprintf(stderr, "%s: out of memory reading the sentences\n", PROGRAM);
-        return 1;
-    }
-    for (size_t s = 0; s < options.sentence_count; s++)
-        word_counts[s] = count_words(options.sentences[s], s);
-
-    section_counts(&options, word_counts);
+    section_counts(&options);
     section_blur(&options);
 
-    free(word_counts);
-    free_options(&options);
+    program_options_free(&options.common);
     return 0;
 }

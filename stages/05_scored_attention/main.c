@@ -17,7 +17,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +30,7 @@
 #include "csv.h"
 #include "files.h"
 #include "plot.h"
+#include "program.h"
 #include "tasks.h"
 #include "train.h"
 #include "vocab.h"
@@ -68,24 +68,18 @@ static const char *const DEFAULT_SENTENCES[] = {
  */
 #define DEFAULT_THREADS 1
 #define MAX_STEPS 10000000
-#define MAX_THREADS 1024
 
 /* Everything the command line sets. */
 typedef struct Options {
-    uint64_t seed;
     int steps;                /* training steps */
-    int threads;              /* threads of the heavy loops */
-    const char *out_dir;
-    const char **sentences;   /* [sentence_count] from --sentence and --sentence-file */
-    size_t sentence_count;
-    LineList file_lines;      /* owns the lines of --sentence-file */
+    ProgramOptions common;    /* seed, threads, out_dir, sentences */
 } Options;
 
 /* A sentence encoded with the task's vocabulary. */
 typedef struct Encoded {
-    TokenList words;          /* the words as written */
-    int *ids;                 /* [words.count] ids, unknown words as VOCAB_UNKNOWN_ID */
-    int length;               /* words.count */
+    const TokenList *words;   /* the words as written; owned by the sentence set */
+    int *ids;                 /* [words->count] ids, unknown words as VOCAB_UNKNOWN_ID */
+    int length;               /* words->count */
 } Encoded;
 
 /* ------------------------------------------------------------------------- */
@@ -101,7 +95,8 @@ static void print_usage(void)
            "\n"
            "  --sentence TEXT       sentence whose weights are shown after training,\n"
            "                        repeatable; replaces the built-in sentences. At most %d\n"
-           "                        words; words the model does not know become %s.\n"
+           "                        words; a word the model was not trained on becomes %s,\n"
+           "                        with a note on stderr.\n"
            "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
            "  --steps N             training steps, 1..%d (default %d)\n"
            "  --seed N              seed of the weights and the training data (default 1)\n"
@@ -109,86 +104,35 @@ static void print_usage(void)
            "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
            "  --help                print this help and exit\n",
            PROGRAM, POSITIONS, VOCAB_UNKNOWN_WORD, MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT,
-           MAX_THREADS, DEFAULT_THREADS);
+           PROGRAM_MAX_THREADS, DEFAULT_THREADS);
 }
 
-/* Appends one sentence to options->sentences; the text must outlive the options. */
-static void add_sentence(Options *options, const char *text)
-{
-    const char **grown = realloc(options->sentences,
-                                 (options->sentence_count + 1) * sizeof *grown);
-    if (!grown) {
-        fprintf(stderr, "%s: out of memory reading the sentences\n", PROGRAM);
-        exit(1);
-    }
-    grown[options->sentence_count++] = text;
-    options->sentences = grown;
-}
+enum { OPT_STEPS = PROGRAM_OWN_OPTION };
 
-/* Reads every line of path as a sentence; exits with status 2 when it cannot. */
-static void add_sentence_file(Options *options, const char *path)
+/* Reads the one option of this program (ProgramOptionFn). */
+static void handle_option(int option, const char *value, void *context)
 {
-    char error[512];
-    size_t first = options->file_lines.count;
-    if (!cli_read_lines(path, &options->file_lines, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
-    for (size_t i = first; i < options->file_lines.count; i++)
-        add_sentence(options, options->file_lines.lines[i]);
+    Options *options = context;
+    if (option == OPT_STEPS)
+        options->steps = cli_parse_int(PROGRAM, "--steps", value, 1, MAX_STEPS);
 }
 
 /* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_STEPS, OPT_SEED, OPT_OUT, OPT_THREADS,
-           OPT_HELP };
-    static const struct option long_options[] = {
-        {"sentence", required_argument, NULL, OPT_SENTENCE},
-        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+    static const struct option own_options[] = {
         {"steps", required_argument, NULL, OPT_STEPS},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-
-    *options = (Options){.seed = 1, .steps = DEFAULT_STEPS, .threads = DEFAULT_THREADS,
-                         .out_dir = DEFAULT_OUT};
-    line_list_init(&options->file_lines);
-
-    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
-        switch (option) {
-        case OPT_SENTENCE: add_sentence(options, optarg); break;
-        case OPT_SENTENCE_FILE: add_sentence_file(options, optarg); break;
-        case OPT_STEPS:
-            options->steps = cli_parse_int(PROGRAM, "--steps", optarg, 1, MAX_STEPS);
-            break;
-        case OPT_SEED: options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX); break;
-        case OPT_OUT: options->out_dir = optarg; break;
-        case OPT_THREADS:
-            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
-            break;
-        case OPT_HELP: print_usage(); exit(0);
-        case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
-    if (options->out_dir[0] == '\0')
-        cli_usage_error(PROGRAM, "invalid value '' for --out: expected a folder name");
-    if (options->sentence_count == 0)
-        for (size_t i = 0; i < sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]; i++)
-            add_sentence(options, DEFAULT_SENTENCES[i]);
-}
-
-static void free_options(Options *options)
-{
-    free(options->sentences);
-    line_list_free(&options->file_lines);
+    *options = (Options){.steps = DEFAULT_STEPS};
+    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
+                        .handle_option = handle_option, .context = options,
+                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+                        .default_threads = DEFAULT_THREADS,
+                        PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
+                        .max_words = POSITIONS,
+                        .max_words_reason = "the model has that many positions"};
+    program_parse_options(&spec, argc, argv, &options->common);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -196,42 +140,36 @@ static void free_options(Options *options)
 /* ------------------------------------------------------------------------- */
 
 /*
- * Splits sentence @p index into words and encodes it with @p vocab. Empty,
- * invalid and overlong sentences stop the program with status 2; unknown
- * words become <unk> with a note on stderr.
+ * Encodes sentence @p index with the task's vocabulary; unknown words
+ * become <unk> with a note on stderr. Exits with status 1 when memory runs
+ * out.
  */
-static void encode_sentence(const char *text, size_t index, const Vocab *vocab, Encoded *out)
+static void encode_sentence(const Sentence *sentence, size_t index, const Vocab *vocab,
+                            Encoded *out)
 {
-    char error[512];
-    token_list_init(&out->words);
-    if (!tokenize(text, strlen(text), &out->words, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid sentence %zu '%s': %s", index + 1, text, error);
-    if (out->words.count == 0)
-        cli_usage_error(PROGRAM, "invalid sentence %zu '%s': it has no words", index + 1, text);
-    if (out->words.count > POSITIONS)
-        cli_usage_error(PROGRAM, "invalid sentence %zu: it has %zu words, but the model has "
-                        "%d positions; shorten it", index + 1, out->words.count, POSITIONS);
-
-    out->length = (int)out->words.count;
-    out->ids = malloc(out->words.count * sizeof *out->ids);
+    out->words = &sentence->words;
+    out->length = (int)sentence->words.count;
+    out->ids = malloc(sentence->words.count * sizeof *out->ids);
     if (!out->ids) {
         fprintf(stderr, "%s: out of memory encoding the sentences\n", PROGRAM);
         exit(1);
     }
-    vocab_encode(vocab, &out->words, out->ids);
-    for (int t = 0; t < out->length; t++)
-        if (out->ids[t] == VOCAB_UNKNOWN_ID)
-            fprintf(stderr, "%s: note: sentence %zu: '%s' is not in the model's vocabulary "
-                    "and is read as %s\n", PROGRAM, index + 1,
-                    token_list_get(&out->words, (size_t)t), VOCAB_UNKNOWN_WORD);
+    vocab_encode(vocab, out->words, out->ids);
+    for (int t = 0; t < out->length; t++) {
+        if (out->ids[t] != VOCAB_UNKNOWN_ID)
+            continue;
+        const char *word = token_list_get(out->words, (size_t)t);
+        char shown[CLI_ABBREVIATION_SIZE];
+        fprintf(stderr, "%s: note: sentence %zu: '%s' is not in the model's vocabulary "
+                "and is read as %s\n", PROGRAM, index + 1,
+                cli_abbreviate(word, strlen(word), shown, sizeof shown), VOCAB_UNKNOWN_WORD);
+    }
 }
 
 static void free_encoded(Encoded *sentences, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        token_list_free(&sentences[i].words);
+    for (size_t i = 0; i < count; i++)
         free(sentences[i].ids);
-    }
     free(sentences);
 }
 
@@ -565,39 +503,48 @@ static Shown show_sentence(const ScoredModel *model, const RoarTask *task, const
         fprintf(stderr, "%s: note: sentence %zu has no \"roaring\"; its last word is the query\n",
                 PROGRAM, index + 1);
     printf("\nsentence %zu, weights of \"%s\":\n", index + 1,
-           token_list_get(&sentence->words, (size_t)shown.query));
-    print_word_row(&sentence->words);
-    print_value_row(&sentence->words, shown.weights, "weight");
+           token_list_get(sentence->words, (size_t)shown.query));
+    print_word_row(sentence->words);
+    print_value_row(sentence->words, shown.weights, "weight");
     int largest = argmax(shown.weights, n);
-    printf("  largest weight on \"%s\"", token_list_get(&sentence->words, (size_t)largest));
+    printf("  largest weight on \"%s\"", token_list_get(sentence->words, (size_t)largest));
     if (shown.roarer >= 0)
         printf(" (the word that roars is \"%s\": %s)",
-               token_list_get(&sentence->words, (size_t)shown.roarer),
+               token_list_get(sentence->words, (size_t)shown.roarer),
                largest == shown.roarer ? "right" : "wrong");
     printf("; the model predicts \"%s\"\n",
            vocab_word(task->vocab, task->class_ids[answer]));
     return shown;
 }
 
-/* Writes a word as a CSV field, quoted with inner quotes doubled (RFC 4180). */
-static void quote_csv(const char *word, char *out, size_t size)
+/*
+ * Returns @p word as a CSV field, quoted with inner quotes doubled (RFC 4180),
+ * in memory the caller frees, or NULL when memory runs out.
+ */
+static char *quote_csv(const char *word)
 {
+    /* At worst every byte is a doubled quote, plus the two outer quotes and the NUL. */
+    size_t length = strlen(word);
+    char *out = length < (SIZE_MAX - 3) / 2 ? malloc(2 * length + 3) : NULL;
+    if (!out)
+        return NULL;
     size_t used = 0;
     out[used++] = '"';
-    for (const char *c = word; *c && used + 3 < size; c++) {
+    for (const char *c = word; *c; c++) {
         if (*c == '"')
             out[used++] = '"';
         out[used++] = *c;
     }
     out[used++] = '"';
     out[used] = '\0';
+    return out;
 }
 
 /* Writes OUT/stage05_attention.csv and draws the heatmap; failures are reported, not fatal. */
 static void write_attention_figure(const char *out_dir, const Encoded *sentences,
                                    const Shown *shown, size_t count)
 {
-    char error[512], csv_path[4096], png_path[4096], word[256];
+    char error[512], csv_path[4096], png_path[4096];
     if (!make_directories(out_dir, error, sizeof error)) {
         fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
         return;
@@ -609,9 +556,16 @@ static void write_attention_figure(const char *out_dir, const Encoded *sentences
                               sizeof error);
     for (size_t s = 0; csv && s < count; s++)
         for (int t = 0; t < sentences[s].length; t++) {
-            quote_csv(token_list_get(&sentences[s].words, (size_t)t), word, sizeof word);
+            char *word = quote_csv(token_list_get(sentences[s].words, (size_t)t));
+            if (!word) {
+                csv_abort(csv);
+                fprintf(stderr, "%s: out of memory writing the CSV; the figure is skipped\n",
+                        PROGRAM);
+                return;
+            }
             csv_row(csv, "%zu,%d,%s,%.6f,%d,%d", s + 1, t, word, (double)shown[s].weights[t],
                     t == shown[s].query, t == shown[s].roarer);
+            free(word);
         }
     if (!csv || !csv_close(csv, error, sizeof error)) {
         fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
@@ -627,7 +581,7 @@ static void section_training(const Options *options, ScoredModel *model, const R
 {
     TrainConfig config = train_default_config();
     config.steps = options->steps;
-    config.seed = options->seed;
+    config.seed = options->common.seed;
     config.label = PROGRAM;
 
     printf("\n== 3. Training: where does \"roaring\" attend? ==\n");
@@ -652,7 +606,7 @@ static void section_training(const Options *options, ScoredModel *model, const R
            (double)result.final_loss, (double)result.accuracy);
 
     Rng eval_rng;
-    rng_seed(&eval_rng, options->seed, 3);
+    rng_seed(&eval_rng, options->common.seed, 3);
     AttentionScore score = score_attention(model, task, &eval_rng);
     print_attention_score(&score);
 
@@ -663,7 +617,7 @@ static void section_training(const Options *options, ScoredModel *model, const R
     }
     for (size_t s = 0; s < count; s++)
         shown[s] = show_sentence(model, task, &sentences[s], s);
-    write_attention_figure(options->out_dir, sentences, shown, count);
+    write_attention_figure(options->common.out_dir, sentences, shown, count);
     free(shown);
 }
 
@@ -671,33 +625,33 @@ int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
-    core_set_threads(options.threads);
+    const SentenceSet *given = &options.common.sentences;
 
     RoarTask *task = roar_task_new(TRAIN_LENGTH);
     Rng rng;
-    rng_seed(&rng, options.seed, 0);
+    rng_seed(&rng, options.common.seed, 0);
     ScoredModelConfig config = {.vocab_size = task ? task->vocab->size : 1,
                                 .positions = POSITIONS, .width = WIDTH,
                                 .score_width = SCORE_WIDTH, .classes = ROAR_TASK_CLASSES,
                                 .query_id = task ? task->roaring_id : 0};
     ScoredModel *model = task ? scored_model_new(config, &rng) : NULL;
-    Encoded *sentences = calloc(options.sentence_count, sizeof *sentences);
+    Encoded *sentences = calloc(given->count, sizeof *sentences);
     if (!task || !model || !sentences) {
         fprintf(stderr, "%s: out of memory creating the task and the model\n", PROGRAM);
         return 1;
     }
 
-    /* Check every sentence before printing anything. */
-    for (size_t s = 0; s < options.sentence_count; s++)
-        encode_sentence(options.sentences[s], s, task->vocab, &sentences[s]);
+    /* Note the unknown words before printing anything. */
+    for (size_t s = 0; s < given->count; s++)
+        encode_sentence(&given->items[s], s, task->vocab, &sentences[s]);
 
     section_worked_example();
     section_cost(model);
-    section_training(&options, model, task, sentences, options.sentence_count);
+    section_training(&options, model, task, sentences, given->count);
 
-    free_encoded(sentences, options.sentence_count);
+    free_encoded(sentences, given->count);
     scored_model_free(model);
     roar_task_free(task);
-    free_options(&options);
+    program_options_free(&options.common);
     return 0;
 }

@@ -7,13 +7,11 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "02_pairwise_convolution/sentences.h"
 #include "06_linear_projections/linear_attention.h"
 #include "06_linear_projections/mlp.h"
 #include "cli.h"
@@ -21,6 +19,7 @@
 #include "files.h"
 #include "init.h"
 #include "plot.h"
+#include "program.h"
 #include "tasks.h"
 #include "train.h"
 
@@ -48,17 +47,28 @@ enum { TASK_DISTANCE = 3, TASK_GAP = 4, TASK_MARGIN = 2 };
 /* Standard deviation of the learned word and position vectors at initialisation. */
 #define EMBEDDING_STD 1.0f
 
+/* Option limits and defaults. */
+#define MIN_WIDTH 2
+#define MAX_WIDTH 512
+#define DEFAULT_WIDTH 32
+#define MAX_STEPS 1000000
+#define DEFAULT_STEPS 600
+#define DEFAULT_OUT "results/stage06"
+
+/* One thread by default: the matrices here are small, and on a 2-core machine shared with
+ * other processes 2 threads made the default run several times slower. The printed numbers
+ * do not depend on the thread count. */
+#define DEFAULT_THREADS 1
+
 /* Command-line settings. */
 typedef struct Options {
-    uint64_t seed;               /* seeds weights, data and training */
     int width;                   /* D, also Dk and Dv; the MLP's hidden width is 4*D */
     int steps;                   /* training steps per scorer */
-    int threads;                 /* threads of the heavy loops */
     bool train_bilinear;         /* train the bilinear scorer */
     bool train_net;              /* train the net scorer */
     MlpActivation activation;    /* the MLP's non-linearity */
-    const char *out_dir;         /* where the CSV and figure go */
-    SentenceSet sentences;               /* from --sentence and --sentence-file, in order */
+    ProgramOptions common;       /* seed (weights, data and training), threads, out_dir,
+                                    sentences */
 } Options;
 
 static void print_usage(void)
@@ -69,25 +79,19 @@ static void print_usage(void)
            "and the accuracy of both scorers on the distance task.\n\n"
            "  --seed N            seed of weights, data and training (default 1)\n"
            "  --sentence TEXT     a sentence for the identity checks (repeatable; replaces\n"
-           "                      the built-in sentences)\n"
+           "                      the built-in sentences), at most %d words. The vocabulary\n"
+           "                      is built from the sentences, so no word is unknown.\n"
            "  --sentence-file F   read sentences from F, one per line ('-' = stdin)\n"
-           "  --width D           vector width D = Dk = Dv, 2..512 (default 32)\n"
-           "  --steps N           training steps per scorer, 1..1000000 (default 600)\n"
+           "  --width D           vector width D = Dk = Dv, %d..%d (default %d)\n"
+           "  --steps N           training steps per scorer, 1..%d (default %d)\n"
            "  --scorer KIND       bilinear, net or both (default both)\n"
            "  --activation NAME   the MLP's non-linearity, relu or gelu (default relu)\n"
            "  --out DIR           directory for stage06_cost.csv and .png\n"
-           "                      (default results/stage06)\n"
-           "  --threads N         threads for the heavy loops, 1..1024 (default 1)\n"
+           "                      (default %s)\n"
+           "  --threads N         threads for the heavy loops, 1..%d (default %d)\n"
            "  --help              print this help and exit\n",
-           PROGRAM);
-}
-
-/* Adds one sentence; exits through cli_usage_error when it is invalid or empty. */
-static void add_sentence(SentenceSet *sentences, const char *text)
-{
-    char error[512];
-    if (!sentence_set_add(sentences, text, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence: %s", text, error);
+           PROGRAM, MAX_WORDS, MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS,
+           DEFAULT_OUT, PROGRAM_MAX_THREADS, DEFAULT_THREADS);
 }
 
 /* Sets which scorers to train from --scorer; exits with status 2 on an unknown value. */
@@ -95,84 +99,65 @@ static void parse_scorer(const char *value, Options *options)
 {
     options->train_bilinear = strcmp(value, "bilinear") == 0 || strcmp(value, "both") == 0;
     options->train_net = strcmp(value, "net") == 0 || strcmp(value, "both") == 0;
+    char shown[CLI_ABBREVIATION_SIZE];
     if (!options->train_bilinear && !options->train_net)
         cli_usage_error(PROGRAM, "invalid value '%s' for --scorer: expected bilinear, net or both",
-                        value);
+                        cli_abbreviate(value, strlen(value), shown, sizeof shown));
 }
 
+enum { OPT_WIDTH = PROGRAM_OWN_OPTION, OPT_STEPS, OPT_SCORER, OPT_ACTIVATION };
+
+/* Reads one of the options of this program (ProgramOptionFn). */
+static void handle_option(int option, const char *value, void *context)
+{
+    Options *options = context;
+    char shown[CLI_ABBREVIATION_SIZE];
+    switch (option) {
+    case OPT_WIDTH:
+        options->width = cli_parse_int(PROGRAM, "--width", value, MIN_WIDTH, MAX_WIDTH);
+        break;
+    case OPT_STEPS:
+        options->steps = cli_parse_int(PROGRAM, "--steps", value, 1, MAX_STEPS);
+        break;
+    case OPT_SCORER:
+        parse_scorer(value, options);
+        break;
+    case OPT_ACTIVATION:
+        if (!mlp_activation_from_name(value, &options->activation))
+            cli_usage_error(PROGRAM, "invalid value '%s' for --activation: expected relu or "
+                                     "gelu", cli_abbreviate(value, strlen(value), shown,
+                                                            sizeof shown));
+        break;
+    }
+}
+
+/* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum { OPT_SEED = 1, OPT_SENTENCE, OPT_SENTENCE_FILE, OPT_WIDTH, OPT_STEPS, OPT_SCORER,
-           OPT_ACTIVATION, OPT_OUT, OPT_THREADS, OPT_HELP };
-    static const struct option long_options[] = {
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"sentence", required_argument, NULL, OPT_SENTENCE},
-        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+    static const struct option own_options[] = {
         {"width", required_argument, NULL, OPT_WIDTH},
         {"steps", required_argument, NULL, OPT_STEPS},
         {"scorer", required_argument, NULL, OPT_SCORER},
         {"activation", required_argument, NULL, OPT_ACTIVATION},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-    char error[512];
-
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
-        switch (option) {
-        case OPT_SEED:
-            options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX);
-            break;
-        case OPT_SENTENCE:
-            add_sentence(&options->sentences, optarg);
-            break;
-        case OPT_SENTENCE_FILE:
-            if (!sentence_set_add_file(&options->sentences, optarg, error, sizeof error))
-                cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", optarg,
-                                error);
-            break;
-        case OPT_WIDTH:
-            options->width = cli_parse_int(PROGRAM, "--width", optarg, 2, 512);
-            break;
-        case OPT_STEPS:
-            options->steps = cli_parse_int(PROGRAM, "--steps", optarg, 1, 1000000);
-            break;
-        case OPT_SCORER:
-            parse_scorer(optarg, options);
-            break;
-        case OPT_ACTIVATION:
-            if (!mlp_activation_from_name(optarg, &options->activation))
-                cli_usage_error(PROGRAM, "invalid value '%s' for --activation: expected relu or "
-                                         "gelu", optarg);
-            break;
-        case OPT_OUT:
-            options->out_dir = optarg;
-            break;
-        case OPT_THREADS:
-            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, 1024);
-            break;
-        case OPT_HELP:
-            print_usage();
-            exit(0);
-        case ':':
-            cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default:
-            cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
+    *options = (Options){.width = DEFAULT_WIDTH, .steps = DEFAULT_STEPS, .train_bilinear = true,
+                         .train_net = true, .activation = MLP_RELU};
+    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
+                        .handle_option = handle_option, .context = options,
+                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+                        .default_threads = DEFAULT_THREADS,
+                        PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
+                        .max_words = MAX_WORDS,
+                        .max_words_reason = "the identity check builds n*n pair vectors"};
+    program_parse_options(&spec, argc, argv, &options->common);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Sentences                                                                  */
 /* ------------------------------------------------------------------------- */
 
-/* Gives the sentences their ids and checks their lengths; exits with status 2 on a sentence
- * longer than MAX_WORDS and 1 when memory runs out. */
+/* Gives the sentences their ids; exits with status 1 when memory runs out. */
 static void encode_sentences(SentenceSet *sentences)
 {
     char error[512];
@@ -180,10 +165,6 @@ static void encode_sentences(SentenceSet *sentences)
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
     }
-    for (size_t i = 0; i < sentences->count; i++)
-        if (sentences->items[i].words.count > MAX_WORDS)
-            cli_usage_error(PROGRAM, "invalid sentence %zu: %zu words, more than the maximum of %d",
-                            i + 1, sentences->items[i].words.count, MAX_WORDS);
 }
 
 /* Returns the number of words of sentence i. */
@@ -217,7 +198,7 @@ static double max_difference(const Tensor *a, const Tensor *b)
 static void print_identities(const Options *options, const SentenceSet *sentences)
 {
     Rng rng;
-    rng_seed(&rng, options->seed, 10);
+    rng_seed(&rng, options->common.seed, 10);
     int D = options->width;
     Tensor *table = tensor_new(shape2(sentences->vocab->size, D), false);
     init_normal(table, &rng, EMBEDDING_STD);
@@ -285,12 +266,12 @@ static AttentionCost cost_of(int design, uint64_t n, AttentionWidths widths)
 static void write_cost_figure(const Options *options, AttentionWidths widths)
 {
     char error[512], csv_path[4096], png_path[4096];
-    if (!make_directories(options->out_dir, error, sizeof error)) {
+    if (!make_directories(options->common.out_dir, error, sizeof error)) {
         fprintf(stderr, "%s: %s; the cost figure is not written\n", PROGRAM, error);
         return;
     }
-    snprintf(csv_path, sizeof csv_path, "%s/stage06_cost.csv", options->out_dir);
-    snprintf(png_path, sizeof png_path, "%s/stage06_cost.png", options->out_dir);
+    snprintf(csv_path, sizeof csv_path, "%s/stage06_cost.csv", options->common.out_dir);
+    snprintf(png_path, sizeof png_path, "%s/stage06_cost.png", options->common.out_dir);
     CsvWriter *csv = csv_open(csv_path, "words,pair_nets,linear_net_scorer,linear_bilinear",
                               error, sizeof error);
     if (!csv) {
@@ -369,7 +350,7 @@ static void print_cost(const Options *options)
         AttentionCost bilinear = cost_of(2, n, widths);
         printf("   %5llu %14llu %14llu %14llu %14llu %8.1fx\n", (unsigned long long)n,
                (unsigned long long)pair.total, (unsigned long long)net.total,
-               (unsigned long long)bilinear.total, counted_cost((int)n, widths, options->seed),
+               (unsigned long long)bilinear.total, counted_cost((int)n, widths, options->common.seed),
                (double)pair.total / (double)bilinear.total);
     }
     printf("\n   tape counted: the matrix products of one forward pass of the bilinear layer and\n"
@@ -540,7 +521,7 @@ static void train_scorer(const Options *options, const DistanceTask *task, Score
     printf("   %-16s", kind == SCORE_BILINEAR ? "bilinear" : "net");
     fflush(stdout);
     for (int i = 0; i < TRAIN_SEEDS; i++) {
-        float accuracy = train_one(options, task, kind, options->seed + (uint64_t)i,
+        float accuracy = train_one(options, task, kind, options->common.seed + (uint64_t)i,
                                    &parameter_count, &spread);
         if (i == 0)
             first_spread = spread;
@@ -567,7 +548,7 @@ static void print_training(const Options *options)
     printf("   %-16s", "scorer");
     for (int i = 0; i < TRAIN_SEEDS; i++) {
         char heading[32];
-        snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)(options->seed + (uint64_t)i));
+        snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)(options->common.seed + (uint64_t)i));
         printf(" %8s", heading);
     }
     printf(" %8s %11s %13s\n", "mean", "parameters", "score spread");
@@ -581,28 +562,19 @@ static void print_training(const Options *options)
 
 int main(int argc, char **argv)
 {
-    /* One thread by default: the matrices here are small, and on a 2-core machine shared with
-     * other processes 2 threads made the default run several times slower. The printed numbers
-     * do not depend on the thread count. */
-    Options options = {.seed = 1, .width = 32, .steps = 600, .threads = 1,
-                       .train_bilinear = true, .train_net = true, .activation = MLP_RELU,
-                       .out_dir = "results/stage06"};
-    sentence_set_init(&options.sentences);
+    Options options;
     parse_options(argc, argv, &options);
-    core_set_threads(options.threads);
-    if (options.sentences.count == 0)
-        for (size_t i = 0; i < sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]; i++)
-            add_sentence(&options.sentences, DEFAULT_SENTENCES[i]);
+    SentenceSet *sentences = &options.common.sentences;
 
-    encode_sentences(&options.sentences);
-    for (size_t i = 0; i < options.sentences.count; i++)
-        printf("sentence %zu: %s\n", i + 1, options.sentences.items[i].text);
+    encode_sentences(sentences);
+    for (size_t i = 0; i < sentences->count; i++)
+        printf("sentence %zu: %s\n", i + 1, sentences->items[i].text);
     printf("\n");
 
-    print_identities(&options, &options.sentences);
+    print_identities(&options, sentences);
     print_cost(&options);
     print_training(&options);
 
-    sentence_set_free(&options.sentences);
+    program_options_free(&options.common);
     return 0;
 }

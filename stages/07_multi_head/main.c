@@ -7,13 +7,11 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "02_pairwise_convolution/sentences.h"
 #include "06_linear_projections/mlp.h"
 #include "07_multi_head/multi_head.h"
 #include "cli.h"
@@ -21,6 +19,7 @@
 #include "files.h"
 #include "init.h"
 #include "plot.h"
+#include "program.h"
 #include "tasks.h"
 #include "train.h"
 
@@ -50,18 +49,34 @@ enum { TASK_LENGTH = 10, TASK_PAIRS = 4 };
 #define WORD_STD 1.0f
 #define POSITION_STD 2.0f
 
+/* Option limits and defaults. */
+#define MAX_SEEDS 50
+#define DEFAULT_SEEDS 4
+#define MIN_WIDTH 2
+#define MAX_WIDTH 512
+#define DEFAULT_WIDTH 16
+#define MAX_STEPS 1000000
+#define DEFAULT_STEPS 1000
+#define DEFAULT_OUT "results/stage07"
+
+/* Runs use seeds N, N+1, ..., so --seed leaves room for this many after it. */
+#define EXTRA_SEEDS 64
+
+/* One thread by default: the matrices here are small, and on a 2-core machine shared with
+ * other processes 2 threads made the default run several times slower. The printed numbers
+ * do not depend on the thread count. */
+#define DEFAULT_THREADS 1
+
 /* Command-line settings. */
 typedef struct Options {
-    uint64_t seed;                       /* first seed; runs use seed, seed + 1, ... */
     int seeds;                           /* training runs per head count */
     int width;                           /* D, the total width shared by the heads */
     int head_counts[MAX_HEAD_COUNTS];    /* H of each training run, from --heads */
     int head_count_total;                /* entries in head_counts */
     int steps;                           /* training steps per run */
-    int threads;                         /* threads of the heavy loops */
     bool output_projection;              /* follow the concatenation with W_O */
-    const char *out_dir;                 /* where the CSV and figure go */
-    SentenceSet sentences;               /* from --sentence and --sentence-file, in order */
+    ProgramOptions common;               /* seed (runs use seed, seed + 1, ...), threads,
+                                            out_dir, sentences */
 } Options;
 
 static void print_usage(void)
@@ -71,33 +86,30 @@ static void print_usage(void)
            "Checks that one head is stage 06 and that the output width is the sum of the\n"
            "head widths, then trains each head count on the cue task at equal total width.\n\n"
            "  --seed N              first seed; runs use N, N+1, ... (default 1)\n"
-           "  --seeds N             training runs per head count, 1..50 (default 4)\n"
+           "  --seeds N             training runs per head count, 1..%d (default %d)\n"
            "  --sentence TEXT       a sentence for the H = 1 check (repeatable; replaces\n"
-           "                        the built-in sentences)\n"
+           "                        the built-in sentences), at most %d words. The\n"
+           "                        vocabulary is built from the sentences,\n"
+           "                        so no word is unknown.\n"
            "  --sentence-file F     read sentences from F, one per line ('-' = stdin)\n"
            "  --heads LIST          head counts to train, comma-separated, each dividing\n"
            "                        the width (default 1,2,4)\n"
-           "  --width D             total width D, 2..512; each head gets D/H (default 16)\n"
-           "  --steps N             training steps per run, 1..1000000 (default 1000)\n"
+           "  --width D             total width D, %d..%d; each head gets D/H (default %d)\n"
+           "  --steps N             training steps per run, 1..%d (default %d)\n"
            "  --output-projection   follow the concatenated heads with W_O [D, D]\n"
            "  --out DIR             directory for stage07_heads.csv and .png\n"
-           "                        (default results/stage07)\n"
-           "  --threads N           threads for the heavy loops, 1..1024 (default 1)\n"
+           "                        (default %s)\n"
+           "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
            "  --help                print this help and exit\n",
-           PROGRAM);
-}
-
-/* Adds one sentence; exits through cli_usage_error when it is invalid or empty. */
-static void add_sentence(SentenceSet *sentences, const char *text)
-{
-    char error[512];
-    if (!sentence_set_add(sentences, text, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence: %s", text, error);
+           PROGRAM, MAX_SEEDS, DEFAULT_SEEDS, MAX_WORDS, MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH,
+           MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT, PROGRAM_MAX_THREADS, DEFAULT_THREADS);
 }
 
 /* Parses --heads "1,2,4" into options->head_counts; exits with status 2 on a bad list. */
 static void parse_heads(const char *text, Options *options)
 {
+    char shown[CLI_ABBREVIATION_SIZE];
+    cli_abbreviate(text, strlen(text), shown, sizeof shown);
     options->head_count_total = 0;
     const char *item = text;
     for (;;) {
@@ -107,15 +119,15 @@ static void parse_heads(const char *text, Options *options)
         char copy[32];
         if (length >= sizeof copy || options->head_count_total == MAX_HEAD_COUNTS)
             cli_usage_error(PROGRAM, "invalid value '%s' for --heads: expected at most %d "
-                                     "comma-separated head counts",
-                            text, MAX_HEAD_COUNTS);
+                                     "comma-separated head counts from 1 to %d",
+                            shown, MAX_HEAD_COUNTS, MAX_WIDTH);
         memcpy(copy, item, length);
         copy[length] = '\0';
 
-        char error[256];
+        char error[512];
         int heads;
-        if (!cli_try_parse_int("--heads", copy, 1, 512, &heads, error, sizeof error))
-            cli_usage_error(PROGRAM, "%s", error);
+        if (!cli_try_parse_int("--heads", copy, 1, MAX_WIDTH, &heads, error, sizeof error))
+            cli_usage_error(PROGRAM, "%s (in the list '%s')", error, shown);
         options->head_counts[options->head_count_total++] = heads;
         if (!comma)
             return;
@@ -123,73 +135,53 @@ static void parse_heads(const char *text, Options *options)
     }
 }
 
+enum { OPT_SEEDS = PROGRAM_OWN_OPTION, OPT_HEADS, OPT_WIDTH, OPT_STEPS, OPT_OUTPUT_PROJECTION };
+
+/* Reads one of the options of this program (ProgramOptionFn). */
+static void handle_option(int option, const char *value, void *context)
+{
+    Options *options = context;
+    switch (option) {
+    case OPT_SEEDS:
+        options->seeds = cli_parse_int(PROGRAM, "--seeds", value, 1, MAX_SEEDS);
+        break;
+    case OPT_HEADS:
+        parse_heads(value, options);
+        break;
+    case OPT_WIDTH:
+        options->width = cli_parse_int(PROGRAM, "--width", value, MIN_WIDTH, MAX_WIDTH);
+        break;
+    case OPT_STEPS:
+        options->steps = cli_parse_int(PROGRAM, "--steps", value, 1, MAX_STEPS);
+        break;
+    case OPT_OUTPUT_PROJECTION:
+        options->output_projection = true;
+        break;
+    }
+}
+
+/* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum { OPT_SEED = 1, OPT_SEEDS, OPT_SENTENCE, OPT_SENTENCE_FILE, OPT_HEADS, OPT_WIDTH,
-           OPT_STEPS, OPT_OUTPUT_PROJECTION, OPT_OUT, OPT_THREADS, OPT_HELP };
-    static const struct option long_options[] = {
-        {"seed", required_argument, NULL, OPT_SEED},
+    static const struct option own_options[] = {
         {"seeds", required_argument, NULL, OPT_SEEDS},
-        {"sentence", required_argument, NULL, OPT_SENTENCE},
-        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
         {"heads", required_argument, NULL, OPT_HEADS},
         {"width", required_argument, NULL, OPT_WIDTH},
         {"steps", required_argument, NULL, OPT_STEPS},
         {"output-projection", no_argument, NULL, OPT_OUTPUT_PROJECTION},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-    char error[512];
-
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
-        switch (option) {
-        case OPT_SEED:
-            options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX - 64);
-            break;
-        case OPT_SEEDS:
-            options->seeds = cli_parse_int(PROGRAM, "--seeds", optarg, 1, 50);
-            break;
-        case OPT_SENTENCE:
-            add_sentence(&options->sentences, optarg);
-            break;
-        case OPT_SENTENCE_FILE:
-            if (!sentence_set_add_file(&options->sentences, optarg, error, sizeof error))
-                cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", optarg,
-                                error);
-            break;
-        case OPT_HEADS:
-            parse_heads(optarg, options);
-            break;
-        case OPT_WIDTH:
-            options->width = cli_parse_int(PROGRAM, "--width", optarg, 2, 512);
-            break;
-        case OPT_STEPS:
-            options->steps = cli_parse_int(PROGRAM, "--steps", optarg, 1, 1000000);
-            break;
-        case OPT_OUTPUT_PROJECTION:
-            options->output_projection = true;
-            break;
-        case OPT_OUT:
-            options->out_dir = optarg;
-            break;
-        case OPT_THREADS:
-            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, 1024);
-            break;
-        case OPT_HELP:
-            print_usage();
-            exit(0);
-        case ':':
-            cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default:
-            cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
+    *options = (Options){.seeds = DEFAULT_SEEDS, .width = DEFAULT_WIDTH,
+                         .head_counts = {1, 2, 4}, .head_count_total = 3,
+                         .steps = DEFAULT_STEPS};
+    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
+                        .handle_option = handle_option, .context = options,
+                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+                        .default_threads = DEFAULT_THREADS, .extra_seeds = EXTRA_SEEDS,
+                        PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
+                        .max_words = MAX_WORDS,
+                        .max_words_reason = "the check keeps n x n attention weights"};
+    program_parse_options(&spec, argc, argv, &options->common);
 
     /* Each head gets D/H, so every head count must divide the width. */
     for (int i = 0; i < options->head_count_total; i++)
@@ -203,8 +195,7 @@ static void parse_options(int argc, char **argv, Options *options)
 /* Sentences                                                                  */
 /* ------------------------------------------------------------------------- */
 
-/* Gives the sentences their ids and checks their lengths; exits with status 2 on a sentence
- * longer than MAX_WORDS and 1 when memory runs out. */
+/* Gives the sentences their ids; exits with status 1 when memory runs out. */
 static void encode_sentences(SentenceSet *sentences)
 {
     char error[512];
@@ -212,10 +203,6 @@ static void encode_sentences(SentenceSet *sentences)
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
     }
-    for (size_t i = 0; i < sentences->count; i++)
-        if (sentences->items[i].words.count > MAX_WORDS)
-            cli_usage_error(PROGRAM, "invalid sentence %zu: %zu words, more than the maximum of %d",
-                            i + 1, sentences->items[i].words.count, MAX_WORDS);
 }
 
 /* Returns the number of words of sentence i. */
@@ -249,7 +236,7 @@ static void copy_head(LinearAttention *head, const LinearAttention *layer)
 static void print_one_head(const Options *options, const SentenceSet *sentences, Tensor *table)
 {
     Rng rng;
-    rng_seed(&rng, options->seed, 10);
+    rng_seed(&rng, options->common.seed, 10);
     int D = options->width;
     LinearAttention *layer =
         linear_attention_new(D, D, D, SCORE_BILINEAR, "attention", &rng, NULL);
@@ -319,7 +306,7 @@ static void print_width_row(const SentenceSet *sentences, Tensor *table, int hea
 static void print_widths(const Options *options, const SentenceSet *sentences, Tensor *table)
 {
     Rng rng;
-    rng_seed(&rng, options->seed, 11);
+    rng_seed(&rng, options->common.seed, 11);
     int D = options->width;
 
     printf("2. Output width = sum of head widths. The stage splits D = %d evenly, Dk = Dv = D/H,\n"
@@ -452,11 +439,11 @@ static float train_one(const Options *options, const CueTask *task, int heads, u
 static CsvWriter *open_heads_csv(const Options *options, char *csv_path, size_t path_size)
 {
     char error[512];
-    if (!make_directories(options->out_dir, error, sizeof error)) {
+    if (!make_directories(options->common.out_dir, error, sizeof error)) {
         fprintf(stderr, "%s: %s; the heads figure is not written\n", PROGRAM, error);
         return NULL;
     }
-    snprintf(csv_path, path_size, "%s/stage07_heads.csv", options->out_dir);
+    snprintf(csv_path, path_size, "%s/stage07_heads.csv", options->common.out_dir);
     CsvWriter *csv = csv_open(csv_path, "heads,head_width,seed,accuracy", error, sizeof error);
     if (!csv)
         fprintf(stderr, "%s: %s; the heads figure is not written\n", PROGRAM, error);
@@ -481,7 +468,7 @@ static void print_training(const Options *options)
     printf("   %5s %10s", "heads", "head width");
     for (int s = 0; s < options->seeds; s++) {
         char heading[32];
-        snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)options->seed + (unsigned)s);
+        snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)options->common.seed + (unsigned)s);
         printf(" %8s", heading);
     }
     printf(" %8s %11s\n", "mean", "parameters");
@@ -493,7 +480,7 @@ static void print_training(const Options *options)
         printf("   %5d %10d", heads, options->width / heads);
         fflush(stdout);
         for (int s = 0; s < options->seeds; s++) {
-            uint64_t seed = options->seed + (uint64_t)s;
+            uint64_t seed = options->common.seed + (uint64_t)s;
             float accuracy = train_one(options, task, heads, seed, &parameter_count);
             total += accuracy;
             printf(" %8.3f", (double)accuracy);
@@ -507,7 +494,7 @@ static void print_training(const Options *options)
     printf("\n");
 
     char error[512];
-    snprintf(png_path, sizeof png_path, "%s/stage07_heads.png", options->out_dir);
+    snprintf(png_path, sizeof png_path, "%s/stage07_heads.png", options->common.out_dir);
     if (csv && csv_close(csv, error, sizeof error))
         plot_render("stage07_heads.gp", csv_path, png_path);
     else if (csv)
@@ -517,35 +504,26 @@ static void print_training(const Options *options)
 
 int main(int argc, char **argv)
 {
-    /* One thread by default: the matrices here are small, and on a 2-core machine shared with
-     * other processes 2 threads made the default run several times slower. The printed numbers
-     * do not depend on the thread count. */
-    Options options = {.seed = 1, .seeds = 4, .width = 16, .head_counts = {1, 2, 4},
-                       .head_count_total = 3, .steps = 1000, .threads = 1,
-                       .output_projection = false, .out_dir = "results/stage07"};
-    sentence_set_init(&options.sentences);
+    Options options;
     parse_options(argc, argv, &options);
-    core_set_threads(options.threads);
-    if (options.sentences.count == 0)
-        for (size_t i = 0; i < sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]; i++)
-            add_sentence(&options.sentences, DEFAULT_SENTENCES[i]);
+    SentenceSet *sentences = &options.common.sentences;
 
-    encode_sentences(&options.sentences);
-    for (size_t i = 0; i < options.sentences.count; i++)
-        printf("sentence %zu: %s\n", i + 1, options.sentences.items[i].text);
+    encode_sentences(sentences);
+    for (size_t i = 0; i < sentences->count; i++)
+        printf("sentence %zu: %s\n", i + 1, sentences->items[i].text);
     printf("\n");
 
     /* Random word vectors for the two checks; training learns its own. */
     Rng rng;
-    rng_seed(&rng, options.seed, 9);
-    Tensor *table = tensor_new(shape2(options.sentences.vocab->size, options.width), false);
+    rng_seed(&rng, options.common.seed, 9);
+    Tensor *table = tensor_new(shape2(sentences->vocab->size, options.width), false);
     init_normal(table, &rng, WORD_STD);
-    print_one_head(&options, &options.sentences, table);
-    print_widths(&options, &options.sentences, table);
+    print_one_head(&options, sentences, table);
+    print_widths(&options, sentences, table);
     tensor_free(table);
 
     print_training(&options);
 
-    sentence_set_free(&options.sentences);
+    program_options_free(&options.common);
     return 0;
 }

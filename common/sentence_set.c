@@ -1,9 +1,10 @@
 /*
- * The sentences of the stage programs (see sentences.h).
+ * The sentences of the programs (see sentence_set.h).
  */
-#include "02_pairwise_convolution/sentences.h"
+#include "sentence_set.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static bool sentence_set_grow(SentenceSet *set)
     if (set->count < set->capacity)
         return true;
     size_t capacity = set->capacity ? 2 * set->capacity : 8;
+    if (capacity > SIZE_MAX / sizeof(Sentence))
+        return false;
     Sentence *items = realloc(set->items, capacity * sizeof *items);
     if (!items)
         return false;
@@ -56,17 +59,20 @@ bool sentence_set_add(SentenceSet *set, const char *text, char *error, size_t er
     size_t length = strlen(text);
 
     /* Split first, so that nothing is added for an invalid or empty sentence. */
-    if (!tokenize(text, length, &sentence.words, error, error_size))
+    char reason[256];
+    if (!tokenize(text, length, &sentence.words, reason, sizeof reason)) {
+        snprintf(error, error_size, "%s; give UTF-8 text", reason);
         return false;
+    }
     if (sentence.words.count == 0) {
-        snprintf(error, error_size, "the sentence \"%s\" has no words", text);
+        snprintf(error, error_size, "the sentence has no words; give at least one word");
         token_list_free(&sentence.words);
         return false;
     }
 
     sentence.text = malloc(length + 1);
     if (!sentence.text || !sentence_set_grow(set)) {
-        snprintf(error, error_size, "out of memory storing the sentence \"%s\"", text);
+        snprintf(error, error_size, "out of memory storing a sentence of %zu bytes", length);
         sentence_free(&sentence);
         return false;
     }
@@ -77,10 +83,15 @@ bool sentence_set_add(SentenceSet *set, const char *text, char *error, size_t er
 
 bool sentence_set_add_file(SentenceSet *set, const char *path, char *error, size_t error_size)
 {
+    const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
     LineList lines;
     line_list_init(&lines);
     if (!cli_read_lines(path, &lines, error, error_size))
         return false;
+    if (lines.count == 0) {
+        snprintf(error, error_size, "%s has no lines; write one sentence per line", name);
+        return false;
+    }
 
     /* On a bad line, remove the sentences of the earlier lines again. */
     size_t count_before = set->count;
@@ -89,8 +100,7 @@ bool sentence_set_add_file(SentenceSet *set, const char *path, char *error, size
         char reason[512];
         ok = sentence_set_add(set, lines.lines[i], reason, sizeof reason);
         if (!ok)
-            snprintf(error, error_size, "%s, line %zu: %s", strcmp(path, "-") == 0 ? "standard input" : path,
-                     i + 1, reason);
+            snprintf(error, error_size, "%s line %zu: %s", name, i + 1, reason);
     }
     while (!ok && set->count > count_before)
         sentence_free(&set->items[--set->count]);
@@ -138,15 +148,19 @@ bool sentence_set_encode(SentenceSet *set, char *error, size_t error_size)
     return true;
 }
 
-void sentence_swap_words(const Sentence *sentence, size_t first, size_t second, char *text,
-                         size_t text_size, int *ids)
+char *sentence_swap_words(const Sentence *sentence, size_t first, size_t second, int *ids)
 {
     size_t count = sentence->words.count;
     bool swap = first < count && second < count;
-    size_t used = 0;
-    if (text_size > 0)
-        text[0] = '\0';
 
+    /* The words and one separator each (the last one becomes the NUL) fit in
+     * the token buffer's size, which stores each word and its NUL. */
+    char *text = malloc(sentence->words.text_bytes > 0 ? sentence->words.text_bytes : 1);
+    if (!text)
+        return NULL;
+    text[0] = '\0';
+
+    size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         size_t source = i;
         if (swap && i == first)
@@ -156,11 +170,12 @@ void sentence_swap_words(const Sentence *sentence, size_t first, size_t second, 
         if (ids)
             ids[i] = sentence->ids[source];
 
-        /* Append " word", or "word" first; snprintf cuts at the end of the buffer. */
-        if (used < text_size) {
-            int written = snprintf(text + used, text_size - used, "%s%s", i > 0 ? " " : "",
-                                   token_list_get(&sentence->words, source));
-            used += written > 0 ? (size_t)written : 0;
-        }
+        const char *word = token_list_get(&sentence->words, source);
+        size_t length = strlen(word);
+        if (i > 0)
+            text[used++] = ' ';
+        memcpy(text + used, word, length + 1);
+        used += length;
     }
+    return text;
 }

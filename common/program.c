@@ -1,0 +1,240 @@
+/*
+ * The shared command line of the programs (see program.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "program.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tensor.h"
+
+/* getopt_long values of the shared options, below PROGRAM_OWN_OPTION. */
+enum {
+    OPT_HELP = 256,
+    OPT_SEED,
+    OPT_SENTENCE,
+    OPT_SENTENCE_FILE,
+    OPT_OUT,
+    OPT_THREADS,
+};
+
+/* Shared options, then the program's own, then the zero entry. */
+#define MAX_OPTIONS (6 + PROGRAM_MAX_OWN_OPTIONS + 1)
+
+/* ------------------------------------------------------------------------- */
+/* Sentences                                                                  */
+/* ------------------------------------------------------------------------- */
+
+void program_reject_sentence(const char *program, const SentenceSet *sentences, size_t index,
+                             const char *format, ...)
+{
+    char reason[1024], shown[CLI_ABBREVIATION_SIZE];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(reason, sizeof reason, format, args);
+    va_end(args);
+
+    const char *text = sentences->items[index].text;
+    cli_usage_error(program, "invalid sentence %zu '%s': %s", index + 1,
+                    cli_abbreviate(text, strlen(text), shown, sizeof shown), reason);
+}
+
+/* Writes "N words, at most MAX are allowed (REASON)" into text. */
+static void describe_word_limit(const ProgramSpec *spec, size_t words, char *text, size_t size)
+{
+    const char *reason = spec->max_words_reason;
+    snprintf(text, size, "%zu words, at most %zu are allowed%s%s%s", words, spec->max_words,
+             reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+}
+
+/* Exits with status 2 when the last sentence added has more than spec->max_words words. */
+static void check_word_count(const ProgramSpec *spec, const ProgramOptions *options,
+                             const char *text)
+{
+    size_t words = options->sentences.items[options->sentences.count - 1].words.count;
+    if (spec->max_words == 0 || words <= spec->max_words)
+        return;
+    char limit[512], shown[CLI_ABBREVIATION_SIZE];
+    describe_word_limit(spec, words, limit, sizeof limit);
+    cli_usage_error(spec->name, "invalid value '%s' for --sentence: %s; shorten the sentence",
+                    cli_abbreviate(text, strlen(text), shown, sizeof shown), limit);
+}
+
+/* Adds the value of one --sentence; exits with status 2 when it breaks a rule. */
+static void add_sentence(const ProgramSpec *spec, ProgramOptions *options, const char *text)
+{
+    char error[512], shown[CLI_ABBREVIATION_SIZE];
+    if (!sentence_set_add(&options->sentences, text, error, sizeof error))
+        cli_usage_error(spec->name, "invalid value '%s' for --sentence: %s",
+                        cli_abbreviate(text, strlen(text), shown, sizeof shown), error);
+    check_word_count(spec, options, text);
+}
+
+/* Adds every line of one --sentence-file; exits with status 2 when a line breaks a rule. */
+static void add_sentence_file(const ProgramSpec *spec, ProgramOptions *options, const char *path)
+{
+    char error[1024], shown[CLI_ABBREVIATION_SIZE];
+    const char *quoted = cli_abbreviate(path, strlen(path), shown, sizeof shown);
+    size_t first = options->sentences.count;
+    if (!sentence_set_add_file(&options->sentences, path, error, sizeof error))
+        cli_usage_error(spec->name, "invalid value '%s' for --sentence-file: %s", quoted, error);
+
+    /* sentence_set_add_file adds one sentence per line, so line i + 1 is sentence first + i. */
+    for (size_t i = first; spec->max_words > 0 && i < options->sentences.count; i++) {
+        size_t words = options->sentences.items[i].words.count;
+        if (words <= spec->max_words)
+            continue;
+        char limit[512];
+        describe_word_limit(spec, words, limit, sizeof limit);
+        cli_usage_error(spec->name, "invalid value '%s' for --sentence-file: %s line %zu has "
+                        "%s; shorten the line", quoted,
+                        strcmp(path, "-") == 0 ? "standard input" : quoted, i - first + 1, limit);
+    }
+}
+
+/* Adds the program's default sentences; they are fixed text, so only memory can fail. */
+static void add_default_sentences(const ProgramSpec *spec, ProgramOptions *options)
+{
+    char error[512];
+    for (size_t i = 0; i < spec->default_sentence_count; i++) {
+        if (!sentence_set_add(&options->sentences, spec->default_sentences[i], error,
+                              sizeof error)) {
+            fprintf(stderr, "%s: default sentence %zu: %s\n", spec->name, i + 1, error);
+            exit(1);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Options                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/* Fills `all` with the shared options the program takes, then its own; returns `all`. */
+static const struct option *collect_options(const ProgramSpec *spec, struct option *all)
+{
+    static const struct option always[] = {
+        {"help", no_argument, NULL, OPT_HELP},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"threads", required_argument, NULL, OPT_THREADS},
+    };
+    static const struct option sentences[] = {
+        {"sentence", required_argument, NULL, OPT_SENTENCE},
+        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+    };
+    static const struct option out = {"out", required_argument, NULL, OPT_OUT};
+
+    size_t count = 0;
+    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+        all[count++] = always[i];
+    for (size_t i = 0; spec->takes_sentences && i < sizeof sentences / sizeof sentences[0]; i++)
+        all[count++] = sentences[i];
+    if (spec->takes_out)
+        all[count++] = out;
+
+    /* Own options: a value below PROGRAM_OWN_OPTION would shadow a shared one. */
+    for (size_t i = 0; spec->own_options && spec->own_options[i].name; i++) {
+        if (i == PROGRAM_MAX_OWN_OPTIONS || spec->own_options[i].val < PROGRAM_OWN_OPTION)
+            core_fatal("%s: own option --%s: at most %d options, each val at least %d",
+                       spec->name, spec->own_options[i].name, PROGRAM_MAX_OWN_OPTIONS,
+                       PROGRAM_OWN_OPTION);
+        all[count++] = spec->own_options[i];
+    }
+    all[count] = (struct option){NULL, 0, NULL, 0};
+    return all;
+}
+
+/* Exits with status 2 when --out is empty or too long for the file names built in it. */
+static void check_out(const ProgramSpec *spec, const char *value)
+{
+    char shown[CLI_ABBREVIATION_SIZE];
+    size_t length = strlen(value);
+    if (length == 0)
+        cli_usage_error(spec->name, "invalid value '' for --out: expected a folder name");
+    if (length > PROGRAM_MAX_OUT_BYTES)
+        cli_usage_error(spec->name, "invalid value '%s' for --out: at most %d bytes are allowed; "
+                        "choose a shorter folder name",
+                        cli_abbreviate(value, length, shown, sizeof shown), PROGRAM_MAX_OUT_BYTES);
+}
+
+/* Handles one shared option; returns false when `option` is not one. */
+static bool handle_shared_option(const ProgramSpec *spec, int option, const char *value,
+                                 ProgramOptions *options)
+{
+    switch (option) {
+    case OPT_HELP:
+        spec->print_usage();
+        exit(0);
+    case OPT_SEED:
+        options->seed = cli_parse_u64(spec->name, "--seed", value, 0,
+                                      UINT64_MAX - spec->extra_seeds);
+        return true;
+    case OPT_THREADS:
+        options->threads = cli_parse_int(spec->name, "--threads", value, 1,
+                                         PROGRAM_MAX_THREADS);
+        return true;
+    case OPT_SENTENCE:
+        add_sentence(spec, options, value);
+        return true;
+    case OPT_SENTENCE_FILE:
+        add_sentence_file(spec, options, value);
+        return true;
+    case OPT_OUT:
+        check_out(spec, value);
+        options->out_dir = value;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Exits with status 2 after getopt_long returned '?' (unknown option) or ':' (missing value). */
+static void reject_option(const ProgramSpec *spec, int option, const char *given)
+{
+    char shown[CLI_ABBREVIATION_SIZE];
+    cli_abbreviate(given, strlen(given), shown, sizeof shown);
+    if (option == ':')
+        cli_usage_error(spec->name, "option '%s' requires a value", shown);
+    cli_usage_error(spec->name, "unknown option '%s'", shown);
+}
+
+void program_parse_options(const ProgramSpec *spec, int argc, char **argv,
+                           ProgramOptions *options)
+{
+    struct option all[MAX_OPTIONS];
+    const struct option *long_options = collect_options(spec, all);
+    *options = (ProgramOptions){.seed = 1, .threads = spec->default_threads,
+                                .out_dir = spec->takes_out ? spec->default_out : NULL};
+    sentence_set_init(&options->sentences);
+
+    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
+    opterr = 0;
+    int option;
+    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+        if (handle_shared_option(spec, option, optarg, options))
+            continue;
+        if (option >= PROGRAM_OWN_OPTION && spec->handle_option)
+            spec->handle_option(option, optarg, spec->context);
+        else
+            reject_option(spec, option, argv[optind - 1]);
+    }
+    if (optind < argc) {
+        char shown[CLI_ABBREVIATION_SIZE];
+        cli_usage_error(spec->name, "unexpected argument '%s'; every option starts with --",
+                        cli_abbreviate(argv[optind], strlen(argv[optind]), shown, sizeof shown));
+    }
+
+    if (spec->takes_sentences && options->sentences.count == 0)
+        add_default_sentences(spec, options);
+    if (options->threads > 0)
+        core_set_threads(options->threads);
+}
+
+void program_options_free(ProgramOptions *options)
+{
+    sentence_set_free(&options->sentences);
+}

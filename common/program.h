@@ -1,0 +1,146 @@
+/**
+ * @file program.h
+ * @brief The command line that every program shares: --help, --seed,
+ *        --sentence, --sentence-file, --out and --threads, parsed in one
+ *        getopt_long loop that hands the program's own options back to it,
+ *        and the checks every sentence passes.
+ *
+ * A program describes itself in a ProgramSpec and calls
+ * program_parse_options once:
+ *
+ *     enum { OPT_STEPS = PROGRAM_OWN_OPTION, OPT_LAYERS };
+ *     static const struct option own[] = {
+ *         {"steps", required_argument, NULL, OPT_STEPS},
+ *         {"layers", required_argument, NULL, OPT_LAYERS},
+ *         {NULL, 0, NULL, 0},
+ *     };
+ *     static const char *const examples[] = {"the cat sat"};
+ *     ProgramSpec spec = {.name = "stage09", .print_usage = print_usage,
+ *                         .own_options = own, .handle_option = handle_option,
+ *                         .context = &options, .takes_sentences = true,
+ *                         .takes_out = true, .default_out = "results/stage09",
+ *                         .default_threads = 1, .max_words = 64,
+ *                         PROGRAM_DEFAULT_SENTENCES(examples)};
+ *     program_parse_options(&spec, argc, argv, &options.common);
+ *     ...
+ *     program_options_free(&options.common);
+ *
+ * Every error in the command line, a sentence included, is reported as
+ * cli.h describes: "<program>: invalid value 'VALUE' for --OPTION: REASON"
+ * with what to do, then exit status 2. Values longer than a line are
+ * shortened by cli_abbreviate.
+ *
+ * Sentence rules: a sentence has 1 to max_words words of well-formed UTF-8
+ * without NUL bytes (see tokenize), from --sentence (repeatable) or from
+ * --sentence-file, one per line ('-' reads standard input). An empty line,
+ * a line of spaces only and a file without lines are errors. Lines have no
+ * length limit, so a program with max_words 0 must check the sizes its
+ * model allocates for n words before it allocates them.
+ */
+#ifndef PROGRAM_H
+#define PROGRAM_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sentence_set.h"
+
+/**
+ * The first getopt_long value (struct option's val) of a program's own
+ * options. The shared options use values below it.
+ */
+#define PROGRAM_OWN_OPTION 512
+
+/** The maximum number of own options a program may pass to program_parse_options. */
+#define PROGRAM_MAX_OWN_OPTIONS 32
+
+/**
+ * The longest --out, in bytes. Programs build file names such as
+ * OUT/stage01_distance.csv in 4096-byte buffers, the usual PATH_MAX.
+ */
+#define PROGRAM_MAX_OUT_BYTES 4000
+
+/** The largest --threads of every program. */
+#define PROGRAM_MAX_THREADS 1024
+
+/**
+ * Handles one of the program's own options: @p option is the val of its
+ * struct option, @p value its argument (NULL for no_argument), @p context
+ * the spec's context. It reports an invalid value through cli_usage_error.
+ */
+typedef void (*ProgramOptionFn)(int option, const char *value, void *context);
+
+/** The settings a program passes to program_parse_options. */
+typedef struct ProgramSpec {
+    const char *name;                    /**< "stage01": the prefix of every message */
+    void (*print_usage)(void);           /**< prints the --help text to stdout */
+    const struct option *own_options;    /**< the program's own options, each val at least
+                                              PROGRAM_OWN_OPTION, ending with a zero entry;
+                                              NULL for none */
+    ProgramOptionFn handle_option;       /**< called for each own option given */
+    void *context;                       /**< passed to handle_option */
+    bool takes_sentences;                /**< offer --sentence and --sentence-file */
+    bool takes_out;                      /**< offer --out */
+    const char *default_out;             /**< --out when not given (with takes_out) */
+    int default_threads;                 /**< --threads when not given; 0 keeps OpenMP's */
+    uint64_t extra_seeds;                /**< seeds used after --seed N (N+1, ...); --seed
+                                              stops at UINT64_MAX - extra_seeds */
+    const char *const *default_sentences; /**< [default_sentence_count] used when no
+                                               sentence is given */
+    size_t default_sentence_count;       /**< entries in default_sentences */
+    size_t max_words;                    /**< most words per sentence; 0 for no limit */
+    const char *max_words_reason;        /**< why, such as "the model has 16 positions";
+                                              NULL for none */
+} ProgramSpec;
+
+/**
+ * Expands to the two default-sentence fields of a ProgramSpec initializer,
+ * both taken from one array of strings.
+ */
+#define PROGRAM_DEFAULT_SENTENCES(array) \
+    .default_sentences = (array), .default_sentence_count = sizeof(array) / sizeof((array)[0])
+
+/** The values of the shared options, after program_parse_options. */
+typedef struct ProgramOptions {
+    uint64_t seed;           /**< --seed, default 1 */
+    int threads;             /**< --threads, default spec.default_threads; 0 = OpenMP's */
+    const char *out_dir;     /**< --out (points into argv) or spec.default_out; NULL
+                                  without takes_out */
+    SentenceSet sentences;   /**< every sentence, in order, or the defaults; not encoded */
+} ProgramOptions;
+
+/**
+ * Reads @p argv: the shared options into @p options and each own option
+ * through spec->handle_option, in the order given. Then it adds the default
+ * sentences when none was given and applies --threads (core_set_threads)
+ * when it is above 0.
+ *
+ * Exits with status 0 after printing the usage for --help. Exits with
+ * status 2 and a message naming the option and the value for an unknown
+ * option, a missing or invalid value, an argument that is not an option,
+ * an empty --out or one longer than PROGRAM_MAX_OUT_BYTES, and a sentence
+ * that breaks the rules in this file's description. Exits with status 1
+ * when memory runs out.
+ * @p options owns the sentences until program_options_free.
+ */
+void program_parse_options(const ProgramSpec *spec, int argc, char **argv,
+                           ProgramOptions *options);
+
+/** Frees the sentences of @p options. */
+void program_options_free(ProgramOptions *options);
+
+/**
+ * Reports that sentence @p index (0-based) of @p sentences cannot be used:
+ * prints "<program>: invalid sentence N 'TEXT': " and the formatted reason,
+ * which should say what to do, then exits with status 2 (cli_usage_error).
+ */
+void program_reject_sentence(const char *program, const SentenceSet *sentences, size_t index,
+                             const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noreturn, format(printf, 4, 5)))
+#endif
+    ;
+
+#endif /* PROGRAM_H */
