@@ -5,11 +5,13 @@
 
 #include "program.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "tensor.h"
 
@@ -21,10 +23,13 @@ enum {
     OPT_SENTENCE_FILE,
     OPT_OUT,
     OPT_THREADS,
+    OPT_SAVE,
+    OPT_LOAD,
+    OPT_CHECKPOINT_EVERY,
 };
 
 /* Shared options, then the program's own, then the zero entry. */
-#define MAX_OPTIONS (6 + PROGRAM_MAX_OWN_OPTIONS + 1)
+#define MAX_OPTIONS (9 + PROGRAM_MAX_OWN_OPTIONS + 1)
 
 /* ------------------------------------------------------------------------- */
 /* Sentences                                                                  */
@@ -127,6 +132,11 @@ static const struct option *collect_options(const ProgramSpec *spec, struct opti
         {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
     };
     static const struct option out = {"out", required_argument, NULL, OPT_OUT};
+    static const struct option checkpoints[] = {
+        {"save", required_argument, NULL, OPT_SAVE},
+        {"load", required_argument, NULL, OPT_LOAD},
+        {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+    };
 
     size_t count = 0;
     for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
@@ -135,6 +145,9 @@ static const struct option *collect_options(const ProgramSpec *spec, struct opti
         all[count++] = sentences[i];
     if (spec->takes_out)
         all[count++] = out;
+    for (size_t i = 0; spec->takes_checkpoint && i < sizeof checkpoints / sizeof checkpoints[0];
+         i++)
+        all[count++] = checkpoints[i];
 
     /* Own options: a value below PROGRAM_OWN_OPTION would shadow a shared one. */
     for (size_t i = 0; spec->own_options && spec->own_options[i].name; i++) {
@@ -159,6 +172,14 @@ static void check_out(const ProgramSpec *spec, const char *value)
         cli_usage_error(spec->name, "invalid value '%s' for --out: at most %d bytes are allowed; "
                         "choose a shorter folder name",
                         cli_abbreviate(value, length, shown, sizeof shown), PROGRAM_MAX_OUT_BYTES);
+}
+
+/* Exits with status 2 when a --save or --load file name is empty. */
+static const char *check_file_name(const ProgramSpec *spec, const char *option, const char *value)
+{
+    if (value[0] == '\0')
+        cli_usage_error(spec->name, "invalid value '' for %s: expected a file name", option);
+    return value;
 }
 
 /* Handles one shared option; returns false when `option` is not one. */
@@ -187,6 +208,16 @@ static bool handle_shared_option(const ProgramSpec *spec, int option, const char
         check_out(spec, value);
         options->out_dir = value;
         return true;
+    case OPT_SAVE:
+        options->save_path = check_file_name(spec, "--save", value);
+        return true;
+    case OPT_LOAD:
+        options->load_path = check_file_name(spec, "--load", value);
+        return true;
+    case OPT_CHECKPOINT_EVERY:
+        options->checkpoint_every = cli_parse_int(spec->name, "--checkpoint-every", value, 0,
+                                                  INT_MAX);
+        return true;
     default:
         return false;
     }
@@ -208,7 +239,8 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv,
     struct option all[MAX_OPTIONS];
     const struct option *long_options = collect_options(spec, all);
     *options = (ProgramOptions){.seed = 1, .threads = spec->default_threads,
-                                .out_dir = spec->takes_out ? spec->default_out : NULL};
+                                .out_dir = spec->takes_out ? spec->default_out : NULL,
+                                .checkpoint_every = PROGRAM_DEFAULT_CHECKPOINT_EVERY};
     sentence_set_init(&options->sentences);
 
     /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
@@ -232,6 +264,25 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv,
         add_default_sentences(spec, options);
     if (options->threads > 0)
         core_set_threads(options->threads);
+}
+
+bool program_load_checkpoint(const char *program, const ProgramOptions *options,
+                             ParamList *params, const char *model_options)
+{
+    if (!options->load_path)
+        return false;
+    char error[1024];
+    if (checkpoint_load(params, options->load_path, error, sizeof error))
+        return true;
+    fprintf(stderr, "%s: %s; --load needs a file written by %s --save with the same %s\n",
+            program, error, program, model_options);
+    exit(2);
+}
+
+void program_configure_checkpoint(const ProgramOptions *options, TrainConfig *config)
+{
+    config->checkpoint_path = options->save_path;
+    config->checkpoint_every = options->checkpoint_every;
 }
 
 void program_options_free(ProgramOptions *options)

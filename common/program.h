@@ -1,7 +1,8 @@
 /**
  * @file program.h
  * @brief The command line that every program shares: --help, --seed,
- *        --sentence, --sentence-file, --out and --threads, parsed in one
+ *        --sentence, --sentence-file, --out, --threads and, for programs
+ *        that train, --save, --load and --checkpoint-every, parsed in one
  *        getopt_long loop that hands the program's own options back to it,
  *        and the checks every sentence passes.
  *
@@ -45,7 +46,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "optim.h"
 #include "sentence_set.h"
+#include "train.h"
 
 /**
  * The first getopt_long value (struct option's val) of a program's own
@@ -61,6 +64,29 @@
  * OUT/stage01_distance.csv in 4096-byte buffers, the usual PATH_MAX.
  */
 #define PROGRAM_MAX_OUT_BYTES 4000
+
+/** --checkpoint-every when not given: with --save, a checkpoint every this many steps. */
+#define PROGRAM_DEFAULT_CHECKPOINT_EVERY 100
+
+/* Turns a macro's value into a string literal. */
+#define PROGRAM_STRINGIFY_(x) #x
+#define PROGRAM_STRINGIFY(x) PROGRAM_STRINGIFY_(x)
+
+/**
+ * The --help lines of --save, --load and --checkpoint-every, for the
+ * print_usage of a program with takes_checkpoint. Each program adds which
+ * run --save writes and what --load skips.
+ */
+#define PROGRAM_CHECKPOINT_HELP \
+    "  --save FILE           write the trained parameters to FILE (through FILE.tmp and\n" \
+    "                        a rename) every --checkpoint-every steps and after training;\n" \
+    "                        if training diverges, FILE keeps the last finite weights\n" \
+    "                        and the program exits with status 3\n" \
+    "  --load FILE           read parameters written by --save of this program with the\n" \
+    "                        same model options (exit status 2 if they do not fit)\n" \
+    "  --checkpoint-every N  with --save, steps between saves, 0 or more; 0 saves only\n" \
+    "                        after training (default " \
+    PROGRAM_STRINGIFY(PROGRAM_DEFAULT_CHECKPOINT_EVERY) ")\n"
 
 /** The largest --threads of every program. */
 #define PROGRAM_MAX_THREADS 1024
@@ -83,6 +109,9 @@ typedef struct ProgramSpec {
     void *context;                       /**< passed to handle_option */
     bool takes_sentences;                /**< offer --sentence and --sentence-file */
     bool takes_out;                      /**< offer --out */
+    bool takes_checkpoint;               /**< offer --save FILE, --load FILE and
+                                              --checkpoint-every N (see program_load_checkpoint
+                                              and program_configure_checkpoint) */
     const char *default_out;             /**< --out when not given (with takes_out) */
     int default_threads;                 /**< --threads when not given; 0 keeps OpenMP's */
     uint64_t extra_seeds;                /**< seeds used after --seed N (N+1, ...); --seed
@@ -109,6 +138,10 @@ typedef struct ProgramOptions {
     const char *out_dir;     /**< --out (points into argv) or spec.default_out; NULL
                                   without takes_out */
     SentenceSet sentences;   /**< every sentence, in order, or the defaults; not encoded */
+    const char *save_path;   /**< --save (points into argv); NULL when not given */
+    const char *load_path;   /**< --load (points into argv); NULL when not given */
+    int checkpoint_every;    /**< --checkpoint-every, default PROGRAM_DEFAULT_CHECKPOINT_EVERY;
+                                  0 saves only after the last step */
 } ProgramOptions;
 
 /**
@@ -127,6 +160,25 @@ typedef struct ProgramOptions {
  */
 void program_parse_options(const ProgramSpec *spec, int argc, char **argv,
                            ProgramOptions *options);
+
+/**
+ * Reads the --load file of @p options into @p params (checkpoint_load).
+ * @p model_options names the options that fix the model's shapes, such as
+ * "--width and --layers", for the error message.
+ * @return true when the parameters were loaded, false when --load was not
+ *         given. When the file cannot be loaded (missing, truncated, another
+ *         magic number, version or checksum, other shapes) it prints
+ *         "<program>: " and checkpoint_load's message to stderr and exits with
+ *         status 2, leaving @p params unchanged until then.
+ */
+bool program_load_checkpoint(const char *program, const ProgramOptions *options,
+                             ParamList *params, const char *model_options);
+
+/**
+ * Sets the checkpoint fields of @p config from --save and
+ * --checkpoint-every: no checkpoint without --save.
+ */
+void program_configure_checkpoint(const ProgramOptions *options, TrainConfig *config);
 
 /** Frees the sentences of @p options. */
 void program_options_free(ProgramOptions *options);

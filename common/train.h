@@ -44,17 +44,42 @@ typedef struct TrainConfig {
     int eval_batches;      /**< held-out batches for the final accuracy */
     uint64_t seed;         /**< seeds the training and the held-out streams */
     const char *label;     /**< shown on the progress bar, may be NULL */
+    const char *checkpoint_path; /**< where checkpoint_save writes the parameters during and
+                                      after training; NULL saves nothing */
+    int checkpoint_every;  /**< with checkpoint_path: also save after every this many steps;
+                                0 saves only after the last step */
 } TrainConfig;
 
-/** The defaults the stage programs use: 600 steps of 32, lr 3e-3, clip 1, 16 eval batches. */
+/**
+ * The defaults the stage programs use: 600 steps of 32, lr 3e-3, clip 1,
+ * 16 eval batches, no checkpoint.
+ */
 TrainConfig train_default_config(void);
+
+/** How a training run ended. */
+typedef enum TrainStatus {
+    TRAIN_OK = 0,          /**< every step ran and the accuracy was measured */
+    TRAIN_DIVERGED,        /**< a loss, gradient or weight became infinite or NaN */
+    TRAIN_SAVE_FAILED,     /**< checkpoint_save failed */
+} TrainStatus;
+
+/** The longest TrainResult.message, terminating NUL included. */
+#define TRAIN_MESSAGE_SIZE 1536
 
 /** What a training run measured. */
 typedef struct TrainResult {
-    float final_loss;      /**< mean training loss over the last 50 steps */
-    float accuracy;        /**< accuracy on the held-out batches, 0..1 */
+    float final_loss;      /**< mean training loss over the last 50 steps; NaN when
+                                training stopped early */
+    float accuracy;        /**< accuracy on the held-out batches, 0..1; NaN when
+                                training stopped early */
     double seconds;        /**< wall time of the training steps */
-    int steps;             /**< steps run */
+    int steps;             /**< steps completed, that is, followed by an update */
+    TrainStatus status;    /**< TRAIN_OK, or why training stopped early */
+    int checkpoint_step;   /**< steps completed when the checkpoint file was last written;
+                                -1 when it was not written */
+    char message[TRAIN_MESSAGE_SIZE]; /**< with a status other than TRAIN_OK: what went wrong,
+                                           at which step, in which tensor, and which
+                                           checkpoint is kept; empty otherwise */
 } TrainResult;
 
 /**
@@ -63,9 +88,31 @@ typedef struct TrainResult {
  * Shows a progress bar on stderr. Training batches come from stream 1 and
  * held-out batches from stream 2 of @p config.seed, so the same seed gives
  * the same numbers.
+ *
+ * With config.checkpoint_path, it saves @p params there (checkpoint_save)
+ * after every config.checkpoint_every steps and after the last step, each
+ * time only when every weight is finite.
+ *
+ * When the loss, a gradient or a weight becomes infinite or NaN, it stops
+ * before the bad values reach the weights or the file, and returns status
+ * TRAIN_DIVERGED with a message naming the step (1-based) and the tensor
+ * ("the loss" or a parameter name) and saying where the last good
+ * checkpoint is, if any. When a save fails it stops with TRAIN_SAVE_FAILED
+ * and checkpoint_save's message. Either way the accuracy is not measured.
+ * It stops the program through core_fatal only when memory runs out.
  */
 TrainResult train_classifier(ClassifierForwardFn forward, void *model, ParamList *params,
                              ClassifierTask task, TrainConfig config);
+
+/** The exit status of a program whose training stopped early (see train_exit_on_failure). */
+#define TRAIN_EXIT_STATUS 3
+
+/**
+ * Stops the program when @p result is not TRAIN_OK: prints
+ * "<program>: " and the result's message to stderr and exits with status
+ * TRAIN_EXIT_STATUS. Returns otherwise.
+ */
+void train_exit_on_failure(const char *program, const TrainResult *result);
 
 /**
  * Measures accuracy on @p batches batches of @p batch_size sentences drawn
