@@ -62,6 +62,9 @@ static const int DEFAULT_DISTANCES[] = {1, 2, 3, 4, 5, 6, 7, 8, 10};
 #define MAX_DISTANCE 1000
 #define MAX_DISTANCE_COUNT 64
 
+/* The options that fix the shapes of the CNN a checkpoint holds. */
+#define MODEL_OPTIONS "--width and --layers"
+
 /* Filler words shared out at random before and after the two spans of the
  * distance task, so the spans do not always start at the first word. */
 #define TASK_MARGIN 2
@@ -114,6 +117,10 @@ static void print_usage(void)
            "  --seeds N             training runs per distance, with seeds SEED, SEED+1, ...,\n"
            "                        1..%d (default %d)\n"
            "  --out DIR             folder for stage01_distance.csv and .png (default %s)\n"
+           PROGRAM_CHECKPOINT_HELP
+           "                        --save writes the run of the first distance with seed\n"
+           "                        SEED; --load skips training and measures the loaded\n"
+           "                        CNN at every distance\n"
            "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
            "  --help                print this help and exit\n",
            PROGRAM, EXAMPLE_SENTENCE, MAX_WORDS, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH,
@@ -201,6 +208,7 @@ static void parse_options(int argc, char **argv, Options *options)
     ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
                         .handle_option = handle_option, .context = options,
                         .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+                        .takes_checkpoint = true,
                         .default_threads = DEFAULT_THREADS, .extra_seeds = MAX_SEEDS,
                         PROGRAM_DEFAULT_SENTENCES(default_sentences),
                         .max_words = MAX_WORDS,
@@ -569,8 +577,16 @@ static float train_at_distance(const DistanceTask *task, const Options *options,
     train.steps = options->steps;
     train.seed = seed;
     train.label = label;
+
+    /* --load replaces training; --save keeps the first run: first distance, seed --seed. */
+    if (program_load_checkpoint(PROGRAM, &options->common, cnn->params, MODEL_OPTIONS))
+        train.steps = 0;
+    if (seed == options->common.seed && task->distance == options->distances[0])
+        program_configure_checkpoint(&options->common, &train);
+
     ClassifierTask classifier_task = {sample_distance_task, task, task->length};
     TrainResult result = train_classifier(cnn_forward, cnn, cnn->params, classifier_task, train);
+    train_exit_on_failure(PROGRAM, &result);
     fprintf(stderr, "%s: accuracy %.3f, final loss %.3f, %.1f s\n", label,
             (double)result.accuracy, (double)result.final_loss, result.seconds);
 
@@ -614,6 +630,11 @@ static void print_training_setup(const DistanceTask *task, const Options *option
            options->layers, plural(options->layers), options->width,
            count_task_parameters(task, options), task->vocab->size, field, plural(field),
            2 * options->layers);
+    if (options->common.load_path) {
+        printf("No training: every run uses the parameters of %s; accuracy on %d held-out\n"
+               "sentences.\n\n", options->common.load_path, train.eval_batches * train.batch);
+        return;
+    }
     printf("Training per run: %d steps of %d sentences, Adam with learning rate %g, gradient\n"
            "norm clipped to %g; accuracy on %d held-out sentences.\n\n", options->steps,
            train.batch, (double)train.learning_rate, (double)train.clip_norm,
@@ -740,6 +761,26 @@ static void write_distance_results(const Options *options, const float *accuraci
         printf("wrote %s\n", png_path);
 }
 
+/* Loads --load into a CNN of section 3 and exits with status 2 before any output if it fails. */
+static void check_checkpoint(const Options *options)
+{
+    if (!options->common.load_path)
+        return;
+    DistanceTask *task = new_task(options->distances[0], options->layers);
+    Rng rng;
+    rng_seed(&rng, options->common.seed, 0);
+    CnnConfig config = {.vocab_size = task->vocab->size, .width = options->width,
+                        .layers = options->layers, .classes = 2, .padding = CONV_SAME};
+    Cnn *cnn = cnn_new(config, &rng);
+    if (!cnn) {
+        fprintf(stderr, "%s: out of memory building the CNN\n", PROGRAM);
+        exit(1);
+    }
+    program_load_checkpoint(PROGRAM, &options->common, cnn->params, MODEL_OPTIONS);
+    cnn_free(cnn);
+    distance_task_free(task);
+}
+
 static void section_training(const Options *options)
 {
     DistanceTask *first_task = new_task(options->distances[0], options->layers);
@@ -786,6 +827,7 @@ int main(int argc, char **argv)
     parse_options(argc, argv, &options);
     double start = time_now_seconds();
 
+    check_checkpoint(&options);
     SentenceSet *sentences = &options.common.sentences;
     encode_sentences(sentences);
     Cnn *cnn = new_sentence_model(sentences, options.layers, options.width, options.common.seed);
