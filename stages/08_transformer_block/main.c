@@ -19,6 +19,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include "files.h"
 #include "init.h"
 #include "plot.h"
+#include "program.h"
 #include "progress.h"
 #include "tasks.h"
 #include "train.h"
@@ -56,6 +58,9 @@
 /* Each block's MLP is this many times the width, as in most transformers. */
 #define MLP_FACTOR 4
 
+/* The options that fix the shapes of the transformer a checkpoint holds. */
+#define MODEL_OPTIONS "--width, --heads and --layers"
+
 /*
  * Adam's learning rate in sections 4 and 5. In trial runs with the shared default of 3e-3,
  * more seeds stayed at chance on the distance task within 800 steps.
@@ -72,6 +77,7 @@ typedef struct Options {
     int threads;            /* 0 keeps the OpenMP default */
     const char *out_dir;    /* folder of the CSV files and figures */
     SentenceSet sentences;  /* from --sentence and --sentence-file, or the default */
+    ProgramOptions checkpoint; /* only save_path, load_path and checkpoint_every are used */
 } Options;
 
 /* ------------------------------------------------------------------------- */
@@ -97,6 +103,9 @@ static void print_usage(void)
            "                        0 skips sections 4 and 5)\n"
            "  --seed N              seed of the weights, the data and the training (default 1)\n"
            "  --out DIR             folder for the CSV files and figures (default %s)\n"
+           PROGRAM_CHECKPOINT_HELP
+           "                        These apply to the transformer of section 4: --load\n"
+           "                        skips its training (the CNN and section 5 still train)\n"
            "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n"
            "  --help                print this help and exit\n",
            PROGRAM, DEFAULT_SENTENCE, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_HEADS,
@@ -130,11 +139,19 @@ static void add_sentence_file(Options *options, const char *path)
                             options->sentences.items[i].words.count, MAX_SENTENCE_WORDS);
 }
 
+/* Returns a --save or --load value; exits through cli_usage_error when it is empty. */
+static const char *checked_file_name(const char *option, const char *value)
+{
+    if (value[0] == '\0')
+        cli_usage_error(PROGRAM, "invalid value '' for %s: expected a file name", option);
+    return value;
+}
+
 /* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
     enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_LAYERS, OPT_HEADS, OPT_WIDTH, OPT_STEPS,
-           OPT_SEED, OPT_OUT, OPT_THREADS, OPT_HELP };
+           OPT_SEED, OPT_OUT, OPT_THREADS, OPT_HELP, OPT_SAVE, OPT_LOAD, OPT_CHECKPOINT_EVERY };
     static const struct option long_options[] = {
         {"sentence", required_argument, NULL, OPT_SENTENCE},
         {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
@@ -146,11 +163,15 @@ static void parse_options(int argc, char **argv, Options *options)
         {"out", required_argument, NULL, OPT_OUT},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"help", no_argument, NULL, OPT_HELP},
+        {"save", required_argument, NULL, OPT_SAVE},
+        {"load", required_argument, NULL, OPT_LOAD},
+        {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
         {NULL, 0, NULL, 0},
     };
 
     *options = (Options){.seed = 1, .layers = DEFAULT_LAYERS, .heads = DEFAULT_HEADS,
-                         .width = DEFAULT_WIDTH, .steps = DEFAULT_STEPS, .out_dir = DEFAULT_OUT};
+                         .width = DEFAULT_WIDTH, .steps = DEFAULT_STEPS, .out_dir = DEFAULT_OUT,
+                         .checkpoint.checkpoint_every = PROGRAM_DEFAULT_CHECKPOINT_EVERY};
     sentence_set_init(&options->sentences);
 
     /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
@@ -186,6 +207,12 @@ static void parse_options(int argc, char **argv, Options *options)
             options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
             break;
         case OPT_HELP: print_usage(); exit(0);
+        case OPT_SAVE: options->checkpoint.save_path = checked_file_name("--save", optarg); break;
+        case OPT_LOAD: options->checkpoint.load_path = checked_file_name("--load", optarg); break;
+        case OPT_CHECKPOINT_EVERY:
+            options->checkpoint.checkpoint_every =
+                cli_parse_int(PROGRAM, "--checkpoint-every", optarg, 0, INT_MAX);
+            break;
         case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
         default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
         }
@@ -743,17 +770,45 @@ static TrainConfig training_config(const Options *options, const char *label)
     return train;
 }
 
+/* Builds the distance task of section 4; exits when memory runs out. */
+static DistanceTask *new_distance_task(void)
+{
+    int receptive_field = cnn_receptive_field(CNN_LAYERS);
+    DistanceTask *task = distance_task_new(receptive_field + 1, receptive_field, 0);
+    check_allocated(task, "the distance task");
+    return task;
+}
+
+/* Builds the transformer that section 4 trains on @p task, the one --save and --load hold. */
+static Transformer *new_distance_model(const Options *options, const DistanceTask *task)
+{
+    return new_model(model_config(options, task->vocab->size, task->length, 2, false),
+                     options->seed, 41);
+}
+
+/* Loads --load into a fresh section 4 transformer; exits with status 2 before any output. */
+static void check_checkpoint(const Options *options)
+{
+    if (!options->checkpoint.load_path)
+        return;
+    DistanceTask *task = new_distance_task();
+    Transformer *model = new_distance_model(options, task);
+    program_load_checkpoint(PROGRAM, &options->checkpoint, transformer_params(model),
+                            MODEL_OPTIONS);
+    transformer_free(model);
+    distance_task_free(task);
+}
+
 static void section_distance(const Options *options)
 {
     int receptive_field = cnn_receptive_field(CNN_LAYERS);
     int distance = receptive_field + 1, gap = receptive_field;
     printf("== 4. The distance task beyond a CNN's receptive field\n\n");
-    if (options->steps == 0) {
+    if (options->steps == 0 && !options->checkpoint.load_path) {
         printf("  skipped: --steps 0\n\n");
         return;
     }
-    DistanceTask *task = distance_task_new(distance, gap, 0);
-    check_allocated(task, "the distance task");
+    DistanceTask *task = new_distance_task();
     printf("Each sentence holds two subject-object spans; the label says whether each object\n"
            "belongs to its own subject. Subject and object are %d words apart, beyond the\n"
            "receptive field of a %d-layer CNN (%d words), and every other pair that reveals the\n"
@@ -764,11 +819,19 @@ static void section_distance(const Options *options)
 
     ClassifierTask classifier_task = {.sample = sample_distance_task, .task = task,
                                       .length = task->length};
-    Transformer *model = new_model(model_config(options, task->vocab->size, task->length, 2,
-                                                false), options->seed, 41);
+    Transformer *model = new_distance_model(options, task);
+    TrainConfig transformer_config = training_config(options, "transformer");
+    if (program_load_checkpoint(PROGRAM, &options->checkpoint, transformer_params(model),
+                                MODEL_OPTIONS)) {
+        transformer_config.steps = 0;
+        printf("  the transformer is not trained: its parameters come from %s\n\n",
+               options->checkpoint.load_path);
+    }
+    program_configure_checkpoint(&options->checkpoint, &transformer_config);
     TrainResult transformer = train_classifier(transformer_classify, model,
                                                transformer_params(model), classifier_task,
-                                               training_config(options, "transformer"));
+                                               transformer_config);
+    train_exit_on_failure(PROGRAM, &transformer);
 
     Rng rng;
     rng_seed(&rng, options->seed, 42);
@@ -778,6 +841,7 @@ static void section_distance(const Options *options)
     check_allocated(cnn, "the CNN");
     TrainResult baseline = train_classifier(cnn_forward, cnn, cnn->params, classifier_task,
                                             training_config(options, "CNN"));
+    train_exit_on_failure(PROGRAM, &baseline);
 
     printf("  transformer (L = %d, H = %d, D = %d)   final loss %.4f   held-out accuracy %.3f\n",
            options->layers, options->heads, options->width, (double)transformer.final_loss,
@@ -940,7 +1004,7 @@ static void train_next_word(const Options *options, Transformer *model, const Te
 static void section_next_word(const Options *options)
 {
     printf("== 5. Next-word prediction on a tiny text\n\n");
-    if (options->steps == 0) {
+    if (options->steps == 0 && !options->checkpoint.load_path) {
         printf("  skipped: --steps 0\n\n");
         return;
     }
@@ -1010,6 +1074,7 @@ int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
+    check_checkpoint(&options);
     if (options.threads > 0)
         core_set_threads(options.threads);
 
