@@ -448,12 +448,14 @@ static TrainResult train_one(const Options *options, const OrderTask *task, bool
                                                   params);
         check_allocated(model, "the stage 03 model");
         result = train_classifier(position_model_forward, model, params, classifier_task, train);
+        train_exit_on_failure(PROGRAM, &result);
         position_model_free(model);
     } else {
         train.label = "stage 02";
         PairwiseModel *model = pairwise_model_new(&config, &rng, params);
         check_allocated(model, "the stage 02 model");
         result = train_classifier(word_model_forward, model, params, classifier_task, train);
+        train_exit_on_failure(PROGRAM, &result);
         pairwise_model_free(model);
     }
     params_free(params);

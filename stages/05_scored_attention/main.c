@@ -601,6 +601,7 @@ static void section_training(const Options *options, ScoredModel *model, const R
     ClassifierTask classifier_task = {sample_roar, task, task->length};
     TrainResult result = train_classifier(scored_model_forward, model, model->params,
                                           classifier_task, config);
+    train_exit_on_failure(PROGRAM, &result);
     fprintf(stderr, "%s: trained in %.1f s\n", PROGRAM, result.seconds);
     printf("final training loss %.4f; held-out accuracy %.3f\n",
            (double)result.final_loss, (double)result.accuracy);

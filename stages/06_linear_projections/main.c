@@ -504,6 +504,7 @@ static float train_one(const Options *options, const DistanceTask *task, ScoreKi
         .sample = (TaskSampleFn)distance_task_sample, .task = task, .length = task->length};
     TrainResult result = train_classifier(classifier_forward, model, params, classifier_task,
                                           config);
+    train_exit_on_failure(PROGRAM, &result);
     fprintf(stderr, "%s: %s, seed %llu: trained in %.1f s, final loss %.3f\n", PROGRAM,
             config.label, (unsigned long long)seed, result.seconds, (double)result.final_loss);
 

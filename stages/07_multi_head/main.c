@@ -426,6 +426,7 @@ static float train_one(const Options *options, const CueTask *task, int heads, u
         .sample = (TaskSampleFn)cue_task_sample, .task = task, .length = task->length};
     TrainResult result = train_classifier(classifier_forward, model, params, classifier_task,
                                           config);
+    train_exit_on_failure(PROGRAM, &result);
     fprintf(stderr, "%s: %s: trained in %.1f s, final loss %.3f\n", PROGRAM, label,
             result.seconds, (double)result.final_loss);
     *parameter_count = params_count_elements(params);
