@@ -4,7 +4,8 @@
  * for its exact exit status and the key words of its message. Legal inputs
  * must give exit status 0 and print every word whole. Short trainings of
  * stages 01 and 03 run twice, and with 1 and 2 threads, and must print the
- * same bytes.
+ * same bytes. Checkpoints written by --save of stages 01 and 08 must load
+ * back to the same results, and damaged ones must be rejected.
  *
  * The programs are found beside this test: BUILD/tests/test_programs runs
  * BUILD/bin/stageNN, so the sanitizer build tests its own programs. Every
@@ -771,6 +772,160 @@ static void test_determinism_stage03(void **state)
     check_training_repeats(&PROGRAMS[2], WORDS("--steps", "20"));
 }
 
+
+/* ------------------------------------------------------------------------- */
+/* Checkpoints: --save and --load                                             */
+/* ------------------------------------------------------------------------- */
+
+/* Writes the folder's file `name` into path. */
+static void folder_path(char *path, size_t size, const char *name)
+{
+    int length = snprintf(path, size, "%s/%s", files.folder, name);
+    assert_true(length > 0 && (size_t)length < size);
+}
+
+/* Returns the first line of text that starts with prefix (after spaces), owned; fails if none. */
+static char *find_line(const char *text, const char *prefix)
+{
+    for (const char *line = text; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
+        const char *start = line + strspn(line, " ");
+        if (strncmp(start, prefix, strlen(prefix)) != 0)
+            continue;
+        size_t length = strcspn(line, "\n");
+        char *copy = malloc(length + 1);
+        assert_non_null(copy);
+        memcpy(copy, line, length);
+        copy[length] = '\0';
+        return copy;
+    }
+    fail_msg("no line starts with '%s' in:\n%.600s", prefix, text);
+    return NULL;
+}
+
+/* Returns whether the files at the two paths hold the same bytes; checkpoints contain NULs. */
+static bool same_bytes(const char *first_path, const char *second_path)
+{
+    FILE *first = fopen(first_path, "rb"), *second = fopen(second_path, "rb");
+    assert_non_null(first);
+    assert_non_null(second);
+    int a, b;
+    do {
+        a = fgetc(first);
+        b = fgetc(second);
+    } while (a == b && a != EOF);
+    fclose(first);
+    fclose(second);
+    return a == b;
+}
+
+/* Runs program with the arguments and returns its stdout, owned; fails unless it exits 0. */
+static char *run_ok(const Program *program, const char *const *arguments)
+{
+    return run_for_output(program, arguments, "1");
+}
+
+/*
+ * Stage 01 trained for 20 steps and saved, then loaded without training:
+ * the held-out accuracy row of distance 3 must be the same, because the
+ * accuracy is measured on the same held-out stream with the same weights.
+ * Saving the loaded model again must give the same bytes (a bit-identical
+ * round trip), and no .tmp file may be left.
+ */
+static void test_checkpoint_stage01_round_trip(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX], again[PATH_MAX], temporary[PATH_MAX + 8];
+    folder_path(saved, sizeof saved, "stage01.ckpt");
+    folder_path(again, sizeof again, "stage01_again.ckpt");
+    snprintf(temporary, sizeof temporary, "%s.tmp", saved);
+
+    char *trained = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--steps", "20", "--seeds",
+                                               "1", "--save", saved));
+    char *loaded = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--seeds", "1", "--load",
+                                              saved, "--save", again));
+    char *trained_row = find_line(trained, "3 ");
+    char *loaded_row = find_line(loaded, "3 ");
+
+    assert_string_equal(trained_row, loaded_row);
+    assert_true(same_bytes(saved, again));
+    assert_int_equal(access(temporary, F_OK), -1);
+    assert_non_null(strstr(loaded, "No training"));
+    free(trained);
+    free(loaded);
+    free(trained_row);
+    free(loaded_row);
+}
+
+/* Writes a copy of `source` to `target` with `length` bytes, or one byte changed at `flip`. */
+static void write_damaged_copy(const char *source, const char *target, long length, long flip)
+{
+    FILE *file = fopen(source, "rb");
+    assert_non_null(file);
+    unsigned char bytes[1 << 16];
+    size_t size = fread(bytes, 1, sizeof bytes, file);
+    fclose(file);
+    assert_true(size > 100 && size < sizeof bytes);
+    if (length >= 0)
+        size = (size_t)length;
+    if (flip >= 0)
+        bytes[flip] ^= 0x40;
+    write_file(target, (const char *)bytes, size);
+}
+
+/*
+ * Every damaged or mismatched checkpoint is rejected with exit status 2 and
+ * the checkpoint module's reason, before any training.
+ */
+static void test_checkpoint_stage01_bad_files_rejected(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX], damaged[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage01_small.ckpt");
+    folder_path(damaged, sizeof damaged, "damaged.ckpt");
+    char *trained = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--steps", "1", "--seeds",
+                                               "1", "--width", "4", "--save", saved));
+    free(trained);
+    const Program *stage01 = &PROGRAMS[0];
+
+    write_damaged_copy(saved, damaged, 100, -1);
+    expect_answer(stage01, true, NULL, 2, WORDS("truncated", "--load"), "--width", "4",
+                  "--load", damaged, NULL);
+    write_damaged_copy(saved, damaged, -1, 0);
+    expect_answer(stage01, true, NULL, 2, WORDS("magic number"), "--width", "4", "--load",
+                  damaged, NULL);
+    write_damaged_copy(saved, damaged, -1, 90);
+    expect_answer(stage01, true, NULL, 2, WORDS("checksum mismatch"), "--width", "4", "--load",
+                  damaged, NULL);
+    expect_answer(stage01, true, NULL, 2, WORDS("does not match", "--width"), "--width", "8",
+                  "--load", saved, NULL);
+    expect_answer(stage01, true, NULL, 2, WORDS("failed to open", "No such file"), "--load",
+                  files.missing, NULL);
+    expect_answer(stage01, true, NULL, 2, WORDS("invalid value '' for --save"), "--save", "",
+                  NULL);
+}
+
+/* Stage 08's section 4 transformer saved after 10 steps and loaded: same held-out accuracy. */
+static void test_checkpoint_stage08_round_trip(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage08.ckpt");
+    Program stage08 = {.name = "stage08", .takes_out = true};
+
+    char *trained = run_ok(&stage08, WORDS("--steps", "10", "--save", saved));
+    char *loaded = run_ok(&stage08, WORDS("--steps", "10", "--load", saved));
+    char *trained_row = find_line(trained, "transformer (L");
+    char *loaded_row = find_line(loaded, "transformer (L");
+
+    assert_string_equal(strstr(trained_row, "held-out"), strstr(loaded_row, "held-out"));
+    expect_answer(&stage08, false, NULL, 2, WORDS("does not match", "--width"), "--width", "16",
+                  "--load", saved, NULL);
+    free(trained);
+    free(loaded);
+    free(trained_row);
+    free(loaded_row);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -803,6 +958,9 @@ int main(void)
         cmocka_unit_test(test_programs_bad_out_rejected),
         cmocka_unit_test(test_determinism_stage01),
         cmocka_unit_test(test_determinism_stage03),
+        cmocka_unit_test(test_checkpoint_stage01_round_trip),
+        cmocka_unit_test(test_checkpoint_stage01_bad_files_rejected),
+        cmocka_unit_test(test_checkpoint_stage08_round_trip),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);
 }
