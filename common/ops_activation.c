@@ -104,10 +104,14 @@ static inline float exp_nonpositive(float x)
     p = p * r + 1.0f;
     p = p * r + 1.0f;
 
-    /* 4. 2^n: the biased exponent n + 127 (at least 1 after the clamp) in bits 23..30. */
-    int32_t shifted_bits;
+    /*
+     * 4. 2^n: the biased exponent n + 127 (at least 1 after the clamp) in bits 23..30.
+     * Unsigned arithmetic, because a NaN or infinite x gives bits far out of range, and
+     * then p is NaN anyway; signed overflow there would be undefined behaviour.
+     */
+    uint32_t shifted_bits;
     memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
-    int32_t scale_bits = (shifted_bits - (int32_t)0x4B400000 + 127) * (1 << 23);
+    uint32_t scale_bits = (shifted_bits - 0x4B400000u + 127u) << 23;
     float scale;
     memcpy(&scale, &scale_bits, sizeof scale);
     return x < EXP_MIN_ARG ? 0.0f : p * scale;
