@@ -68,8 +68,9 @@
 /** --checkpoint-every when not given: with --save, a checkpoint every this many steps. */
 #define PROGRAM_DEFAULT_CHECKPOINT_EVERY 100
 
-/* Turns a macro's value into a string literal. */
+/** Turns @p x into a string literal without expanding it; see PROGRAM_STRINGIFY. */
 #define PROGRAM_STRINGIFY_(x) #x
+/** Turns the value of the macro @p x into a string literal. */
 #define PROGRAM_STRINGIFY(x) PROGRAM_STRINGIFY_(x)
 
 /**
