@@ -2,6 +2,7 @@
 #include "train.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "ops.h"
@@ -21,6 +22,8 @@ TrainConfig train_default_config(void)
         .eval_batches = 16,
         .seed = 1,
         .label = NULL,
+        .on_step = NULL,
+        .on_step_context = NULL,
     };
 }
 
@@ -88,8 +91,11 @@ TrainResult train_classifier(ClassifierForwardFn forward, void *model, ParamList
     double loss_window = 0.0;
     int window_steps = 0;
     double start = time_now_seconds();
+    /* The caller's on_step, when set, replaces the progress bar. */
+    bool show_progress = config.on_step == NULL;
     Progress progress;
-    progress_start(&progress, config.label ? config.label : "train", (size_t)config.steps);
+    if (show_progress)
+        progress_start(&progress, config.label ? config.label : "train", (size_t)config.steps);
 
     for (int step = 0; step < config.steps; step++) {
         /* 1. A fresh batch and the forward pass. */
@@ -117,9 +123,13 @@ TrainResult train_classifier(ClassifierForwardFn forward, void *model, ParamList
             loss_window += loss->data[0];
             window_steps++;
         }
-        progress_update(&progress, (size_t)step + 1, loss->data[0]);
+        if (show_progress)
+            progress_update(&progress, (size_t)step + 1, loss->data[0]);
+        else
+            config.on_step(config.on_step_context, step + 1, loss->data[0]);
     }
-    progress_finish(&progress);
+    if (show_progress)
+        progress_finish(&progress);
 
     result.seconds = time_now_seconds() - start;
     result.steps = config.steps;
