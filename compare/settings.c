@@ -1,0 +1,89 @@
+/* The full and quick recipes (see settings.h). */
+#include "settings.h"
+
+#include <string.h>
+
+/*
+ * Distances of task 1: every distance up to just past the CNN's receptive
+ * field 2L+1, then a spread up to 4 times it.
+ */
+static const int QUICK_DISTANCES[] = {1, 2, 3, 4, 6, 8, 12};
+static const int FULL_DISTANCES[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 20, 28};
+
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+/* Task 1: the stage 01 CNN of L layers against the attention stages and the controls. */
+static void init_distance(Settings *s, bool quick)
+{
+    const int *distances = quick ? QUICK_DISTANCES : FULL_DISTANCES;
+    size_t count = quick ? COUNT_OF(QUICK_DISTANCES) : COUNT_OF(FULL_DISTANCES);
+    memcpy(s->distances, distances, count * sizeof *distances);
+    s->distance = (DistanceSetup){
+        .cnn_layers = quick ? 1 : 3,
+        .cnn_width = quick ? 16 : 32,
+        /* 2L >= the largest distance, so one output reads both words at every distance. */
+        .deep_cnn_layers = quick ? 6 : 14,
+        .attention_layers = 1,
+        .heads = quick ? 2 : 4,
+        .margin = 4,
+        .attention = {false, false, false, false},
+        .distances = s->distances,
+        .distance_count = count,
+    };
+    s->distance_recipe = (Recipe){
+        .steps = quick ? 600 : 1500,
+        .batch = 32,
+        .learning_rate = 3e-3f,
+        .clip_norm = 1.0f,
+        .eval_batches = 16,
+        .curve_every = quick ? 50 : 100,
+        .curve_batches = 4,
+    };
+}
+
+/* Task 2: stage 02 against stage 03 on the word order task. */
+static void init_order(Settings *s, bool quick)
+{
+    s->order_layers = 1;
+    s->order_width = 8;
+    s->order_recipe = (Recipe){
+        .steps = quick ? 200 : 400,
+        .batch = 32,
+        .learning_rate = 3e-3f,
+        .clip_norm = 1.0f,
+        .eval_batches = 16,
+        .curve_every = 20,
+        .curve_batches = 4,
+    };
+}
+
+/* Task 3: the causal CNN against the stage 08 causal transformer on real text. */
+static void init_text(Settings *s, bool quick)
+{
+    s->text = (TextSettings){
+        .vocab_size = quick ? 1000 : 4000,
+        .validation_fraction = 0.1,
+        .context = quick ? 32 : 64,
+        .batch = 16,
+        .steps = quick ? 300 : 2000,
+        .learning_rate = 3e-3f,
+        .eval_every = quick ? 50 : 100,
+        .eval_windows = quick ? 32 : 64,
+        .cnn_layers = quick ? 1 : 3,
+        .cnn_width = quick ? 32 : 64,
+        .transformer_layers = quick ? 1 : 2,
+        .transformer_heads = quick ? 2 : 4,
+        .temperature = 0.8f,
+        .sample_words = 16,
+    };
+}
+
+void settings_init(Settings *settings, bool quick)
+{
+    memset(settings, 0, sizeof *settings);
+    settings->quick = quick;
+    settings->seed_count = 3;
+    init_distance(settings, quick);
+    init_order(settings, quick);
+    init_text(settings, quick);
+}
