@@ -1,8 +1,8 @@
 /**
  * @file tasks.h
  * @brief Generated classification tasks shared by the stage programs and the
- *        CNN-vs-attention comparison: the distance task and the word order
- *        task.
+ *        CNN-vs-attention comparison: the distance task, the word order
+ *        task and the roaring task.
  *
  * The distance task. A sentence holds two subject words and two object words;
  * each subject belongs to exactly one object ("dog" and "tail", "bird" and
@@ -101,5 +101,86 @@ void order_task_free(OrderTask *task);
  * labels [batch], 1 for adjective before noun, 0 for noun before adjective.
  */
 void order_task_sample(const OrderTask *task, Rng *rng, int batch, int *ids, int *labels);
+
+/* ------------------------------------------------------------------------- */
+/* The roaring task                                                           */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * The roaring task. Every sentence follows one pattern,
+ *
+ *   there was a [..] NOUN [..] on|in [..] FIRE [..] and [..] it was roaring [..]
+ *
+ * NOUN is either an animal that roars ("lion", "tiger", ...) or a thing that
+ * burns ("tree", "house", ...), and FIRE is "fire", "flames" or "blaze", after
+ * "on" or "in" drawn independently (so some sentences are poor English). The
+ * length - 10 extra words are shared out at random between the six slots
+ * [..], which hold adjectives, place words, fire adjectives, adverbs and
+ * closing words. So every word moves from sentence to sentence, and no word
+ * sits at a fixed distance from the noun or the fire word.
+ *
+ * The label is the identity of the word that does the roaring: the animal
+ * when the noun is an animal, the fire word when the noun is a thing. A
+ * one-layer model sees each word only in pairs, so it can name the word
+ * only by looking at that word. The fire word is in every sentence, so
+ * whether the pair ("roaring", fire word) matters depends on the noun.
+ */
+
+/** Animals in the roaring task; each one roars. */
+#define ROAR_TASK_ANIMALS 6
+/** Things in the roaring task; each one burns but does not roar. */
+#define ROAR_TASK_THINGS 6
+/** Fire words in the roaring task; each one roars when a thing burns. */
+#define ROAR_TASK_FIRES 3
+/** Classes: the animals (0 .. 5), then the fire words (6 .. 8). */
+#define ROAR_TASK_CLASSES (ROAR_TASK_ANIMALS + ROAR_TASK_FIRES)
+/** Words of the pattern without extra words: the shortest sentence. */
+#define ROAR_TASK_MIN_LENGTH 10
+
+/** Settings and vocabulary of a roaring task. */
+typedef struct RoarTask {
+    int length;          /**< words per sentence, at least ROAR_TASK_MIN_LENGTH */
+    Vocab *vocab;        /**< fixed vocabulary: \<unk\>, pattern words, extra words, nouns; owned */
+    int roaring_id;      /**< id of "roaring", the word whose attention is studied */
+    int class_ids[ROAR_TASK_CLASSES]; /**< id of the word of each class: animals, then fire words */
+    int thing_ids[ROAR_TASK_THINGS];  /**< ids of the things */
+} RoarTask;
+
+/**
+ * Builds a roaring task and its vocabulary.
+ * @return a task the caller frees with roar_task_free, or NULL when
+ *         @p length is below ROAR_TASK_MIN_LENGTH or above 4096, or memory
+ *         runs out.
+ */
+RoarTask *roar_task_new(int length);
+
+/** Frees a task from roar_task_new; NULL is ignored. */
+void roar_task_free(RoarTask *task);
+
+/**
+ * Draws @p batch sentences, each with an animal or a thing with equal
+ * probability.
+ * Shapes: ids [batch * task->length] word ids, row-major by sentence;
+ * labels [batch], the class (0 .. ROAR_TASK_CLASSES-1) of the word that roars.
+ */
+void roar_task_sample(const RoarTask *task, Rng *rng, int batch, int *ids, int *labels);
+
+/**
+ * Finds the first "roaring" in a sentence of @p length word ids.
+ * @return its position, or -1 when there is none.
+ */
+int roar_task_find_roaring(const RoarTask *task, const int *ids, int length);
+
+/**
+ * Finds the word that does the roaring in any sentence of @p length word
+ * ids, by the task's rule: the last animal before the first "roaring", or
+ * else the last fire word before it.
+ * @return its position, or -1 when the sentence has no "roaring" or neither
+ *         an animal nor a fire word comes before it.
+ */
+int roar_task_find_roarer(const RoarTask *task, const int *ids, int length);
+
+/** Returns the class of word @p id (0 .. ROAR_TASK_CLASSES-1), or -1 when it has none. */
+int roar_task_class_of(const RoarTask *task, int id);
 
 #endif /* TASKS_H */

@@ -1,0 +1,413 @@
+/*
+ * Stage 04 program: the column-sum reduction, in two sections.
+ *
+ *   1. The vector count: each sentence goes through L column-sum layers, and
+ *      the number of pair vectors of each layer, read from the layer's
+ *      tensors, is printed next to stage 02's n^(2^L), with the cost.
+ *   2. The blurring measurement: how well one vector can be recovered from a
+ *      sum of n vectors, for n = 1, 2, 4, ..., 256 and five dominances. The
+ *      table also goes to OUT/stage04_blur.csv and a plot.
+ *
+ * stdout carries only results, the same bytes for the same options;
+ * file notices and timings go to stderr.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "04_column_sum/blur.h"
+#include "04_column_sum/column_sum.h"
+#include "cli.h"
+#include "csv.h"
+#include "files.h"
+#include "init.h"
+#include "plot.h"
+#include "vocab.h"
+
+#define PROGRAM "stage04"
+
+static const char *const DEFAULT_SENTENCES[] = {
+    "the fat cat",
+    "the dog spun around so fast that it caught its tail",
+};
+#define DEFAULT_LAYERS 4
+#define DEFAULT_MODEL_WIDTH 8
+#define DEFAULT_WIDTH 64
+#define DEFAULT_CODEBOOK 64
+#define DEFAULT_TRIALS 2000
+#define DEFAULT_OUT "results/stage04"
+
+#define MAX_LAYERS 16
+#define MAX_WORDS 256
+#define MAX_WIDTH 4096
+#define MAX_CODEBOOK 100000
+#define MAX_TRIALS 10000000
+#define MAX_THREADS 1024
+
+/* The sums measured: n = 1, 2, 4, ..., 256 vectors, at each dominance. */
+static const int BLUR_COUNTS[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+static const double BLUR_DOMINANCES[] = {1, 2, 4, 8, 16};
+#define BLUR_COUNT_N ((int)(sizeof BLUR_COUNTS / sizeof BLUR_COUNTS[0]))
+#define BLUR_DOMINANCE_N ((int)(sizeof BLUR_DOMINANCES / sizeof BLUR_DOMINANCES[0]))
+
+/* Everything the command line sets. */
+typedef struct Options {
+    uint64_t seed;
+    int layers;               /* L of section 1 */
+    int width;                /* d of section 2 */
+    int codebook;             /* M of section 2 */
+    int trials;               /* trials per point of section 2 */
+    int threads;              /* 0 keeps the OpenMP default */
+    const char *out_dir;
+    const char **sentences;   /* [sentence_count] from --sentence and --sentence-file */
+    size_t sentence_count;
+    LineList file_lines;      /* owns the lines of --sentence-file */
+} Options;
+
+/* ------------------------------------------------------------------------- */
+/* Options                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static void print_usage(void)
+{
+    printf("Usage: %s [OPTION]...\n"
+           "Walk through the column-sum reduction: L layers keep n*n pair vectors each\n"
+           "instead of stage 02's n^(2^L), and summing n vectors blurs them.\n"
+           "\n"
+           "  --sentence TEXT       sentence for section 1, repeatable; replaces the two\n"
+           "                        built-in sentences. At most %d words.\n"
+           "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
+           "  --layers N            column-sum layers L of section 1, 1..%d (default %d)\n"
+           "  --width N             width d of the vectors of section 2, 1..%d (default %d)\n"
+           "  --codebook N          candidates M in the retrieval codebook, 2..%d (default %d)\n"
+           "  --trials N            random trials per point of section 2, 1..%d\n"
+           "                        (default %d)\n"
+           "  --seed N              seed of the weights and the trials (default 1)\n"
+           "  --out DIR             folder for stage04_blur.csv and .png (default %s)\n"
+           "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n"
+           "  --help                print this help and exit\n",
+           PROGRAM, MAX_WORDS, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH,
+           MAX_CODEBOOK, DEFAULT_CODEBOOK, MAX_TRIALS, DEFAULT_TRIALS, DEFAULT_OUT, MAX_THREADS);
+}
+
+/* Appends one sentence to options->sentences; the text must outlive the options. */
+static void add_sentence(Options *options, const char *text)
+{
+    const char **grown = realloc(options->sentences,
+                                 (options->sentence_count + 1) * sizeof *grown);
+    if (!grown) {
+        fprintf(stderr, "%s: out of memory reading the sentences\n", PROGRAM);
+        exit(1);
+    }
+    grown[options->sentence_count++] = text;
+    options->sentences = grown;
+}
+
+/* Reads every line of path as a sentence; exits with status 2 when it cannot. */
+static void add_sentence_file(Options *options, const char *path)
+{
+    char error[512];
+    size_t first = options->file_lines.count;
+    if (!cli_read_lines(path, &options->file_lines, error, sizeof error))
+        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
+    for (size_t i = first; i < options->file_lines.count; i++)
+        add_sentence(options, options->file_lines.lines[i]);
+}
+
+/* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
+static void parse_options(int argc, char **argv, Options *options)
+{
+    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_LAYERS, OPT_WIDTH, OPT_CODEBOOK,
+           OPT_TRIALS, OPT_SEED, OPT_OUT, OPT_THREADS, OPT_HELP };
+    static const struct option long_options[] = {
+        {"sentence", required_argument, NULL, OPT_SENTENCE},
+        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+        {"layers", required_argument, NULL, OPT_LAYERS},
+        {"width", required_argument, NULL, OPT_WIDTH},
+        {"codebook", required_argument, NULL, OPT_CODEBOOK},
+        {"trials", required_argument, NULL, OPT_TRIALS},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+
+    *options = (Options){.seed = 1, .layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH,
+                         .codebook = DEFAULT_CODEBOOK, .trials = DEFAULT_TRIALS,
+                         .out_dir = DEFAULT_OUT};
+    line_list_init(&options->file_lines);
+
+    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
+    opterr = 0;
+    int option;
+    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+        switch (option) {
+        case OPT_SENTENCE: add_sentence(options, optarg); break;
+        case OPT_SENTENCE_FILE: add_sentence_file(options, optarg); break;
+        case OPT_LAYERS:
+            options->layers = cli_parse_int(PROGRAM, "--layers", optarg, 1, MAX_LAYERS);
+            break;
+        case OPT_WIDTH:
+            options->width = cli_parse_int(PROGRAM, "--width", optarg, 1, MAX_WIDTH);
+            break;
+        case OPT_CODEBOOK:
+            options->codebook = cli_parse_int(PROGRAM, "--codebook", optarg, 2, MAX_CODEBOOK);
+            break;
+        case OPT_TRIALS:
+            options->trials = cli_parse_int(PROGRAM, "--trials", optarg, 1, MAX_TRIALS);
+            break;
+        case OPT_SEED: options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX); break;
+        case OPT_OUT: options->out_dir = optarg; break;
+        case OPT_THREADS:
+            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
+            break;
+        case OPT_HELP: print_usage(); exit(0);
+        case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
+        default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
+    if (options->out_dir[0] == '\0')
+        cli_usage_error(PROGRAM, "invalid value '' for --out: expected a folder name");
+    if (options->sentence_count == 0)
+        for (size_t i = 0; i < sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]; i++)
+            add_sentence(options, DEFAULT_SENTENCES[i]);
+}
+
+static void free_options(Options *options)
+{
+    free(options->sentences);
+    line_list_free(&options->file_lines);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Section 1: the vector count                                                */
+/* ------------------------------------------------------------------------- */
+
+/* Returns the number of words of sentence @p index, rejecting empty and overlong ones (exit 2). */
+static int count_words(const char *text, size_t index)
+{
+    char error[512];
+    TokenList tokens;
+    token_list_init(&tokens);
+    if (!tokenize(text, strlen(text), &tokens, error, sizeof error))
+        cli_usage_error(PROGRAM, "invalid sentence %zu '%s': %s", index + 1, text, error);
+    size_t count = tokens.count;
+    token_list_free(&tokens);
+    if (count == 0)
+        cli_usage_error(PROGRAM, "invalid sentence %zu '%s': it has no words", index + 1, text);
+    if (count > MAX_WORDS)
+        cli_usage_error(PROGRAM, "invalid sentence %zu: it has %zu words, at most %d are allowed",
+                        index + 1, count, MAX_WORDS);
+    return (int)count;
+}
+
+/* Formats stage 02's n^(2^L) exactly when it fits in size_t, else as a rounded power. */
+static void format_pairwise_count(size_t words, int layers, char *text, size_t size)
+{
+    size_t count;
+    if (pairwise_vector_count(words, layers, &count))
+        snprintf(text, size, "%zu", count);
+    else
+        snprintf(text, size, "%.3g", pow((double)words, pow(2.0, layers)));
+}
+
+/*
+ * Runs the layers on random word vectors (the count does not depend on the
+ * words) and writes the pair vectors of each layer, read from the layer's
+ * tensor, into pair_counts [layers].
+ */
+static void measure_pair_counts(PairNet **nets, int layers, int words, Rng *rng,
+                                size_t *pair_counts)
+{
+    Tensor *x0 = tensor_new(shape3(1, words, DEFAULT_MODEL_WIDTH), false);
+    init_normal(x0, rng, 1.0f);
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+
+    Tensor *x = x0;
+    for (int l = 0; l < layers; l++) {
+        Tensor *pairs;
+        x = column_sum_layer_forward(&tape, nets[l], x, &pairs);
+        pair_counts[l] = (size_t)pairs->shape.dim[1];
+    }
+    tape_free(&tape);
+    tensor_free(x0);
+}
+
+static void print_counts(const char *text, int words, const size_t *pair_counts, int layers)
+{
+    printf("\n\"%s\" (n = %d word%s)\n", text, words, words == 1 ? "" : "s");
+    printf("%6s  %22s  %22s  %14s\n", "layer", "stage 02: n^(2^L)", "column sum: pairs",
+           "vectors kept");
+    for (int l = 0; l < layers; l++) {
+        char pairwise[32];
+        format_pairwise_count((size_t)words, l + 1, pairwise, sizeof pairwise);
+        printf("%6d  %22s  %22zu  %14d\n", l + 1, pairwise, pair_counts[l], words);
+    }
+
+    size_t cost;
+    if (column_sum_multiply_adds((size_t)words, layers, DEFAULT_MODEL_WIDTH,
+                                 DEFAULT_MODEL_WIDTH, &cost))
+        printf("multiply-adds of %d layers at D = %d: n^2 L (2 D^2 + D) = %zu\n", layers,
+               DEFAULT_MODEL_WIDTH, cost);
+}
+
+static void section_counts(const Options *options, const int *word_counts)
+{
+    printf("== 1. The vector count: n*n pair vectors per layer, n kept ==\n");
+    printf("A column-sum layer forms the n*n pairs of its n input vectors, runs the pair net\n"
+           "on each, and sums the n pairs of each word back into one vector, so the next\n"
+           "layer again starts from n vectors. Pair counts are read from the layers' tensors.\n");
+
+    Rng rng;
+    rng_seed(&rng, options->seed, 0);
+    PairNet *nets[MAX_LAYERS];
+    for (int l = 0; l < options->layers; l++) {
+        nets[l] = pair_net_new(DEFAULT_MODEL_WIDTH, DEFAULT_MODEL_WIDTH, &rng, NULL);
+        if (!nets[l]) {
+            fprintf(stderr, "%s: out of memory creating the pair nets\n", PROGRAM);
+            exit(1);
+        }
+    }
+
+    size_t pair_counts[MAX_LAYERS];
+    for (size_t s = 0; s < options->sentence_count; s++) {
+        int words = word_counts[s];
+        measure_pair_counts(nets, options->layers, words, &rng, pair_counts);
+        print_counts(options->sentences[s], words, pair_counts, options->layers);
+    }
+    for (int l = 0; l < options->layers; l++)
+        pair_net_free(nets[l]);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Section 2: summing blurs                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* Measures every (n, dominance) point into points [BLUR_COUNT_N * BLUR_DOMINANCE_N]. */
+static void measure_blur(const Options *options, BlurPoint *points)
+{
+    BlurConfig config = {.width = options->width, .codebook = options->codebook,
+                         .trials = options->trials, .seed = options->seed};
+    for (int c = 0; c < BLUR_COUNT_N; c++)
+        if (!blur_measure(&config, BLUR_COUNTS[c], BLUR_DOMINANCES, BLUR_DOMINANCE_N,
+                          points + (size_t)c * BLUR_DOMINANCE_N)) {
+            fprintf(stderr, "%s: out of memory measuring sums of %d vectors\n", PROGRAM,
+                    BLUR_COUNTS[c]);
+            exit(1);
+        }
+}
+
+/* Prints one table with a row per n and a column per dominance; pick selects the value. */
+static void print_blur_table(const char *title, const BlurPoint *points,
+                             double (*pick)(const BlurPoint *point))
+{
+    printf("\n%s\n%6s", title, "n");
+    for (int i = 0; i < BLUR_DOMINANCE_N; i++) {
+        char heading[32];
+        snprintf(heading, sizeof heading, "dominance %g", BLUR_DOMINANCES[i]);
+        printf("  %12s", heading);
+    }
+    printf("\n");
+    for (int c = 0; c < BLUR_COUNT_N; c++) {
+        printf("%6d", BLUR_COUNTS[c]);
+        for (int i = 0; i < BLUR_DOMINANCE_N; i++)
+            printf("  %12.3f", pick(&points[(size_t)c * BLUR_DOMINANCE_N + i]));
+        printf("\n");
+    }
+}
+
+static double pick_cosine(const BlurPoint *point) { return point->mean_cosine; }
+static double pick_expected(const BlurPoint *point) { return point->expected_cosine; }
+static double pick_retrieval(const BlurPoint *point) { return point->retrieval; }
+
+/* Writes OUT/stage04_blur.csv and draws OUT/stage04_blur.png; failures are reported, not fatal. */
+static void write_blur_figure(const char *out_dir, const BlurPoint *points)
+{
+    char error[512], csv_path[4096], png_path[4096];
+    if (!make_directories(out_dir, error, sizeof error)) {
+        fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
+        return;
+    }
+    snprintf(csv_path, sizeof csv_path, "%s/stage04_blur.csv", out_dir);
+    snprintf(png_path, sizeof png_path, "%s/stage04_blur.png", out_dir);
+
+    CsvWriter *csv = csv_open(csv_path,
+                              "words,dominance,mean_cosine,expected_cosine,retrieval_accuracy",
+                              error, sizeof error);
+    for (int i = 0; csv && i < BLUR_COUNT_N * BLUR_DOMINANCE_N; i++)
+        csv_row(csv, "%d,%g,%.6f,%.6f,%.6f", points[i].count, points[i].dominance,
+                points[i].mean_cosine, points[i].expected_cosine, points[i].retrieval);
+    if (!csv || !csv_close(csv, error, sizeof error)) {
+        fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
+        return;
+    }
+    fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
+    if (plot_render("stage04_blur.gp", csv_path, png_path))
+        fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
+}
+
+static void section_blur(const Options *options)
+{
+    printf("\n== 2. Summing n vectors blurs them ==\n");
+    printf("One component c of length 'dominance' plus n-1 other vectors of length 1, all in\n"
+           "random directions in R^%d; %d trials per point (seed %llu).\n"
+           "cosine: mean of cos(sum, c); 1 means the sum points exactly along c.\n"
+           "retrieval: fraction of trials in which c is the nearest (by cosine) to the sum\n"
+           "among a codebook of %d unit vectors, c and %d random others (chance %.3f).\n",
+           options->width, options->trials, (unsigned long long)options->seed,
+           options->codebook, options->codebook - 1, 1.0 / options->codebook);
+
+    BlurPoint points[BLUR_COUNT_N * BLUR_DOMINANCE_N];
+    measure_blur(options, points);
+    print_blur_table("cosine between the sum and c (measured):", points, pick_cosine);
+    print_blur_table("cosine estimate dominance / sqrt(dominance^2 + n - 1), which treats the "
+                     "vectors as orthogonal:", points, pick_expected);
+    print_blur_table("retrieval accuracy:", points, pick_retrieval);
+
+    /* The first and last rows of dominance 1 and of the largest dominance. */
+    const BlurPoint *last = points + (size_t)(BLUR_COUNT_N - 1) * BLUR_DOMINANCE_N;
+    printf("\nWith equal vectors (dominance 1) the cosine falls from %.3f at n = %d to %.3f at\n"
+           "n = %d and retrieval from %.3f to %.3f. With dominance %g the sum of %d vectors\n"
+           "still has cosine %.3f and retrieval %.3f: a sum keeps one vector only when that\n"
+           "vector is much larger than the rest. Stage 05 lets the model choose which one.\n",
+           points[0].mean_cosine, BLUR_COUNTS[0], last[0].mean_cosine,
+           BLUR_COUNTS[BLUR_COUNT_N - 1], points[0].retrieval, last[0].retrieval,
+           BLUR_DOMINANCES[BLUR_DOMINANCE_N - 1], BLUR_COUNTS[BLUR_COUNT_N - 1],
+           last[BLUR_DOMINANCE_N - 1].mean_cosine, last[BLUR_DOMINANCE_N - 1].retrieval);
+
+    write_blur_figure(options->out_dir, points);
+}
+
+int main(int argc, char **argv)
+{
+    Options options;
+    parse_options(argc, argv, &options);
+    core_set_threads(options.threads);
+
+    /* Check every sentence before printing anything. */
+    int *word_counts = calloc(options.sentence_count, sizeof *word_counts);
+    if (!word_counts) {
+        fprintf(stderr, "%s: out of memory reading the sentences\n", PROGRAM);
+        return 1;
+    }
+    for (size_t s = 0; s < options.sentence_count; s++)
+        word_counts[s] = count_words(options.sentences[s], s);
+
+    section_counts(&options, word_counts);
+    section_blur(&options);
+
+    free(word_counts);
+    free_options(&options);
+    return 0;
+}

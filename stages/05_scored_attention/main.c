@@ -1,0 +1,695 @@
+/*
+ * Stage 05 program: scored attention, in three sections.
+ *
+ *   1. The worked example: raw importances normalised by their sum, why
+ *      that fails once a scorer can output negative numbers, and how exp
+ *      (with the row maximum subtracted) fixes it.
+ *   2. The layer's cost: both nets run on all n^2 pairs.
+ *   3. Training on the roaring task: the model must name the word that
+ *      roars, which is the fire word when a thing burns and the animal when
+ *      an animal burns. The weights of "roaring" are printed per sentence
+ *      and drawn from OUT/stage05_attention.csv as a heatmap. The program
+ *      also measures how often the largest weight lands on the right word
+ *      in held-out sentences.
+ *
+ * stdout carries only results, the same bytes for the same options;
+ * progress, notes about unknown words and file notices go to stderr.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "05_scored_attention/scored_attention.h"
+#include "05_scored_attention/scored_model.h"
+#include "cli.h"
+#include "csv.h"
+#include "files.h"
+#include "plot.h"
+#include "tasks.h"
+#include "train.h"
+#include "vocab.h"
+
+#define PROGRAM "stage05"
+
+/* The two sentences of the worked example; "roaring" is their last word. */
+#define TREE_SENTENCE "there was a tree on fire and it was roaring"
+#define LION_SENTENCE "there was a lion on fire and it was roaring"
+
+/* Sentences shown after training unless --sentence or --sentence-file replaces them. */
+static const char *const DEFAULT_SENTENCES[] = {
+    TREE_SENTENCE,
+    LION_SENTENCE,
+    "there was a big tiger nearby in flames and it was roaring",
+    "there was a house on raging blaze and then it was roaring loudly",
+    "there was a dark bear on hot fire and suddenly it was roaring",
+    "there was a tall barn in flames still and it was roaring again",
+};
+
+/* Model and training sizes. */
+#define TRAIN_LENGTH 12
+#define POSITIONS 16
+#define WIDTH 32
+#define SCORE_WIDTH 16
+#define DEFAULT_STEPS 1500
+#define EVAL_SENTENCES 1024
+#define DEFAULT_OUT "results/stage05"
+
+#define MAX_STEPS 10000000
+#define MAX_THREADS 1024
+
+/* Everything the command line sets. */
+typedef struct Options {
+    uint64_t seed;
+    int steps;                /* training steps */
+    int threads;              /* 0 keeps the OpenMP default */
+    const char *out_dir;
+    const char **sentences;   /* [sentence_count] from --sentence and --sentence-file */
+    size_t sentence_count;
+    LineList file_lines;      /* owns the lines of --sentence-file */
+} Options;
+
+/* A sentence encoded with the task's vocabulary. */
+typedef struct Encoded {
+    TokenList words;          /* the words as written */
+    int *ids;                 /* [words.count] ids, unknown words as VOCAB_UNKNOWN_ID */
+    int length;               /* words.count */
+} Encoded;
+
+/* ------------------------------------------------------------------------- */
+/* Options                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static void print_usage(void)
+{
+    printf("Usage: %s [OPTION]...\n"
+           "Walk through scored attention: the worked example of normalised importances,\n"
+           "why exp is used, the cost of two nets on n^2 pairs, and a model trained so that\n"
+           "\"roaring\" attends to the word that roars.\n"
+           "\n"
+           "  --sentence TEXT       sentence whose weights are shown after training,\n"
+           "                        repeatable; replaces the built-in sentences. At most %d\n"
+           "                        words; words the model does not know become %s.\n"
+           "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
+           "  --steps N             training steps, 1..%d (default %d)\n"
+           "  --seed N              seed of the weights and the training data (default 1)\n"
+           "  --out DIR             folder for stage05_attention.csv and .png (default %s)\n"
+           "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n"
+           "  --help                print this help and exit\n",
+           PROGRAM, POSITIONS, VOCAB_UNKNOWN_WORD, MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT,
+           MAX_THREADS);
+}
+
+/* Appends one sentence to options->sentences; the text must outlive the options. */
+static void add_sentence(Options *options, const char *text)
+{
+    const char **grown = realloc(options->sentences,
+                                 (options->sentence_count + 1) * sizeof *grown);
+    if (!grown) {
+        fprintf(stderr, "%s: out of memory reading the sentences\n", PROGRAM);
+        exit(1);
+    }
+    grown[options->sentence_count++] = text;
+    options->sentences = grown;
+}
+
+/* Reads every line of path as a sentence; exits with status 2 when it cannot. */
+static void add_sentence_file(Options *options, const char *path)
+{
+    char error[512];
+    size_t first = options->file_lines.count;
+    if (!cli_read_lines(path, &options->file_lines, error, sizeof error))
+        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
+    for (size_t i = first; i < options->file_lines.count; i++)
+        add_sentence(options, options->file_lines.lines[i]);
+}
+
+/* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
+static void parse_options(int argc, char **argv, Options *options)
+{
+    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_STEPS, OPT_SEED, OPT_OUT, OPT_THREADS,
+           OPT_HELP };
+    static const struct option long_options[] = {
+        {"sentence", required_argument, NULL, OPT_SENTENCE},
+        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+        {"steps", required_argument, NULL, OPT_STEPS},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+
+    *options = (Options){.seed = 1, .steps = DEFAULT_STEPS, .out_dir = DEFAULT_OUT};
+    line_list_init(&options->file_lines);
+
+    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
+    opterr = 0;
+    int option;
+    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+        switch (option) {
+        case OPT_SENTENCE: add_sentence(options, optarg); break;
+        case OPT_SENTENCE_FILE: add_sentence_file(options, optarg); break;
+        case OPT_STEPS:
+            options->steps = cli_parse_int(PROGRAM, "--steps", optarg, 1, MAX_STEPS);
+            break;
+        case OPT_SEED: options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX); break;
+        case OPT_OUT: options->out_dir = optarg; break;
+        case OPT_THREADS:
+            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
+            break;
+        case OPT_HELP: print_usage(); exit(0);
+        case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
+        default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
+    if (options->out_dir[0] == '\0')
+        cli_usage_error(PROGRAM, "invalid value '' for --out: expected a folder name");
+    if (options->sentence_count == 0)
+        for (size_t i = 0; i < sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]; i++)
+            add_sentence(options, DEFAULT_SENTENCES[i]);
+}
+
+static void free_options(Options *options)
+{
+    free(options->sentences);
+    line_list_free(&options->file_lines);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Sentences                                                                  */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * Splits sentence @p index into words and encodes it with @p vocab. Empty,
+ * invalid and overlong sentences stop the program with status 2; unknown
+ * words become <unk> with a note on stderr.
+ */
+static void encode_sentence(const char *text, size_t index, const Vocab *vocab, Encoded *out)
+{
+    char error[512];
+    token_list_init(&out->words);
+    if (!tokenize(text, strlen(text), &out->words, error, sizeof error))
+        cli_usage_error(PROGRAM, "invalid sentence %zu '%s': %s", index + 1, text, error);
+    if (out->words.count == 0)
+        cli_usage_error(PROGRAM, "invalid sentence %zu '%s': it has no words", index + 1, text);
+    if (out->words.count > POSITIONS)
+        cli_usage_error(PROGRAM, "invalid sentence %zu: it has %zu words, but the model has "
+                        "%d positions; shorten it", index + 1, out->words.count, POSITIONS);
+
+    out->length = (int)out->words.count;
+    out->ids = malloc(out->words.count * sizeof *out->ids);
+    if (!out->ids) {
+        fprintf(stderr, "%s: out of memory encoding the sentences\n", PROGRAM);
+        exit(1);
+    }
+    vocab_encode(vocab, &out->words, out->ids);
+    for (int t = 0; t < out->length; t++)
+        if (out->ids[t] == VOCAB_UNKNOWN_ID)
+            fprintf(stderr, "%s: note: sentence %zu: '%s' is not in the model's vocabulary "
+                    "and is read as %s\n", PROGRAM, index + 1,
+                    token_list_get(&out->words, (size_t)t), VOCAB_UNKNOWN_WORD);
+}
+
+static void free_encoded(Encoded *sentences, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        token_list_free(&sentences[i].words);
+        free(sentences[i].ids);
+    }
+    free(sentences);
+}
+
+/* Returns the column width of word @p t: its length, but at least 7 so that 0.000 fits. */
+static int column_width(const TokenList *words, size_t t)
+{
+    int length = (int)strlen(token_list_get(words, t));
+    return length < 7 ? 7 : length;
+}
+
+/* Prints the words of a sentence as a header row for print_value_row. */
+static void print_word_row(const TokenList *words)
+{
+    printf("  %-12s", "word");
+    for (size_t t = 0; t < words->count; t++)
+        printf(" %*s", column_width(words, t), token_list_get(words, t));
+    printf("\n");
+}
+
+/*
+ * Prints one value per word, aligned under print_word_row's words: three
+ * decimals, or none from 100 on so that scores such as -1000 fit the column.
+ */
+static void print_value_row(const TokenList *words, const float *values, const char *label)
+{
+    printf("  %-12s", label);
+    for (size_t t = 0; t < words->count; t++) {
+        double value = values[t];
+        printf(" %*.*f", column_width(words, t), fabs(value) >= 100.0 ? 0 : 3, value);
+    }
+    printf("\n");
+}
+
+/* ------------------------------------------------------------------------- */
+/* Section 1: the worked example                                              */
+/* ------------------------------------------------------------------------- */
+
+/* The words of one example sentence and the position of each word the example scores. */
+typedef struct Example {
+    const char *name;
+    TokenList words;
+    int fire_at;
+    int lion_at;      /* -1 when the sentence has no lion */
+    int roaring_at;
+} Example;
+
+/* Returns the position of @p word in @p words, or -1. */
+static int find_word(const TokenList *words, const char *word)
+{
+    for (size_t t = 0; t < words->count; t++)
+        if (strcmp(token_list_get(words, t), word) == 0)
+            return (int)t;
+    return -1;
+}
+
+static void load_example(Example *example, const char *name, const char *text)
+{
+    example->name = name;
+    token_list_init(&example->words);
+    if (!tokenize(text, strlen(text), &example->words, NULL, 0)) {
+        fprintf(stderr, "%s: out of memory splitting the example into words\n", PROGRAM);
+        exit(1);
+    }
+    example->fire_at = find_word(&example->words, "fire");
+    example->lion_at = find_word(&example->words, "lion");
+    example->roaring_at = find_word(&example->words, "roaring");
+}
+
+/* Fills row [n] with @p other, then fire's and (when present) lion's values. */
+static void fill_row(const Example *example, float *row, float other, float fire, float lion)
+{
+    for (size_t t = 0; t < example->words.count; t++)
+        row[t] = other;
+    row[example->fire_at] = fire;
+    if (example->lion_at >= 0)
+        row[example->lion_at] = lion;
+}
+
+/* Prints the plain normalisation of @p importances [n], or why it does not exist. */
+static void print_plain(const Example *example, const float *importances)
+{
+    int n = (int)example->words.count;
+    float weights[POSITIONS];
+    double sum = 0.0;
+    for (int t = 0; t < n; t++)
+        sum += importances[t];
+    printf("%s sentence, sum of importances %g:\n", example->name, sum);
+    print_word_row(&example->words);
+    print_value_row(&example->words, importances, "importance");
+    if (attention_normalise_plain(importances, n, weights))
+        print_value_row(&example->words, weights, "weight");
+    else
+        printf("  %-12s none: dividing by a sum of %g is undefined or flips the signs\n", "weight",
+               sum);
+}
+
+/*
+ * Runs attention_weights on an [n, n] score matrix whose row for "roaring"
+ * is @p scores [n] (other rows 0) and prints that row's weights.
+ */
+static void print_exp(const Example *example, const float *scores, const char *label)
+{
+    int n = (int)example->words.count;
+    Tensor *matrix = tensor_new(shape2(n, n), false);
+    memcpy(matrix->data + (size_t)example->roaring_at * n, scores, (size_t)n * sizeof *scores);
+    Tape tape;
+    tape_init(&tape);
+
+    Tensor *weights = attention_weights(&tape, matrix);
+    printf("%s sentence, %s:\n", example->name, label);
+    print_word_row(&example->words);
+    print_value_row(&example->words, scores, "score");
+    print_value_row(&example->words, weights->data + (size_t)example->roaring_at * n, "weight");
+
+    tape_free(&tape);
+    tensor_free(matrix);
+}
+
+/* Computes weight @p index as exp(s) / sum exp(s') in float without subtracting the maximum. */
+static float naive_softmax_weight(const float *scores, int n, int index)
+{
+    float sum = 0.0f;
+    for (int t = 0; t < n; t++)
+        sum += expf(scores[t]);
+    return expf(scores[index]) / sum;
+}
+
+/* Prints the largest weight change when @p shift is added to every score of the row. */
+static void print_shift(const Example *example, const float *scores, float shift)
+{
+    int n = (int)example->words.count;
+    float shifted[POSITIONS];
+    for (int t = 0; t < n; t++)
+        shifted[t] = scores[t] + shift;
+
+    Tensor *a = tensor_new(shape2(1, n), false), *b = tensor_new(shape2(1, n), false);
+    memcpy(a->data, scores, (size_t)n * sizeof *scores);
+    memcpy(b->data, shifted, (size_t)n * sizeof *shifted);
+    Tape tape;
+    tape_init(&tape);
+    Tensor *wa = op_softmax(&tape, a), *wb = op_softmax(&tape, b);
+    double max_difference = 0.0;
+    for (int t = 0; t < n; t++)
+        max_difference = fmax(max_difference, fabs((double)wa->data[t] - wb->data[t]));
+
+    printf("adding %g to every score of the row changes no weight: max |difference| = %g\n",
+           shift, max_difference);
+    tape_free(&tape);
+    tensor_free(a);
+    tensor_free(b);
+}
+
+static void section_worked_example(void)
+{
+    Example tree, lion;
+    load_example(&tree, "tree", TREE_SENTENCE);
+    load_example(&lion, "lion", LION_SENTENCE);
+    float row[POSITIONS];
+
+    printf("== 1. Relative importance: the worked example ==\n");
+    printf("The query is \"roaring\". Raw importance of the pair (\"roaring\", \"fire\") is 10,\n"
+           "of (\"roaring\", \"lion\") 90, and of every other pair 0. Plain normalisation\n"
+           "divides each importance by the sum of the query's importances:\n\n");
+    fill_row(&tree, row, 0.0f, 10.0f, 0.0f);
+    print_plain(&tree, row);
+    fill_row(&lion, row, 0.0f, 10.0f, 90.0f);
+    print_plain(&lion, row);
+    printf("The same pair (\"roaring\", \"fire\") gets weight 1 in the tree sentence, where it\n"
+           "is the only important pair, and 0.1 in the lion sentence, where the lion takes 0.9.\n");
+
+    printf("\nWhy exp: a scorer is a neural net, and its outputs can be negative.\n");
+    fill_row(&lion, row, 0.0f, 2.0f, -2.0f);
+    print_plain(&lion, row);
+    fill_row(&lion, row, 0.0f, 3.0f, -1.0f);
+    print_plain(&lion, row);
+    printf("The first sum is zero, and the second gives fire a weight above 1 and the lion a\n"
+           "negative one. exp makes every term positive: a_qk = exp(s_qk) / sum_k' exp(s_qk').\n\n");
+
+    fill_row(&tree, row, -INFINITY, logf(10.0f), 0.0f);
+    print_exp(&tree, row, "scores ln 10 for fire and -infinity elsewhere");
+    fill_row(&lion, row, -INFINITY, logf(10.0f), logf(90.0f));
+    print_exp(&lion, row, "scores ln 10 for fire, ln 90 for lion, -infinity elsewhere");
+    printf("These are the weights of plain normalisation, 1 and then 0.1 and 0.9.\n\n");
+
+    fill_row(&lion, row, 0.0f, 2.0f, -2.0f);
+    print_exp(&lion, row, "the scores whose sum was zero");
+    fill_row(&lion, row, -1000.0f, 1000.0f, 999.0f);
+    print_exp(&lion, row, "scores of +-1000");
+
+    float naive = naive_softmax_weight(row, (int)lion.words.count, lion.fire_at);
+    printf("Without subtracting the row maximum, exp(1000) overflows float to infinity,\n"
+           "and fire's weight is infinity / infinity = %s. Subtracting the maximum\n"
+           "(1000) first gives exp(0) = 1 and exp(-1) = 0.368, so the weights above are\n"
+           "1 / 1.368 = 0.731 and 0.368 / 1.368 = 0.269.\n",
+           isnan(naive) ? "not a number" : "a number (unexpected)");
+    print_shift(&lion, row, 7.0f);
+
+    token_list_free(&tree.words);
+    token_list_free(&lion.words);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Section 2: the cost                                                        */
+/* ------------------------------------------------------------------------- */
+
+static void section_cost(const ScoredModel *model)
+{
+    static const size_t WORDS[] = {10, 12, 64, 256, 1024};
+    const ScoredAttention *layer = model->layer;
+
+    printf("\n== 2. The layer and its cost ==\n");
+    printf("For every ordered pair (q, k) the representation net gives r_qk = relu(R [x_q ; x_k]\n"
+           "+ b) of width Dout, and the scoring net gives s_qk = w . relu(S [x_q ; x_k] + c)\n"
+           "through Hs hidden units. Row q of the scores becomes weights a_qk, and\n"
+           "y_q = sum_k a_qk r_qk. Multiply-adds of one layer on one sentence:\n"
+           "n^2 (2 Din (Dout + Hs) + Hs + Dout), plus n^2 exp for the weights.\n"
+           "With Din = Dout = %d and Hs = %d, as trained below:\n", layer->in_width,
+           layer->score_width);
+    printf("%8s  %16s\n", "n", "multiply-adds");
+    for (size_t i = 0; i < sizeof WORDS / sizeof WORDS[0]; i++) {
+        size_t count;
+        if (scored_attention_multiply_adds(WORDS[i], layer, &count))
+            printf("%8zu  %16zu\n", WORDS[i], count);
+    }
+    printf("Both nets run n^2 times, so doubling the sentence quadruples the work.\n");
+}
+
+/* ------------------------------------------------------------------------- */
+/* Section 3: training on the roaring task                                    */
+/* ------------------------------------------------------------------------- */
+
+/* roar_task_sample with the signature of train.h's TaskSampleFn. */
+static void sample_roar(const void *task, Rng *rng, int batch, int *ids, int *labels)
+{
+    roar_task_sample(task, rng, batch, ids, labels);
+}
+
+/* Returns the index of the largest of values [count], the first one on ties. */
+static int argmax(const float *values, int count)
+{
+    int best = 0;
+    for (int i = 1; i < count; i++)
+        if (values[i] > values[best])
+            best = i;
+    return best;
+}
+
+/* How the weights of "roaring" fall on held-out sentences, per kind of noun. */
+typedef struct AttentionScore {
+    int sentences[2];       /* [0] things, [1] animals */
+    int largest_right[2];   /* sentences whose largest weight is on the roaring word */
+    double weight_right[2]; /* sum of the weight on the roaring word */
+} AttentionScore;
+
+/* Runs the model on EVAL_SENTENCES held-out sentences and scores where "roaring" attends. */
+static AttentionScore score_attention(const ScoredModel *model, const RoarTask *task, Rng *rng)
+{
+    int n = task->length;
+    int *ids = malloc((size_t)EVAL_SENTENCES * (size_t)n * sizeof *ids);
+    int *labels = malloc((size_t)EVAL_SENTENCES * sizeof *labels);
+    int *queries = malloc((size_t)EVAL_SENTENCES * sizeof *queries);
+    if (!ids || !labels || !queries) {
+        fprintf(stderr, "%s: out of memory drawing the held-out sentences\n", PROGRAM);
+        exit(1);
+    }
+    roar_task_sample(task, rng, EVAL_SENTENCES, ids, labels);
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+    Tensor *weights;
+    scored_model_run(&tape, model, ids, EVAL_SENTENCES, n, &weights, queries);
+
+    AttentionScore score = {{0, 0}, {0, 0}, {0.0, 0.0}};
+    for (int b = 0; b < EVAL_SENTENCES; b++) {
+        const float *row = weights->data + ((size_t)b * n + queries[b]) * n;
+        int right = roar_task_find_roarer(task, ids + (size_t)b * n, n);
+        int animal = labels[b] < ROAR_TASK_ANIMALS;
+        score.sentences[animal]++;
+        score.largest_right[animal] += argmax(row, n) == right;
+        score.weight_right[animal] += row[right];
+    }
+    tape_free(&tape);
+    free(ids);
+    free(labels);
+    free(queries);
+    return score;
+}
+
+static void print_attention_score(const AttentionScore *score)
+{
+    static const char *const KINDS[2] = {"a thing burns (fire word roars)",
+                                         "an animal burns (animal roars)"};
+    printf("\nWhere \"roaring\" attends in %d held-out sentences:\n", EVAL_SENTENCES);
+    printf("  %-34s %9s  %22s  %21s\n", "sentences where", "sentences", "largest weight right",
+           "mean weight on right");
+    for (int kind = 0; kind < 2; kind++)
+        printf("  %-34s %9d  %22.3f  %21.3f\n", KINDS[kind], score->sentences[kind],
+               (double)score->largest_right[kind] / score->sentences[kind],
+               score->weight_right[kind] / score->sentences[kind]);
+    int total = score->sentences[0] + score->sentences[1];
+    printf("  %-34s %9d  %22.3f  %21.3f\n", "all", total,
+           (double)(score->largest_right[0] + score->largest_right[1]) / total,
+           (score->weight_right[0] + score->weight_right[1]) / total);
+}
+
+/* The weights of one shown sentence, kept for the CSV. */
+typedef struct Shown {
+    float weights[POSITIONS];   /* [length] the query word's weights */
+    int query;                  /* the query word's position */
+    int roarer;                 /* the roaring word by the task's rule, or -1 */
+} Shown;
+
+/* Runs the model on one sentence and prints the query word's weights and the prediction. */
+static Shown show_sentence(const ScoredModel *model, const RoarTask *task, const Encoded *sentence,
+                           size_t index)
+{
+    Shown shown;
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+    Tensor *weights;
+    Tensor *logits = scored_model_run(&tape, model, sentence->ids, 1, sentence->length, &weights,
+                                      &shown.query);
+    int n = sentence->length;
+    memcpy(shown.weights, weights->data + (size_t)shown.query * n, (size_t)n * sizeof(float));
+    shown.roarer = roar_task_find_roarer(task, sentence->ids, n);
+    int answer = argmax(logits->data, ROAR_TASK_CLASSES);
+    tape_free(&tape);
+
+    if (sentence->ids[shown.query] != task->roaring_id)
+        fprintf(stderr, "%s: note: sentence %zu has no \"roaring\"; its last word is the query\n",
+                PROGRAM, index + 1);
+    printf("\nsentence %zu, weights of \"%s\":\n", index + 1,
+           token_list_get(&sentence->words, (size_t)shown.query));
+    print_word_row(&sentence->words);
+    print_value_row(&sentence->words, shown.weights, "weight");
+    int largest = argmax(shown.weights, n);
+    printf("  largest weight on \"%s\"", token_list_get(&sentence->words, (size_t)largest));
+    if (shown.roarer >= 0)
+        printf(" (the word that roars is \"%s\": %s)",
+               token_list_get(&sentence->words, (size_t)shown.roarer),
+               largest == shown.roarer ? "right" : "wrong");
+    printf("; the model predicts \"%s\"\n",
+           vocab_word(task->vocab, task->class_ids[answer]));
+    return shown;
+}
+
+/* Writes a word as a CSV field, quoted with inner quotes doubled (RFC 4180). */
+static void quote_csv(const char *word, char *out, size_t size)
+{
+    size_t used = 0;
+    out[used++] = '"';
+    for (const char *c = word; *c && used + 3 < size; c++) {
+        if (*c == '"')
+            out[used++] = '"';
+        out[used++] = *c;
+    }
+    out[used++] = '"';
+    out[used] = '\0';
+}
+
+/* Writes OUT/stage05_attention.csv and draws the heatmap; failures are reported, not fatal. */
+static void write_attention_figure(const char *out_dir, const Encoded *sentences,
+                                   const Shown *shown, size_t count)
+{
+    char error[512], csv_path[4096], png_path[4096], word[256];
+    if (!make_directories(out_dir, error, sizeof error)) {
+        fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
+        return;
+    }
+    snprintf(csv_path, sizeof csv_path, "%s/stage05_attention.csv", out_dir);
+    snprintf(png_path, sizeof png_path, "%s/stage05_attention.png", out_dir);
+
+    CsvWriter *csv = csv_open(csv_path, "sentence,position,word,weight,query,roarer", error,
+                              sizeof error);
+    for (size_t s = 0; csv && s < count; s++)
+        for (int t = 0; t < sentences[s].length; t++) {
+            quote_csv(token_list_get(&sentences[s].words, (size_t)t), word, sizeof word);
+            csv_row(csv, "%zu,%d,%s,%.6f,%d,%d", s + 1, t, word, (double)shown[s].weights[t],
+                    t == shown[s].query, t == shown[s].roarer);
+        }
+    if (!csv || !csv_close(csv, error, sizeof error)) {
+        fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
+        return;
+    }
+    fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
+    if (plot_render("stage05_attention.gp", csv_path, png_path))
+        fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
+}
+
+static void section_training(const Options *options, ScoredModel *model, const RoarTask *task,
+                             const Encoded *sentences, size_t count)
+{
+    TrainConfig config = train_default_config();
+    config.steps = options->steps;
+    config.seed = options->seed;
+    config.label = PROGRAM;
+
+    printf("\n== 3. Training: where does \"roaring\" attend? ==\n");
+    printf("Generated sentences of %d words, such as \"there was a big lion nearby on fire and\n"
+           "it was roaring\". The model predicts, at the word \"roaring\", which word roars:\n"
+           "the animal when an animal burns, the fire word (fire, flames, blaze) when a thing\n"
+           "burns. The prediction is read from y at \"roaring\", so the rest of the sentence\n"
+           "reaches it only through the pair vectors that the weights of \"roaring\" combine.\n",
+           task->length);
+    printf("model: word and position vectors D = %d (%d positions), one scored attention layer\n"
+           "(Hs = %d), a linear readout to %d classes; %zu parameters.\n", WIDTH, POSITIONS,
+           SCORE_WIDTH, ROAR_TASK_CLASSES, params_count_elements(model->params));
+    printf("training: Adam, %d steps of %d sentences, learning rate %g, seed %llu\n",
+           config.steps, config.batch, (double)config.learning_rate,
+           (unsigned long long)config.seed);
+
+    ClassifierTask classifier_task = {sample_roar, task, task->length};
+    TrainResult result = train_classifier(scored_model_forward, model, model->params,
+                                          classifier_task, config);
+    fprintf(stderr, "%s: trained in %.1f s\n", PROGRAM, result.seconds);
+    printf("final training loss %.4f; held-out accuracy %.3f\n",
+           (double)result.final_loss, (double)result.accuracy);
+
+    Rng eval_rng;
+    rng_seed(&eval_rng, options->seed, 3);
+    AttentionScore score = score_attention(model, task, &eval_rng);
+    print_attention_score(&score);
+
+    Shown *shown = calloc(count, sizeof *shown);
+    if (!shown) {
+        fprintf(stderr, "%s: out of memory showing the sentences\n", PROGRAM);
+        exit(1);
+    }
+    for (size_t s = 0; s < count; s++)
+        shown[s] = show_sentence(model, task, &sentences[s], s);
+    write_attention_figure(options->out_dir, sentences, shown, count);
+    free(shown);
+}
+
+int main(int argc, char **argv)
+{
+    Options options;
+    parse_options(argc, argv, &options);
+    core_set_threads(options.threads);
+
+    RoarTask *task = roar_task_new(TRAIN_LENGTH);
+    Rng rng;
+    rng_seed(&rng, options.seed, 0);
+    ScoredModelConfig config = {.vocab_size = task ? task->vocab->size : 1,
+                                .positions = POSITIONS, .width = WIDTH,
+                                .score_width = SCORE_WIDTH, .classes = ROAR_TASK_CLASSES,
+                                .query_id = task ? task->roaring_id : 0};
+    ScoredModel *model = task ? scored_model_new(config, &rng) : NULL;
+    Encoded *sentences = calloc(options.sentence_count, sizeof *sentences);
+    if (!task || !model || !sentences) {
+        fprintf(stderr, "%s: out of memory creating the task and the model\n", PROGRAM);
+        return 1;
+    }
+
+    /* Check every sentence before printing anything. */
+    for (size_t s = 0; s < options.sentence_count; s++)
+        encode_sentence(options.sentences[s], s, task->vocab, &sentences[s]);
+
+    section_worked_example();
+    section_cost(model);
+    section_training(&options, model, task, sentences, options.sentence_count);
+
+    free_encoded(sentences, options.sentence_count);
+    scored_model_free(model);
+    roar_task_free(task);
+    free_options(&options);
+    return 0;
+}
