@@ -1,4 +1,4 @@
-/* The generated distance, word order and roaring tasks (see tasks.h). */
+/* The generated distance, word order, roaring and cue tasks (see tasks.h). */
 #include "tasks.h"
 
 #include <stdbool.h>
@@ -351,4 +351,100 @@ int roar_task_find_roarer(const RoarTask *task, const int *ids, int length)
             animal_at = t;
     }
     return animal_at >= 0 ? animal_at : fire_at;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The cue task                                                               */
+/* ------------------------------------------------------------------------- */
+
+/* Shortest cue-task sentence: two words, the cue, two words. */
+#define CUE_TASK_MIN_LENGTH 5
+
+CueTask *cue_task_new(int length, int pairs)
+{
+    if (length < CUE_TASK_MIN_LENGTH || length > DISTANCE_TASK_MAX_LENGTH)
+        return NULL;
+    if (pairs < 2 || pairs > DISTANCE_TASK_PAIRS)
+        return NULL;
+    CueTask *task = calloc(1, sizeof *task);
+    Vocab *vocab = vocab_new();
+    if (!task || !vocab) {
+        free(task);
+        vocab_free(vocab);
+        return NULL;
+    }
+
+    /* Fixed vocabulary: <unk> (id 0), fillers (ids 1..FILLER_COUNT), the cue, subjects, objects. */
+    bool ok = true;
+    for (int i = 0; i < FILLER_COUNT; i++)
+        ok = ok && vocab_add(vocab, FILLERS[i]) > 0;
+    task->cue_id = vocab_add(vocab, "owns");
+    ok = ok && task->cue_id > 0;
+    for (int i = 0; i < pairs; i++) {
+        task->subject_ids[i] = vocab_add(vocab, SUBJECTS[i]);
+        task->object_ids[i] = vocab_add(vocab, OBJECTS[i]);
+        ok = ok && task->subject_ids[i] > 0 && task->object_ids[i] > 0;
+    }
+    if (!ok) {
+        vocab_free(vocab);
+        free(task);
+        return NULL;
+    }
+
+    task->length = length;
+    task->pairs = pairs;
+    task->vocab = vocab;
+    return task;
+}
+
+void cue_task_free(CueTask *task)
+{
+    if (!task)
+        return;
+    vocab_free(task->vocab);
+    free(task);
+}
+
+/* Draws two different positions from first .. last (at least two positions). */
+static void draw_two_positions(Rng *rng, int first, int last, int *a, int *b)
+{
+    uint32_t span = (uint32_t)(last - first + 1);
+    *a = first + (int)rng_below(rng, span);
+    *b = first + (int)rng_below(rng, span - 1);
+    if (*b >= *a)
+        (*b)++;
+}
+
+/* Writes one sentence of task->length ids and returns its label. */
+static int cue_task_sentence(const CueTask *task, Rng *rng, int *ids)
+{
+    int n = task->length;
+    for (int t = 0; t < n; t++)
+        ids[t] = 1 + (int)rng_below(rng, FILLER_COUNT);
+
+    /* The cue leaves at least two positions on each side: cue in 2 .. n-3. */
+    int cue = 2 + (int)rng_below(rng, (uint32_t)n - 4);
+    int left_subject, left_object, right_subject, right_object;
+    draw_two_positions(rng, 0, cue - 1, &left_subject, &left_object);
+    draw_two_positions(rng, cue + 1, n - 1, &right_subject, &right_object);
+
+    /* Two different pairs i and j; the label decides which object goes right of the cue. */
+    int i = (int)rng_below(rng, (uint32_t)task->pairs);
+    int j = (int)rng_below(rng, (uint32_t)task->pairs - 1);
+    if (j >= i)
+        j++;
+    int label = (int)rng_below(rng, 2);
+
+    ids[cue] = task->cue_id;
+    ids[left_subject] = task->subject_ids[i];
+    ids[right_subject] = task->subject_ids[j];
+    ids[right_object] = task->object_ids[label ? i : j];
+    ids[left_object] = task->object_ids[label ? j : i];
+    return label;
+}
+
+void cue_task_sample(const CueTask *task, Rng *rng, int batch, int *ids, int *labels)
+{
+    for (int b = 0; b < batch; b++)
+        labels[b] = cue_task_sentence(task, rng, ids + (size_t)b * (size_t)task->length);
 }

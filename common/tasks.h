@@ -2,7 +2,7 @@
  * @file tasks.h
  * @brief Generated classification tasks shared by the stage programs and the
  *        CNN-vs-attention comparison: the distance task, the word order
- *        task and the roaring task.
+ *        task, the roaring task and the cue task.
  *
  * The distance task. A sentence holds two subject words and two object words;
  * each subject belongs to exactly one object ("dog" and "tail", "bird" and
@@ -182,5 +182,62 @@ int roar_task_find_roarer(const RoarTask *task, const int *ids, int length);
 
 /** Returns the class of word @p id (0 .. ROAR_TASK_CLASSES-1), or -1 when it has none. */
 int roar_task_class_of(const RoarTask *task, int id);
+
+/* ------------------------------------------------------------------------- */
+/* The cue task                                                               */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * The cue task: the label depends on two words, one on each side of a cue
+ * word at a random position. Each sentence contains the cue "owns", two
+ * different subjects S_i, S_j and their two objects O_i, O_j (the pairs of
+ * the distance task: "dog" owns "tail"), and filler words elsewhere. Left of
+ * the cue sit one subject and one object, right of it the other two, each
+ * at a random position on its side:
+ *
+ *   filler.. S_i filler.. O_j owns filler.. O_i S_j filler..
+ *
+ * Label 1 when the subject left of the cue owns the object right of it (as
+ * above), 0 when the two objects are swapped. Both classes contain the same
+ * four words, so the words alone say nothing about the label: a model must
+ * know which side of the cue each one is on.
+ *
+ * Why one attention head finds this hard: a head's score for a key is a sum
+ * of a part that depends on the key's word and a part that depends on its
+ * position, so one head cannot rank both "subject on the left" and "object
+ * on the right" above both "object on the left" and "subject on the right".
+ * Seen from the cue, two heads can each fetch one of the two words. One
+ * head can still learn slower routes (from a subject or object, comparing
+ * positions), so the difference is in accuracy after a fixed budget, not
+ * all or nothing.
+ */
+typedef struct CueTask {
+    int length;          /**< words per sentence, 5 .. 4096 */
+    int pairs;           /**< subject-object pairs in use, 2 .. DISTANCE_TASK_PAIRS */
+    Vocab *vocab;        /**< fixed vocabulary: \<unk\>, fillers, cue, subjects, objects; owned */
+    int cue_id;          /**< vocabulary id of the cue "owns" */
+    int subject_ids[DISTANCE_TASK_PAIRS]; /**< ids of the subjects; the first @c pairs are used */
+    int object_ids[DISTANCE_TASK_PAIRS];  /**< id of the object owned by subject i */
+} CueTask;
+
+/**
+ * Builds a cue task and its vocabulary, using the first @p pairs
+ * subject-object pairs of the distance task.
+ * @return a task the caller frees with cue_task_free, or NULL when
+ *         @p length is outside 5 .. 4096, @p pairs is outside
+ *         2 .. DISTANCE_TASK_PAIRS, or memory runs out.
+ */
+CueTask *cue_task_new(int length, int pairs);
+
+/** Frees a task from cue_task_new; NULL is ignored. */
+void cue_task_free(CueTask *task);
+
+/**
+ * Draws @p batch sentences with balanced random labels.
+ * Shapes: ids [batch * task->length] word ids, row-major by sentence;
+ * labels [batch], 1 when the subject left of the cue owns the object right
+ * of it, else 0.
+ */
+void cue_task_sample(const CueTask *task, Rng *rng, int batch, int *ids, int *labels);
 
 #endif /* TASKS_H */

@@ -32,7 +32,7 @@ static const char *const DEFAULT_SENTENCES[] = {
     "there was a lion on fire and it was roaring",
 };
 
-/* Longest sentence accepted: the long-way check builds n*n pair vectors of width D. */
+/* Maximum words per sentence, because the long-way check builds n*n pair vectors of width D. */
 #define MAX_WORDS 256
 
 /* Sentence lengths of the cost table. */
