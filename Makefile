@@ -96,7 +96,7 @@ STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call 
 # skipped. Such a script also reads the variable `datafile`, a CSV file.
 FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
-.PHONY: all help data test asan valgrind docs format clean figures $(STAGE_GOALS)
+.PHONY: all help data test asan valgrind docs format clean figures compare $(STAGE_GOALS)
 
 # Build the library, every stage program and every test program.
 all: $(LIB) $(STAGE_BINS) $(TOOL_BINS) $(TEST_BINS)
@@ -111,6 +111,8 @@ help:
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
+	@echo "make compare      build and run the CNN-against-attention comparison into results/"
+	@echo "                  (ARGS=--quick for the short run of about 2 minutes; ARGS=--help)"
 	@echo "make figures      redraw plots/figures/NAME.png from plots/NAME.gp and results/*/NAME.csv"
 	@echo "make format       apply .clang-format to every C source and header"
 	@echo "make clean        remove $(BUILD)/"
@@ -146,9 +148,14 @@ $(foreach dir,$(TOOL_DIRS),$(eval $(call TOOL_PROGRAM,$(dir))))
 
 # One cmocka program per tests/test_*.c. A static pattern rule, so that make
 # keeps the test objects instead of deleting them as intermediate files.
+# Extra object prerequisites of a test (below) are linked in as well.
 $(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB) -lcmocka $(LDLIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $(filter %.o,$^) $(LIB) -lcmocka $(LDLIBS) -o $@
+
+# tests/test_compare.c tests the comparison's own code: every compare/*.c but main.c.
+COMPARE_TEST_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out compare/main.c,$(wildcard compare/*.c)))
+$(BUILD)/tests/test_compare: $(COMPARE_TEST_OBJ)
 
 # Run every test program; stop with a non-zero status on the first failure.
 # TEST_RUNNER, empty by default, prefixes each test program (used by `make valgrind`).
@@ -189,16 +196,26 @@ $(call stage_goal,$(1)): $(call stage_bin,$(1))
 endef
 $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(eval $(call STAGE_RUN,$(dir)))))
 
+# Build and run the comparison of the CNN against attention, which writes
+# its CSV files, figures and REPORT.md into results/: `make compare`, or
+# `make compare ARGS="--quick"` for the short run.
+compare: $(BUILD)/bin/compare
+	$< $(ARGS)
+
 # Regenerate every figure: plots/NAME.gp reads the newest results/*/NAME.csv,
 # the data a stage program writes under its --out folder, and draws
-# plots/figures/NAME.png. A script whose CSV does not exist yet is skipped
-# with a message; with no figure scripts at all this does nothing.
+# plots/figures/NAME.png. A script with a line "# csv: FILE.csv" reads that
+# file instead, also directly in results/ (where build/bin/compare writes).
+# A script whose CSV does not exist yet is skipped with a message; with no
+# figure scripts at all this does nothing.
 figures:
 	@set -e; for script in $(FIGURE_SCRIPTS); do \
 	    name=$$(basename $$script .gp); \
-	    data=$$(ls -t results/*/$$name.csv 2>/dev/null | sed -n 1p); \
+	    csv=$$(sed -n 's/^# csv: *//p' $$script | sed -n 1p); \
+	    csv=$${csv:-$$name.csv}; \
+	    data=$$(ls -t results/$$csv results/*/$$csv 2>/dev/null | sed -n 1p); \
 	    if [ -z "$$data" ]; then \
-	        echo "skipped $$script: no results/*/$$name.csv yet (run the stage program that writes it)"; \
+	        echo "skipped $$script: no results/*/$$csv yet (run the program that writes it)"; \
 	        continue; \
 	    fi; \
 	    mkdir -p plots/figures; \

@@ -158,8 +158,7 @@ static bool write_curves(const Comparison *c, char *error, size_t error_size)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/curves.csv", c->options.out);
-    CsvWriter *csv = csv_open(path, "task,model,seed,step,seconds,train_loss,val_loss,distance",
-                              error, error_size);
+    CsvWriter *csv = csv_open(path, CURVES_CSV_HEADER, error, error_size);
     if (!csv)
         return false;
     if (c->distance_done)
@@ -189,7 +188,7 @@ static bool run_jobs(Comparison *c, Job *jobs, size_t count, Display *display, d
 static bool run_study(Comparison *c, Study *study, Figure figure, bool *done, double *seconds,
                       Display *display, char *error, size_t error_size)
 {
-    if (!run_jobs(c, study->jobs, study->run_count, display, seconds))
+    if (!run_jobs(c, study->jobs, study->job_count, display, seconds))
         return true;
     if (!study_write_csv(study, c->options.out, error, error_size))
         return false;
@@ -227,11 +226,11 @@ static size_t count_runs(const Comparison *c, double *cost)
     size_t runs = 0;
     *cost = 0.0;
     if (c->options.run_distance) {
-        runs += c->distance.run_count;
+        runs += c->distance.job_count;
         *cost += study_cost(&c->distance);
     }
     if (c->options.run_order) {
-        runs += c->order.run_count;
+        runs += c->order.job_count;
         *cost += study_cost(&c->order);
     }
     if (c->options.run_text)

@@ -35,6 +35,9 @@ typedef enum Figure {
     FIGURE_COUNT       /**< the number of figures */
 } Figure;
 
+/** The columns of curves.csv; distance is empty for the tasks without one. */
+#define CURVES_CSV_HEADER "task,model,seed,step,seconds,train_loss,val_loss,distance"
+
 /** Models of task 3: the causal CNN and the stage 08 transformer. */
 #define TEXT_MODELS 2
 

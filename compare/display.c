@@ -66,7 +66,7 @@ Display *display_new(int slots, size_t runs, double total_cost)
 
 double display_elapsed_seconds(const Display *display)
 {
-    return time_now_seconds() - display->start_seconds;
+    return display ? time_now_seconds() - display->start_seconds : 0.0;
 }
 
 /* Returns the cost done so far, counting the finished part of each run in progress. */
@@ -163,6 +163,8 @@ static void write_line(Display *display, const char *text)
 
 void display_begin(Display *display, int slot, const char *label, int steps, double cost)
 {
+    if (!display)
+        return;
 #pragma omp critical(compare_display)
     {
         Slot *s = &display->slots[slot];
@@ -182,6 +184,8 @@ void display_begin(Display *display, int slot, const char *label, int steps, dou
 
 void display_step(Display *display, int slot, int step, double loss)
 {
+    if (!display)
+        return;
 #pragma omp critical(compare_display)
     {
         Slot *s = &display->slots[slot];
@@ -204,6 +208,8 @@ void display_step(Display *display, int slot, int step, double loss)
 
 void display_end(Display *display, int slot, const char *summary)
 {
+    if (!display)
+        return;
 #pragma omp critical(compare_display)
     {
         Slot *s = &display->slots[slot];
@@ -222,6 +228,8 @@ void display_end(Display *display, int slot, const char *summary)
 
 void display_message(Display *display, const char *format, ...)
 {
+    if (!display)
+        return;
     char text[512];
     va_list args;
     va_start(args, format);

@@ -12,7 +12,8 @@
  * assumes the rest goes at the average speed so far.
  *
  * Every function may be called from any thread; each takes the display's
- * lock (an OpenMP critical section).
+ * lock (an OpenMP critical section). Every function accepts a NULL display
+ * and then does nothing, so tests can run training without output.
  */
 #ifndef COMPARE_DISPLAY_H
 #define COMPARE_DISPLAY_H

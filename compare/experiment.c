@@ -123,6 +123,7 @@ void classifier_run_execute(ClassifierRun *run, Display *display, int slot)
     config.batch = run->recipe.batch;
     config.learning_rate = run->recipe.learning_rate;
     config.clip_norm = run->recipe.clip_norm;
+    config.decay_learning_rate = run->recipe.decay;
     config.eval_batches = run->recipe.eval_batches;
     config.seed = data_seed;
     StepObserver observer = {.run = run, .model = model, .display = display, .slot = slot,
@@ -137,7 +138,7 @@ void classifier_run_execute(ClassifierRun *run, Display *display, int slot)
     run->accuracy = result.accuracy;
     run->final_loss = result.final_loss;
     run->seconds = run->curve.count ? run->curve.points[run->curve.count - 1].seconds : result.seconds;
-    run->params = params_count_elements(model->params);
+    run->params = model->param_count;
     run->finished = true;
     char summary[96];
     snprintf(summary, sizeof summary, "accuracy %.3f, %.1f s", (double)run->accuracy, run->seconds);

@@ -24,6 +24,7 @@ typedef struct Recipe {
     int batch;              /**< sentences per step */
     float learning_rate;    /**< Adam's learning rate */
     float clip_norm;        /**< the global gradient norm is clipped to this */
+    bool decay;             /**< lower the learning rate linearly to 0 over the steps */
     int eval_batches;       /**< held-out batches for the final accuracy */
     int curve_every;        /**< steps between two points of the loss curve */
     int curve_batches;      /**< held-out batches for each point's validation loss */
@@ -63,6 +64,7 @@ typedef struct ClassifierRun {
     Recipe recipe;          /**< shared by every run of the task */
     char label[DISPLAY_LABEL_BYTES]; /**< such as "01_cnn_baseline d=3 seed 2" */
 
+    bool skipped;           /**< not trained: its estimated cost exceeds the study's limit */
     bool finished;          /**< the fields below are valid */
     float accuracy;         /**< held-out accuracy, 0..1 */
     float final_loss;       /**< mean training loss of the last steps */

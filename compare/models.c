@@ -137,6 +137,8 @@ Model *model_new(const ModelSpec *spec, Rng *rng)
         model_free(model);
         return NULL;
     }
+    if (model->param_count == 0)
+        model->param_count = params_count_elements(model->params);
     return model;
 }
 
@@ -162,7 +164,7 @@ size_t model_param_count(const ModelSpec *spec)
     Model *model = model_new(spec, &rng);
     if (!model)
         return 0;
-    size_t count = params_count_elements(model->params);
+    size_t count = model->param_count;
     model_free(model);
     return count;
 }

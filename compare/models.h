@@ -53,6 +53,7 @@ typedef struct Model {
     void *impl;                     /**< the stage's own model struct */
     ClassifierForwardFn forward;    /**< logits [B, C], or [B*n, V] for a language model */
     ParamList *params;              /**< every trainable tensor */
+    size_t param_count;             /**< parameters the model's task trains (see model_new) */
     void (*free_impl)(void *impl);  /**< frees impl */
     ParamList *owned_params;        /**< params, when the stage's struct does not own them */
 } Model;
@@ -66,6 +67,8 @@ const char *model_kind_name(ModelKind kind);
 
 /**
  * Builds the model @p spec describes, drawing its weights from @p rng.
+ * param_count is the number of elements of params, except for stage 08,
+ * whose unused output head is left out of the count.
  * @return a model the caller frees with model_free, or NULL when a size is
  *         invalid for that kind (such as a width that is not a multiple of
  *         the heads, or a language model of a kind that has none) or memory

@@ -87,10 +87,11 @@ static bool study_make_grid(Study *study, char *error, size_t error_size)
                 else
                     snprintf(run->label, sizeof run->label, "%s seed %llu",
                              model_kind_name(run->spec.kind), (unsigned long long)run->seed);
-                Job *job = &study->jobs[run - study->runs];
-                job->run = run_job;
-                job->argument = run;
-                job->cost = classifier_run_cost(run);
+                double cost = classifier_run_cost(run);
+                run->skipped = study->max_run_cost > 0.0 && cost > study->max_run_cost;
+                if (!run->skipped)
+                    study->jobs[study->job_count++] = (Job){.run = run_job, .argument = run,
+                                                            .cost = cost};
             }
     return true;
 }
@@ -120,6 +121,7 @@ bool study_new_distance(Study *study, const DistanceSetup *setup, int seed_count
 {
     memset(study, 0, sizeof *study);
     study->task_name = "distance";
+    study->max_run_cost = setup->max_run_cost;
     study->seed_count = seed_count;
     study->first_seed = first_seed;
     study->recipe = recipe;
@@ -223,18 +225,21 @@ void study_free(Study *study)
 double study_cost(const Study *study)
 {
     double cost = 0.0;
-    for (size_t r = 0; r < study->run_count; r++)
-        cost += study->jobs[r].cost;
+    for (size_t j = 0; j < study->job_count; j++)
+        cost += study->jobs[j].cost;
     return cost;
 }
 
-void study_accuracy_summary(const Study *study, size_t d, size_t m, double *median, double *min,
+bool study_accuracy_summary(const Study *study, size_t d, size_t m, double *median, double *min,
                             double *max)
 {
     double values[STUDY_MAX_SEEDS] = {0};
     size_t count = 0;
     for (size_t s = 0; s < (size_t)study->seed_count && count < STUDY_MAX_SEEDS; s++)
-        values[count++] = study_run(study, d, m, s)->accuracy;
+        if (!study_run(study, d, m, s)->skipped)
+            values[count++] = study_run(study, d, m, s)->accuracy;
+    if (count == 0)
+        return false;
     *median = median_of(values, count);
     *min = *max = count ? values[0] : 0.0;
     for (size_t i = 1; i < count; i++) {
@@ -243,4 +248,5 @@ void study_accuracy_summary(const Study *study, size_t d, size_t m, double *medi
         if (values[i] > *max)
             *max = values[i];
     }
+    return true;
 }

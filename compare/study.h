@@ -44,7 +44,9 @@ typedef struct Study {
     Recipe recipe;                          /**< the recipe of every run */
     ClassifierRun *runs;                    /**< [distances * models * seeds]; owned */
     size_t run_count;                       /**< runs in the grid */
-    Job *jobs;                              /**< [run_count] the runs as jobs; owned */
+    double max_run_cost;                    /**< runs estimated above this are skipped; 0: none */
+    Job *jobs;                              /**< [job_count] the runs to train; owned */
+    size_t job_count;                       /**< runs not skipped */
 } Study;
 
 /** The sizes a distance study is built from. */
@@ -55,6 +57,7 @@ typedef struct DistanceSetup {
     int attention_layers;    /**< blocks of the attention stages */
     int heads;               /**< heads of stages 07 and 08 */
     int margin;              /**< extra filler words of the task */
+    double max_run_cost;     /**< skip runs estimated above this many multiply-adds; 0: no limit */
     bool attention[4];       /**< which of stages 05, 06, 07, 08 to include */
     const int *distances;    /**< the distances */
     size_t distance_count;   /**< how many */
@@ -83,19 +86,20 @@ void study_free(Study *study);
 /** Returns the run of distance @p d, model @p m and seed @p s (indices). */
 ClassifierRun *study_run(const Study *study, size_t d, size_t m, size_t s);
 
-/** Returns the total cost of the study's runs. */
+/** Returns the total cost of the study's runs that are not skipped. */
 double study_cost(const Study *study);
 
 /**
  * Computes the median, minimum and maximum accuracy over the seeds of
- * distance @p d and model @p m.
+ * distance @p d and model @p m that were trained.
+ * @return false, leaving the outputs unchanged, when every seed was skipped.
  */
-void study_accuracy_summary(const Study *study, size_t d, size_t m, double *median, double *min,
+bool study_accuracy_summary(const Study *study, size_t d, size_t m, double *median, double *min,
                             double *max);
 
 /**
  * Writes distance.csv or order.csv into @p directory (atomically) with one
- * row per run.
+ * row per run that was trained (skipped runs have no row).
  * @return false with a message in @p error when writing fails.
  */
 bool study_write_csv(const Study *study, const char *directory, char *error, size_t error_size);

@@ -8,7 +8,9 @@
 static bool write_distance_row(CsvWriter *csv, const Study *study, size_t d, size_t m, size_t s)
 {
     const ClassifierRun *run = study_run(study, d, m, s);
-    double median, min, max;
+    double median = 0.0, min, max;
+    if (run->skipped)
+        return true;
     study_accuracy_summary(study, d, m, &median, &min, &max);
     char field[16] = "";
     int receptive_field = model_receptive_field(&run->spec);
@@ -24,7 +26,9 @@ static bool write_distance_row(CsvWriter *csv, const Study *study, size_t d, siz
 static bool write_order_row(CsvWriter *csv, const Study *study, size_t m, size_t s)
 {
     const ClassifierRun *run = study_run(study, 0, m, s);
-    double median, min, max;
+    double median = 0.0, min, max;
+    if (run->skipped)
+        return true;
     study_accuracy_summary(study, 0, m, &median, &min, &max);
     return csv_row(csv, "%s,%llu,%.4f,%zu,%d,%d,%.4f,%.4f,%.2f", model_kind_name(run->spec.kind),
                    (unsigned long long)run->seed, (double)run->accuracy, run->params,
@@ -92,6 +96,28 @@ static void print_models(const Study *study, FILE *out)
     fprintf(out, "\n");
 }
 
+/* Explains the cells marked "not run", naming the models and the cost limit. */
+static void print_skipped(const Study *study, FILE *out)
+{
+    bool any = false;
+    for (size_t m = 0; m < study->model_count; m++) {
+        int skipped = 0;
+        for (size_t d = 0; d < study->distance_count; d++)
+            skipped += study_run(study, d, m, 0)->skipped;
+        if (skipped == 0)
+            continue;
+        if (!any)
+            fprintf(out, "Not run: runs whose estimated cost exceeds %.1e multiply-adds, to keep "
+                         "the whole program within its time budget:", study->max_run_cost);
+        fprintf(out, "%s %s at %d distance(s)", any ? "," : "", model_kind_name(study->specs[m].kind),
+                skipped);
+        any = true;
+    }
+    if (any)
+        fprintf(out, ". Stage 05 runs its two nets on every one of the n^2 word pairs, so its cost "
+                     "grows with the square of the sentence length.\n\n");
+}
+
 void study_print_table(const Study *study, FILE *out)
 {
     print_models(study, out);
@@ -115,12 +141,15 @@ void study_print_table(const Study *study, FILE *out)
             fprintf(out, "| order |");
         for (size_t m = 0; m < study->model_count; m++) {
             double median, min, max;
-            study_accuracy_summary(study, d, m, &median, &min, &max);
-            fprintf(out, " %.2f [%.2f, %.2f] |", median, min, max);
+            if (study_accuracy_summary(study, d, m, &median, &min, &max))
+                fprintf(out, " %.2f [%.2f, %.2f] |", median, min, max);
+            else
+                fprintf(out, " not run |");
         }
         fprintf(out, "\n");
     }
     fprintf(out, "\n");
+    print_skipped(study, out);
 }
 
 /* Returns the index of model @p kind in the study, or -1. */
@@ -141,7 +170,8 @@ static double extreme_median(const Study *study, size_t m, int lo, int hi, bool 
         if (study->distances[d] < lo || study->distances[d] > hi)
             continue;
         double median, min, max;
-        study_accuracy_summary(study, d, m, &median, &min, &max);
+        if (!study_accuracy_summary(study, d, m, &median, &min, &max))
+            continue;
         if (lowest ? median < extreme : median > extreme)
             extreme = median;
         (*seen)++;
@@ -174,7 +204,7 @@ void study_print_findings(const Study *study, FILE *out)
         if (kind < MODEL_SCORED_ATTENTION || kind > MODEL_TRANSFORMER)
             continue;
         double lowest = extreme_median(study, m, 0, 1 << 30, true, &seen);
-        if (lowest > best_lowest) {
+        if (seen == (int)study->distance_count && lowest > best_lowest) {
             best_lowest = lowest;
             best = (int)m;
         }

@@ -310,7 +310,7 @@ void text_run_execute(TextRun *run, Display *display, int slot)
     Model *model = model_new(&run->spec, &rng);
     if (!model)
         core_fatal("could not build %s with width %d", run->label, run->spec.width);
-    run->params = params_count_elements(model->params);
+    run->params = model->param_count;
 
     display_begin(display, slot, run->label, run->config.steps, text_run_cost(run));
     train_text_model(run, model, display, slot);
