@@ -22,7 +22,6 @@ TrainConfig train_default_config(void)
         .eval_batches = 16,
         .seed = 1,
         .label = NULL,
-        .decay_learning_rate = false,
         .on_step = NULL,
         .on_step_context = NULL,
     };
@@ -117,9 +116,7 @@ TrainResult train_classifier(ClassifierForwardFn forward, void *model, ParamList
             core_fatal("training diverged at step %d: %s is not finite; lower the learning rate",
                        step + 1, bad ? bad : "the loss");
 
-        /* 4. The update, with the learning rate decayed linearly when asked. */
-        if (config.decay_learning_rate)
-            adam->options.lr = config.learning_rate * (1.0 - (double)step / config.steps);
+        /* 4. The update. */
         adam_step(adam);
 
         if (step >= config.steps - TRAIN_LOSS_WINDOW) {

@@ -9,7 +9,6 @@
 #ifndef TRAIN_H
 #define TRAIN_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "optim.h"
@@ -50,7 +49,6 @@ typedef struct TrainConfig {
     int batch;             /**< sentences per step */
     float learning_rate;   /**< Adam's learning rate */
     float clip_norm;       /**< clip the global gradient norm to this; 0 disables clipping */
-    bool decay_learning_rate; /**< lower the rate linearly from learning_rate at step 1 towards 0 at the last step */
     int eval_batches;      /**< held-out batches for the final accuracy */
     uint64_t seed;         /**< seeds the training and the held-out streams */
     const char *label;     /**< shown on the progress bar, may be NULL */

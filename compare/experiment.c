@@ -123,7 +123,6 @@ void classifier_run_execute(ClassifierRun *run, Display *display, int slot)
     config.batch = run->recipe.batch;
     config.learning_rate = run->recipe.learning_rate;
     config.clip_norm = run->recipe.clip_norm;
-    config.decay_learning_rate = run->recipe.decay;
     config.eval_batches = run->recipe.eval_batches;
     config.seed = data_seed;
     StepObserver observer = {.run = run, .model = model, .display = display, .slot = slot,

@@ -24,7 +24,6 @@ typedef struct Recipe {
     int batch;              /**< sentences per step */
     float learning_rate;    /**< Adam's learning rate */
     float clip_norm;        /**< the global gradient norm is clipped to this */
-    bool decay;             /**< lower the learning rate linearly to 0 over the steps */
     int eval_batches;       /**< held-out batches for the final accuracy */
     int curve_every;        /**< steps between two points of the loss curve */
     int curve_batches;      /**< held-out batches for each point's validation loss */
