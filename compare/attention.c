@@ -12,9 +12,9 @@
  * attention followed by its per-vector MLP, or stage 07's heads followed by
  * the same MLP. Stage 08 brings its own classifier and language model.
  *
- * Initialisation, the same rule as for the CNN: every weight that a ReLU
- * follows is redrawn with He initialisation, word vectors are N(0, 1),
- * position vectors N(0, ATTENTION_POSITION_STD^2), and every other linear
+ * Initialisation follows the rule used for the CNN. Every weight that a
+ * ReLU follows is redrawn with He initialisation. Word vectors are N(0, 1)
+ * and position vectors N(0, ATTENTION_POSITION_STD^2). Every other linear
  * map keeps the stage's own initialisation (PyTorch's nn.Linear default).
  */
 #include "attention.h"
@@ -30,7 +30,7 @@
 #include "08_transformer_block/transformer.h"
 #include "init.h"
 
-/* Most attention blocks a wrapped classifier can have. */
+/* Maximum number of attention blocks of a wrapped classifier. */
 #define MAX_BLOCKS 8
 
 /* Hidden width of the per-vector MLP of stages 06 and 07, in multiples of D. */
@@ -40,14 +40,14 @@
 typedef struct AttentionClassifier {
     ModelKind kind;
     int blocks;
-    Tensor *word_table;                      /* [V, D] */
-    Tensor *position_table;                  /* [P, D] */
-    ScoredAttention *scored[MAX_BLOCKS];     /* stage 05: one per block, else NULL */
-    LinearAttention *linear[MAX_BLOCKS];     /* stage 06: one per block, else NULL */
-    MultiHeadAttention *heads[MAX_BLOCKS];   /* stage 07: one per block, else NULL */
-    Mlp *mlp[MAX_BLOCKS];                    /* stages 06 and 07: one per block */
-    Tensor *out_weight;                      /* [C, D] */
-    Tensor *out_bias;                        /* [C] */
+    Tensor *word_table;                    /* [V, D] */
+    Tensor *position_table;                /* [P, D] */
+    ScoredAttention *scored[MAX_BLOCKS];   /* stage 05: one per block, else NULL */
+    LinearAttention *linear[MAX_BLOCKS];   /* stage 06: one per block, else NULL */
+    MultiHeadAttention *heads[MAX_BLOCKS]; /* stage 07: one per block, else NULL */
+    Mlp *mlp[MAX_BLOCKS];                  /* stages 06 and 07: one per block */
+    Tensor *out_weight;                    /* [C, D] */
+    Tensor *out_bias;                      /* [C] */
 } AttentionClassifier;
 
 static void attention_classifier_free(void *impl)
@@ -94,7 +94,8 @@ static Tensor *attention_classifier_forward(Tape *tape, void *impl, const int *i
     for (int t = 0; t < length; t++)
         positions[t] = t;
     Tensor *position_vectors = op_embedding(tape, model->position_table, positions, length);
-    Tensor *x = op_add(tape, op_reshape(tape, words, shape3(batch, length, width)), position_vectors);
+    Tensor *x =
+        op_add(tape, op_reshape(tape, words, shape3(batch, length, width)), position_vectors);
 
     /* 2. The blocks, 3. the mean over positions and the linear prediction. */
     for (int b = 0; b < model->blocks; b++)
@@ -170,14 +171,16 @@ static bool build_classifier(Model *model, Rng *rng)
 
     /* Embeddings first, then the blocks, then the prediction, each drawn in that order. */
     bool ok = true;
-    impl->word_table = add_tensor(model->params, shape2(spec->vocab_size, spec->width), "words", &ok);
-    impl->position_table = add_tensor(model->params, shape2(spec->positions, spec->width),
-                                      "positions", &ok);
+    impl->word_table =
+        add_tensor(model->params, shape2(spec->vocab_size, spec->width), "words", &ok);
+    impl->position_table =
+        add_tensor(model->params, shape2(spec->positions, spec->width), "positions", &ok);
     init_normal(impl->word_table, rng, 1.0f);
     init_normal(impl->position_table, rng, ATTENTION_POSITION_STD);
     for (int b = 0; b < spec->layers && ok; b++)
         ok = build_block(impl, spec, b, rng, model->params);
-    impl->out_weight = add_tensor(model->params, shape2(spec->classes, spec->width), "output.weight", &ok);
+    impl->out_weight =
+        add_tensor(model->params, shape2(spec->classes, spec->width), "output.weight", &ok);
     impl->out_bias = add_tensor(model->params, shape1(spec->classes), "output.bias", &ok);
     init_linear_default(impl->out_weight, rng);
     init_uniform(impl->out_bias, rng, 1.0f / sqrtf((float)spec->width));
@@ -195,10 +198,13 @@ static void free_transformer(void *impl) { transformer_free(impl); }
 static bool build_transformer(Model *model, Rng *rng)
 {
     const ModelSpec *spec = &model->spec;
-    TransformerConfig config = {.vocab_size = spec->vocab_size, .positions = spec->positions,
-                                .width = spec->width, .heads = spec->heads,
+    TransformerConfig config = {.vocab_size = spec->vocab_size,
+                                .positions = spec->positions,
+                                .width = spec->width,
+                                .heads = spec->heads,
                                 .mlp_width = MLP_WIDTH_FACTOR * spec->width,
-                                .layers = spec->layers, .classes = spec->classes,
+                                .layers = spec->layers,
+                                .classes = spec->classes,
                                 .causal = spec->language_model};
     TransformerHead head = spec->language_model ? TRANSFORMER_NEXT_WORD : TRANSFORMER_CLASSIFIER;
     if (!transformer_parameter_count(config, head, &model->param_count))
@@ -218,9 +224,12 @@ bool attention_build(Model *model, Rng *rng)
     switch (model->spec.kind) {
     case MODEL_SCORED_ATTENTION:
     case MODEL_LINEAR_ATTENTION:
-    case MODEL_MULTI_HEAD: return build_classifier(model, rng);
-    case MODEL_TRANSFORMER: return build_transformer(model, rng);
-    default: return false;
+    case MODEL_MULTI_HEAD:
+        return build_classifier(model, rng);
+    case MODEL_TRANSFORMER:
+        return build_transformer(model, rng);
+    default:
+        return false;
     }
 }
 

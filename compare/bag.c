@@ -64,6 +64,7 @@ Tensor *bag_of_words_forward(Tape *tape, void *model, const int *ids, int batch,
     Tensor *bag_vector = op_mean_positions(tape, words);
 
     /* The two-layer net on the word fractions: [B, V] -> [B, Dh] -> [B, C]. */
-    Tensor *hidden = op_relu(tape, op_linear(tape, bag_vector, bag->hidden_weight, bag->hidden_bias));
+    Tensor *hidden =
+        op_relu(tape, op_linear(tape, bag_vector, bag->hidden_weight, bag->hidden_bias));
     return op_linear(tape, hidden, bag->out_weight, bag->out_bias);
 }

@@ -14,14 +14,14 @@
 
 /** The bag-of-words classifier: logits = W2 relu(W1 mean(one-hot(ids)) + b1) + b2. */
 typedef struct BagOfWords {
-    int vocab_size;          /**< V, the width of a one-hot word */
-    int hidden;              /**< Dh, the width of the hidden layer */
-    int classes;             /**< C */
-    Tensor *hidden_weight;   /**< W1 [Dh, V], He-initialised because a ReLU follows */
-    Tensor *hidden_bias;     /**< b1 [Dh], zero */
-    Tensor *out_weight;      /**< W2 [C, Dh], PyTorch's nn.Linear default */
-    Tensor *out_bias;        /**< b2 [C] */
-    ParamList *params;       /**< the four tensors above, in that order; owned */
+    int vocab_size;        /**< V, the width of a one-hot word */
+    int hidden;            /**< Dh, the width of the hidden layer */
+    int classes;           /**< C */
+    Tensor *hidden_weight; /**< W1 [Dh, V], He-initialised because a ReLU follows */
+    Tensor *hidden_bias;   /**< b1 [Dh], zero */
+    Tensor *out_weight;    /**< W2 [C, Dh], PyTorch's nn.Linear default */
+    Tensor *out_bias;      /**< b2 [C] */
+    ParamList *params;     /**< the four tensors above, in that order; owned */
 } BagOfWords;
 
 /**

@@ -17,10 +17,10 @@
 /* The smallest corpus part (training or validation) task 3 accepts, in windows. */
 #define MIN_CORPUS_WINDOWS 8
 
-static const char *const FIGURE_NAMES[FIGURE_COUNT] = {
-    "compare_distance", "compare_order", "compare_text", "compare_curves"};
-static const char *const FIGURE_CSVS[FIGURE_COUNT] = {
-    "distance.csv", "order.csv", "text.csv", "curves.csv"};
+static const char *const FIGURE_NAMES[FIGURE_COUNT] = {"compare_distance", "compare_order",
+                                                       "compare_text", "compare_curves"};
+static const char *const FIGURE_CSVS[FIGURE_COUNT] = {"distance.csv", "order.csv", "text.csv",
+                                                      "curves.csv"};
 
 const char *figure_name(Figure figure) { return FIGURE_NAMES[figure]; }
 
@@ -59,26 +59,42 @@ static bool plan_text(Comparison *c, char *error, size_t error_size)
 {
     const TextSettings *t = &c->settings.text;
     int vocab_size = c->corpus.vocab->size;
-    ModelSpec cnn = {.kind = MODEL_CNN, .vocab_size = vocab_size, .classes = 1,
-                     .layers = t->cnn_layers, .heads = 1, .width = t->cnn_width,
+    ModelSpec cnn = {.kind = MODEL_CNN,
+                     .vocab_size = vocab_size,
+                     .classes = 1,
+                     .layers = t->cnn_layers,
+                     .heads = 1,
+                     .width = t->cnn_width,
                      .language_model = true};
     size_t target = model_param_count(&cnn);
-    ModelSpec transformer = {.kind = MODEL_TRANSFORMER, .vocab_size = vocab_size,
-                             .positions = t->context, .classes = 1, .layers = t->transformer_layers,
-                             .heads = t->transformer_heads, .language_model = true};
+    ModelSpec transformer = {.kind = MODEL_TRANSFORMER,
+                             .vocab_size = vocab_size,
+                             .positions = t->context,
+                             .classes = 1,
+                             .layers = t->transformer_layers,
+                             .heads = t->transformer_heads,
+                             .language_model = true};
     size_t count = model_match_width(&transformer, target, MAX_TEXT_WIDTH);
     double difference = count > target ? (double)(count - target) : (double)(target - count);
     if (target == 0 || count == 0 || difference > MODEL_MATCH_TOLERANCE * (double)target) {
-        snprintf(error, error_size, "cannot match 08_transformer_block to the causal CNN's %zu "
-                 "parameters within 15%%: the closest width gives %zu", target, count);
+        snprintf(error, error_size,
+                 "cannot match 08_transformer_block to the causal CNN's %zu "
+                 "parameters within 15%%: the closest width gives %zu",
+                 target, count);
         return false;
     }
 
-    TextConfig config = {.context = t->context, .batch = t->batch, .steps = t->steps,
-                         .learning_rate = t->learning_rate, .clip_norm = 1.0f,
-                         .eval_every = t->eval_every, .eval_windows = t->eval_windows,
-                         .seed = c->options.seed, .receptive_field = model_receptive_field(&cnn),
-                         .temperature = t->temperature, .sample_words = t->sample_words};
+    TextConfig config = {.context = t->context,
+                         .batch = t->batch,
+                         .steps = t->steps,
+                         .learning_rate = t->learning_rate,
+                         .clip_norm = 1.0f,
+                         .eval_every = t->eval_every,
+                         .eval_windows = t->eval_windows,
+                         .seed = c->options.seed,
+                         .receptive_field = model_receptive_field(&cnn),
+                         .temperature = t->temperature,
+                         .sample_words = t->sample_words};
     ModelSpec specs[TEXT_MODELS] = {cnn, transformer};
     for (int r = 0; r < TEXT_MODELS; r++) {
         TextRun *run = &c->text_runs[r];
@@ -86,8 +102,7 @@ static bool plan_text(Comparison *c, char *error, size_t error_size)
         run->corpus = &c->corpus;
         run->config = config;
         snprintf(run->label, sizeof run->label, "text %s", model_kind_name(specs[r].kind));
-        c->text_jobs[r] = (Job){.run = run_text_job,
-                                .argument = run, .cost = text_run_cost(run)};
+        c->text_jobs[r] = (Job){.run = run_text_job, .argument = run, .cost = text_run_cost(run)};
     }
     return true;
 }

@@ -14,25 +14,26 @@
 #include "study.h"
 #include "text.h"
 
-/** What the command line sets. */
+/** The settings of the command line. */
 typedef struct Options {
-    bool quick;              /**< the quick recipe */
-    uint64_t seed;           /**< the first seed */
-    int threads;             /**< training runs at once */
-    const char *out;         /**< output directory */
-    const char *corpus;      /**< the text of task 3 */
-    bool run_distance;       /**< task 1 */
-    bool run_order;          /**< task 2 */
-    bool run_text;           /**< task 3 */
+    bool quick;         /**< the quick recipe */
+    uint64_t seed;      /**< the first seed */
+    int threads;        /**< training runs at once */
+    const char *out;    /**< output directory */
+    const char *corpus; /**< the text of task 3 */
+    bool run_distance;  /**< task 1 */
+    bool run_order;     /**< task 2 */
+    bool run_text;      /**< task 3 */
+    char command[512];  /**< the command line, for REPORT.md (cut when longer) */
 } Options;
 
 /** The figures the program draws, each from one CSV file. */
 typedef enum Figure {
-    FIGURE_DISTANCE,   /**< compare_distance, from distance.csv */
-    FIGURE_ORDER,      /**< compare_order, from order.csv */
-    FIGURE_TEXT,       /**< compare_text, from text.csv */
-    FIGURE_CURVES,     /**< compare_curves, from curves.csv */
-    FIGURE_COUNT       /**< the number of figures */
+    FIGURE_DISTANCE, /**< compare_distance, from distance.csv */
+    FIGURE_ORDER,    /**< compare_order, from order.csv */
+    FIGURE_TEXT,     /**< compare_text, from text.csv */
+    FIGURE_CURVES,   /**< compare_curves, from curves.csv */
+    FIGURE_COUNT     /**< the number of figures */
 } Figure;
 
 /** The columns of curves.csv; distance is empty for the tasks without one. */
@@ -43,21 +44,21 @@ typedef enum Figure {
 
 /** Everything one run of the program plans, trains and measures. */
 typedef struct Comparison {
-    Options options;                  /**< as parsed */
-    Settings settings;                /**< the recipe */
-    Corpus corpus;                    /**< task 3's text, when run_text */
-    Study distance;                   /**< task 1, when run_distance */
-    Study order;                      /**< task 2, when run_order */
-    TextRun text_runs[TEXT_MODELS];   /**< task 3, when run_text */
-    Job text_jobs[TEXT_MODELS];       /**< the text runs as jobs */
-    bool distance_done;               /**< task 1 trained and written */
-    bool order_done;                  /**< task 2 trained and written */
-    bool text_done;                   /**< task 3 trained and written */
-    double distance_seconds;          /**< wall time of task 1 */
-    double order_seconds;             /**< wall time of task 2 */
-    double text_seconds;              /**< wall time of task 3 */
-    double total_seconds;             /**< wall time of every phase */
-    bool figure_drawn[FIGURE_COUNT];  /**< which figures gnuplot drew */
+    Options options;                 /**< as parsed */
+    Settings settings;               /**< the recipe */
+    Corpus corpus;                   /**< task 3's text, when run_text */
+    Study distance;                  /**< task 1, when run_distance */
+    Study order;                     /**< task 2, when run_order */
+    TextRun text_runs[TEXT_MODELS];  /**< task 3, when run_text */
+    Job text_jobs[TEXT_MODELS];      /**< the text runs as jobs */
+    bool distance_done;              /**< task 1 trained and written */
+    bool order_done;                 /**< task 2 trained and written */
+    bool text_done;                  /**< task 3 trained and written */
+    double distance_seconds;         /**< wall time of task 1 */
+    double order_seconds;            /**< wall time of task 2 */
+    double text_seconds;             /**< wall time of task 3 */
+    double total_seconds;            /**< wall time of every phase */
+    bool figure_drawn[FIGURE_COUNT]; /**< which figures gnuplot drew */
 } Comparison;
 
 /** Returns the figure's name, such as "compare_distance" (its script is plots/NAME.gp). */

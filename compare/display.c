@@ -16,31 +16,31 @@
 /* Characters of the bar inside the brackets. */
 #define BAR_WIDTH 20
 
-/* Longest line drawn on a terminal, so that no line wraps on an 80-column one. */
+/* Maximum length of a line drawn on a terminal, so that no line wraps on an 80-column one. */
 #define LINE_COLUMNS 79
 
 /* One run in progress. */
 typedef struct Slot {
-    bool active;                       /* a run is in this slot */
-    char label[DISPLAY_LABEL_BYTES];   /* the run's label */
-    int steps;                         /* the run's steps */
-    int step;                          /* steps done */
-    double loss;                       /* the latest training loss, or NAN */
-    double cost;                       /* the run's cost */
-    double last_log_seconds;           /* last plain progress line of this run */
+    bool active;                     /* a run is in this slot */
+    char label[DISPLAY_LABEL_BYTES]; /* the run's label */
+    int steps;                       /* the run's steps */
+    int step;                        /* steps done */
+    double loss;                     /* the latest training loss, or NAN */
+    double cost;                     /* the run's cost */
+    double last_log_seconds;         /* last plain progress line of this run */
 } Slot;
 
 struct Display {
-    int slot_count;             /* bars */
-    Slot *slots;                /* [slot_count] */
-    size_t runs;                /* runs expected */
-    size_t runs_done;           /* runs finished */
-    double total_cost;          /* cost of every run */
-    double done_cost;           /* cost of the finished runs */
-    double start_seconds;       /* clock at display_new */
-    double last_draw_seconds;   /* clock at the last redraw, terminal only */
-    bool terminal;              /* stderr is a terminal: redraw in place */
-    int lines_drawn;            /* lines of the block on screen now */
+    int slot_count;           /* bars */
+    Slot *slots;              /* [slot_count] */
+    size_t runs;              /* runs expected */
+    size_t runs_done;         /* runs finished */
+    double total_cost;        /* cost of every run */
+    double done_cost;         /* cost of the finished runs */
+    double start_seconds;     /* clock at display_new */
+    double last_draw_seconds; /* clock at the last redraw, terminal only */
+    bool terminal;            /* stderr is a terminal: redraw in place */
+    int lines_drawn;          /* lines of the block on screen now */
 };
 
 Display *display_new(int slots, size_t runs, double total_cost)
@@ -109,7 +109,8 @@ static void format_slot(const Slot *slot, char *line, size_t line_size)
     memset(bar, '#', (size_t)filled);
     memset(bar + filled, '-', (size_t)(BAR_WIDTH - filled));
     bar[BAR_WIDTH] = '\0';
-    int used = snprintf(line, line_size, "  %-36.36s [%s] %3.0f%%", slot->label, bar, 100.0 * fraction);
+    int used =
+        snprintf(line, line_size, "  %-36.36s [%s] %3.0f%%", slot->label, bar, 100.0 * fraction);
     if (!isnan(slot->loss) && used > 0 && (size_t)used < line_size)
         snprintf(line + used, line_size - (size_t)used, " loss %.3f", slot->loss);
 }
@@ -192,10 +193,12 @@ void display_step(Display *display, int slot, int step, double loss)
         s->step = step;
         s->loss = loss;
         double now = time_now_seconds();
-        if (display->terminal && now - display->last_draw_seconds >= PROGRESS_REDRAW_INTERVAL_SECONDS) {
+        if (display->terminal &&
+            now - display->last_draw_seconds >= PROGRESS_REDRAW_INTERVAL_SECONDS) {
             erase_block(display);
             draw_block(display);
-        } else if (!display->terminal && now - s->last_log_seconds >= PROGRESS_LOG_INTERVAL_SECONDS) {
+        } else if (!display->terminal &&
+                   now - s->last_log_seconds >= PROGRESS_LOG_INTERVAL_SECONDS) {
             char left[48];
             format_time_left(display, left, sizeof left);
             fprintf(stderr, "%s: step %d/%d, loss %.4f; overall %s\n", s->label, step, s->steps,

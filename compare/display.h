@@ -40,7 +40,8 @@ void display_free(Display *display);
 /** Marks that a run of @p steps steps and cost @p cost starts in @p slot (0 .. slots-1). */
 void display_begin(Display *display, int slot, const char *label, int steps, double cost);
 
-/** Records that the run in @p slot finished @p step steps, the latest with training loss @p loss. */
+/** Records that the run in @p slot finished @p step steps, the latest with training loss @p loss.
+ */
 void display_step(Display *display, int slot, int step, double loss);
 
 /**

@@ -68,10 +68,10 @@ typedef struct StepObserver {
     Model *model;
     Display *display;
     int slot;
-    uint64_t data_seed;       /* seeds the validation batches of every curve point */
-    double start_seconds;     /* clock when training started */
-    double eval_seconds;      /* time spent on validation so far, left out of the curve */
-    double loss_sum;          /* training losses since the last curve point */
+    uint64_t data_seed;   /* seeds the validation batches of every curve point */
+    double start_seconds; /* clock when training started */
+    double eval_seconds;  /* time spent on validation so far, left out of the curve */
+    double loss_sum;      /* training losses since the last curve point */
     int loss_steps;
 } StepObserver;
 
@@ -125,18 +125,20 @@ void classifier_run_execute(ClassifierRun *run, Display *display, int slot)
     config.clip_norm = run->recipe.clip_norm;
     config.eval_batches = run->recipe.eval_batches;
     config.seed = data_seed;
-    StepObserver observer = {.run = run, .model = model, .display = display, .slot = slot,
-                             .data_seed = data_seed};
+    StepObserver observer = {
+        .run = run, .model = model, .display = display, .slot = slot, .data_seed = data_seed};
     config.on_step = observe_step;
     config.on_step_context = &observer;
 
     display_begin(display, slot, run->label, run->recipe.steps, classifier_run_cost(run));
     observer.start_seconds = time_now_seconds();
-    TrainResult result = train_classifier(model->forward, model->impl, model->params, run->task, config);
+    TrainResult result =
+        train_classifier(model->forward, model->impl, model->params, run->task, config);
 
     run->accuracy = result.accuracy;
     run->final_loss = result.final_loss;
-    run->seconds = run->curve.count ? run->curve.points[run->curve.count - 1].seconds : result.seconds;
+    run->seconds =
+        run->curve.count ? run->curve.points[run->curve.count - 1].seconds : result.seconds;
     run->params = model->param_count;
     run->finished = true;
     char summary[96];
@@ -151,7 +153,8 @@ double classifier_run_cost(const ClassifierRun *run)
     double per_sentence = model_cost_per_sentence(&run->spec, run->task.length);
     double training = 3.0 * per_sentence * r->steps * r->batch;
     int curve_points = r->steps / r->curve_every + 1;
-    double evaluation = per_sentence * r->batch * (r->eval_batches + curve_points * r->curve_batches);
+    double evaluation =
+        per_sentence * r->batch * (r->eval_batches + curve_points * r->curve_batches);
     return training + evaluation;
 }
 
@@ -170,7 +173,8 @@ double median_of(const double *values, size_t count)
         core_fatal("out of memory computing a median of %zu values", count);
     memcpy(sorted, values, count * sizeof *sorted);
     qsort(sorted, count, sizeof *sorted, compare_doubles);
-    double median = count % 2 ? sorted[count / 2] : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
+    double median =
+        count % 2 ? sorted[count / 2] : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
     free(sorted);
     return median;
 }

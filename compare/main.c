@@ -66,12 +66,14 @@ static void print_usage(void)
            PROGRAM, MAX_THREADS, DEFAULT_OUT);
 }
 
-/* Returns the processors OpenMP sees, or 1 without OpenMP. */
+/* Returns the number of processors available to OpenMP (1 without OpenMP), at most MAX_THREADS. */
 static int default_threads(void)
 {
 #ifdef _OPENMP
     int processors = omp_get_num_procs();
-    return processors < 1 ? 1 : processors > MAX_THREADS ? MAX_THREADS : processors;
+    if (processors < 1)
+        return 1;
+    return processors > MAX_THREADS ? MAX_THREADS : processors;
 #else
     return 1;
 #endif
@@ -82,8 +84,10 @@ static void parse_tasks(const char *text, Options *options)
 {
     char copy[256];
     if (strlen(text) >= sizeof copy || text[0] == '\0')
-        cli_usage_error(PROGRAM, "invalid value '%s' for --tasks: expected a comma-separated "
-                                 "list of distance, order and text", text);
+        cli_usage_error(PROGRAM,
+                        "invalid value '%s' for --tasks: expected a comma-separated "
+                        "list of distance, order and text",
+                        text);
     strcpy(copy, text);
     options->run_distance = options->run_order = options->run_text = false;
     char *saved = NULL;
@@ -95,8 +99,24 @@ static void parse_tasks(const char *text, Options *options)
         else if (strcmp(name, "text") == 0)
             options->run_text = true;
         else
-            cli_usage_error(PROGRAM, "invalid value '%s' for --tasks: unknown task '%s' "
-                                     "(expected distance, order or text)", text, name);
+            cli_usage_error(PROGRAM,
+                            "invalid value '%s' for --tasks: unknown task '%s' "
+                            "(expected distance, order or text)",
+                            text, name);
+    }
+}
+
+/* Copies the command line into options->command, arguments separated by spaces. */
+static void record_command(int argc, char **argv, Options *options)
+{
+    size_t used = 0;
+    options->command[0] = '\0';
+    for (int i = 0; i < argc && used + 1 < sizeof options->command; i++) {
+        int written = snprintf(options->command + used, sizeof options->command - used, "%s%s",
+                               i ? " " : "", argv[i]);
+        if (written < 0)
+            break;
+        used += (size_t)written;
     }
 }
 
@@ -114,8 +134,12 @@ static void parse_options(int argc, char **argv, Options *options)
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-    *options = (Options){.seed = 1, .threads = default_threads(), .out = DEFAULT_OUT,
-                         .corpus = DEFAULT_CORPUS, .run_distance = true, .run_order = true,
+    *options = (Options){.seed = 1,
+                         .threads = default_threads(),
+                         .out = DEFAULT_OUT,
+                         .corpus = DEFAULT_CORPUS,
+                         .run_distance = true,
+                         .run_order = true,
                          .run_text = true};
 
     /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
@@ -123,8 +147,12 @@ static void parse_options(int argc, char **argv, Options *options)
     int option;
     while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
         switch (option) {
-        case OPT_QUICK: options->quick = true; break;
-        case OPT_TASKS: parse_tasks(optarg, options); break;
+        case OPT_QUICK:
+            options->quick = true;
+            break;
+        case OPT_TASKS:
+            parse_tasks(optarg, options);
+            break;
         case OPT_SEED:
             /* Seeds N .. N+2 must not wrap around. */
             options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX - 64);
@@ -142,13 +170,18 @@ static void parse_options(int argc, char **argv, Options *options)
                 cli_usage_error(PROGRAM, "invalid value '' for --corpus: expected a file");
             options->corpus = optarg;
             break;
-        case OPT_HELP: print_usage(); exit(0);
-        case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
+        case OPT_HELP:
+            print_usage();
+            exit(0);
+        case ':':
+            cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
+        default:
+            cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
         cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
+    record_command(argc, argv, options);
 }
 
 int main(int argc, char **argv)
@@ -177,8 +210,10 @@ int main(int argc, char **argv)
     bool interrupted = runner_stop_requested();
     comparison_free(&comparison);
     if (interrupted) {
-        fprintf(stderr, "%s: interrupted: the files of the tasks that finished are complete in %s; "
-                        "the task in progress wrote none\n", PROGRAM, options.out);
+        fprintf(stderr,
+                "%s: interrupted: the files of the tasks that finished are complete in %s; "
+                "the task in progress wrote none\n",
+                PROGRAM, options.out);
         return EXIT_INTERRUPTED;
     }
     return ok ? 0 : 1;

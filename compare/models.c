@@ -39,7 +39,8 @@ static Tensor *cnn_next_word_forward(Tape *tape, void *model, const int *ids, in
 }
 
 /* Stage 02 on one-hot words. */
-static Tensor *pairwise_words_forward(Tape *tape, void *model, const int *ids, int batch, int length)
+static Tensor *pairwise_words_forward(Tape *tape, void *model, const int *ids, int batch,
+                                      int length)
 {
     const PairwiseModel *pairwise = model;
     Tensor *x = pairwise_onehot_words(tape, ids, batch, length, pairwise->config.input_width);
@@ -59,7 +60,9 @@ static void free_bag(void *impl) { bag_of_words_free(impl); }
 static bool build_cnn(Model *model, Rng *rng)
 {
     const ModelSpec *s = &model->spec;
-    CnnConfig config = {.vocab_size = s->vocab_size, .width = s->width, .layers = s->layers,
+    CnnConfig config = {.vocab_size = s->vocab_size,
+                        .width = s->width,
+                        .layers = s->layers,
                         .classes = s->language_model ? s->vocab_size : s->classes,
                         .padding = s->language_model ? CONV_CAUSAL : CONV_SAME};
     Cnn *cnn = cnn_new(config, rng);
@@ -83,8 +86,10 @@ static bool build_pairwise(Model *model, Rng *rng)
         return false;
     model->params = model->owned_params;
 
-    PairwiseConfig config = {.input_width = s->vocab_size, .width = s->width,
-                             .layers = s->layers, .classes = s->classes};
+    PairwiseConfig config = {.input_width = s->vocab_size,
+                             .width = s->width,
+                             .layers = s->layers,
+                             .classes = s->classes};
     if (s->kind == MODEL_PAIRWISE) {
         model->impl = pairwise_model_new(&config, rng, model->params);
         model->forward = pairwise_words_forward;
@@ -123,15 +128,24 @@ Model *model_new(const ModelSpec *spec, Rng *rng)
     bool built = false;
     switch (spec->kind) {
     case MODEL_CNN:
-    case MODEL_DEEP_CNN: built = build_cnn(model, rng); break;
+    case MODEL_DEEP_CNN:
+        built = build_cnn(model, rng);
+        break;
     case MODEL_PAIRWISE:
-    case MODEL_POSITIONS: built = build_pairwise(model, rng); break;
+    case MODEL_POSITIONS:
+        built = build_pairwise(model, rng);
+        break;
     case MODEL_SCORED_ATTENTION:
     case MODEL_LINEAR_ATTENTION:
     case MODEL_MULTI_HEAD:
-    case MODEL_TRANSFORMER: built = attention_build(model, rng); break;
-    case MODEL_BAG_OF_WORDS: built = build_bag(model, rng); break;
-    case MODEL_KIND_COUNT: break;
+    case MODEL_TRANSFORMER:
+        built = attention_build(model, rng);
+        break;
+    case MODEL_BAG_OF_WORDS:
+        built = build_bag(model, rng);
+        break;
+    case MODEL_KIND_COUNT:
+        break;
     }
     if (!built) {
         model_free(model);
@@ -199,8 +213,8 @@ size_t model_match_width(ModelSpec *spec, size_t target, int max_width)
     /* The closest of that multiple and the one below it. */
     size_t above = count_at(*spec, low, step);
     size_t below = low > 1 ? count_at(*spec, low - 1, step) : 0;
-    bool take_below = below != 0 &&
-                      (above == 0 || count_distance(below, target) < count_distance(above, target));
+    bool take_below =
+        below != 0 && (above == 0 || count_distance(below, target) < count_distance(above, target));
     spec->width = (take_below ? low - 1 : low) * step;
     return take_below ? below : above;
 }
@@ -218,10 +232,14 @@ double model_cost_per_sentence(const ModelSpec *spec, int length)
     double head = spec->language_model ? n * v * d : d * spec->classes;
     switch (spec->kind) {
     case MODEL_CNN:
-    case MODEL_DEEP_CNN: return n * l * CNN_KERNEL * d * d + head;
+    case MODEL_DEEP_CNN:
+        return n * l * CNN_KERNEL * d * d + head;
     case MODEL_PAIRWISE:
-    case MODEL_POSITIONS: return n * n * 2.0 * (v + spec->positions + d) * d + head;
-    case MODEL_BAG_OF_WORDS: return n * v + v * d + head;
-    default: return attention_cost_per_sentence(spec, length) + head;
+    case MODEL_POSITIONS:
+        return n * n * 2.0 * (v + spec->positions + d) * d + head;
+    case MODEL_BAG_OF_WORDS:
+        return n * v + v * d + head;
+    default:
+        return attention_cost_per_sentence(spec, length) + head;
     }
 }

@@ -23,39 +23,39 @@
 
 /** The models the comparison knows, in the order its tables list them. */
 typedef enum ModelKind {
-    MODEL_CNN,                /**< 01_cnn_baseline: stacked convolutions of window 3 */
-    MODEL_PAIRWISE,           /**< 02_pairwise_convolution: every pair, no positions */
-    MODEL_POSITIONS,          /**< 03_position_encoding: stage 02 with one-hot positions */
-    MODEL_SCORED_ATTENTION,   /**< 05_scored_attention: pair nets weighted by a scoring net */
-    MODEL_LINEAR_ATTENTION,   /**< 06_linear_projections: bilinear scores and a per-vector MLP */
-    MODEL_MULTI_HEAD,         /**< 07_multi_head: H heads of stage 06 side by side */
-    MODEL_TRANSFORMER,        /**< 08_transformer_block: the standard block */
-    MODEL_BAG_OF_WORDS,       /**< control_bag_of_words: mean of one-hot words, then an MLP */
-    MODEL_DEEP_CNN,           /**< control_deep_cnn: a CNN whose receptive field covers the task */
-    MODEL_KIND_COUNT          /**< the number of kinds */
+    MODEL_CNN,              /**< 01_cnn_baseline: stacked convolutions of window 3 */
+    MODEL_PAIRWISE,         /**< 02_pairwise_convolution: every pair, no positions */
+    MODEL_POSITIONS,        /**< 03_position_encoding: stage 02 with one-hot positions */
+    MODEL_SCORED_ATTENTION, /**< 05_scored_attention: pair nets weighted by a scoring net */
+    MODEL_LINEAR_ATTENTION, /**< 06_linear_projections: bilinear scores and a per-vector MLP */
+    MODEL_MULTI_HEAD,       /**< 07_multi_head: H heads of stage 06 side by side */
+    MODEL_TRANSFORMER,      /**< 08_transformer_block: the standard block */
+    MODEL_BAG_OF_WORDS,     /**< control_bag_of_words: mean of one-hot words, then an MLP */
+    MODEL_DEEP_CNN,         /**< control_deep_cnn: a CNN whose receptive field covers the task */
+    MODEL_KIND_COUNT        /**< the number of kinds */
 } ModelKind;
 
 /** Everything that fixes a model's shape except its width. */
 typedef struct ModelSpec {
-    ModelKind kind;       /**< which model */
-    int vocab_size;       /**< V, word ids are 0 .. V-1 */
-    int positions;        /**< P, the longest sentence of a model with positions */
-    int classes;          /**< C, outputs of a classifier */
-    int layers;           /**< L: convolutions, pairwise layers or attention blocks */
-    int heads;            /**< H of stages 07 and 08; 1 for the others */
-    int width;            /**< D, set by model_match_width */
-    bool language_model;  /**< a causal next-word model (CNN and stage 08 only) */
+    ModelKind kind;      /**< which model */
+    int vocab_size;      /**< V, word ids are 0 .. V-1 */
+    int positions;       /**< P, the longest sentence of a model with positions */
+    int classes;         /**< C, outputs of a classifier */
+    int layers;          /**< L: convolutions, pairwise layers or attention blocks */
+    int heads;           /**< H of stages 07 and 08; 1 for the others */
+    int width;           /**< D, set by model_match_width */
+    bool language_model; /**< a causal next-word model (CNN and stage 08 only) */
 } ModelSpec;
 
 /** A built model and the forward pass the comparison calls. */
 typedef struct Model {
-    ModelSpec spec;                 /**< the sizes it was built with */
-    void *impl;                     /**< the stage's own model struct */
-    ClassifierForwardFn forward;    /**< logits [B, C], or [B*n, V] for a language model */
-    ParamList *params;              /**< every trainable tensor */
-    size_t param_count;             /**< parameters the model's task trains (see model_new) */
-    void (*free_impl)(void *impl);  /**< frees impl */
-    ParamList *owned_params;        /**< params, when the stage's struct does not own them */
+    ModelSpec spec;                /**< the sizes it was built with */
+    void *impl;                    /**< the stage's own model struct */
+    ClassifierForwardFn forward;   /**< logits [B, C], or [B*n, V] for a language model */
+    ParamList *params;             /**< every trainable tensor */
+    size_t param_count;            /**< parameters the model's task trains (see model_new) */
+    void (*free_impl)(void *impl); /**< frees impl */
+    ParamList *owned_params;       /**< params, when the stage's struct does not own them */
 } Model;
 
 /**

@@ -14,7 +14,7 @@
 
 /**
  * Prints the configuration that decides the results (recipe, models, seeds,
- * corpus sizes) in Markdown to @p out. It holds no timing, so stdout stays
+ * corpus sizes) in Markdown to @p out. It contains no timing, so stdout stays
  * the same for the same options.
  */
 void report_print_configuration(const Comparison *comparison, FILE *out);

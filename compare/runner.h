@@ -17,12 +17,12 @@
 
 #include "display.h"
 
-/** One training run as the runner sees it. */
+/** One training run, as the runner schedules it. */
 typedef struct Job {
-    double cost;                                        /**< estimated multiply-adds, for ordering */
+    double cost; /**< estimated multiply-adds, for ordering */
     void (*run)(void *argument, Display *display, int slot); /**< does the run */
-    void *argument;                                     /**< passed to run */
-    bool finished;                                      /**< set by runner_execute */
+    void *argument;                                          /**< passed to run */
+    bool finished;                                           /**< set by runner_execute */
 } Job;
 
 /**

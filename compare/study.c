@@ -90,8 +90,8 @@ static bool study_make_grid(Study *study, char *error, size_t error_size)
                 double cost = classifier_run_cost(run);
                 run->skipped = study->max_run_cost > 0.0 && cost > study->max_run_cost;
                 if (!run->skipped)
-                    study->jobs[study->job_count++] = (Job){.run = run_job, .argument = run,
-                                                            .cost = cost};
+                    study->jobs[study->job_count++] =
+                        (Job){.run = run_job, .argument = run, .cost = cost};
             }
     return true;
 }
@@ -141,8 +141,8 @@ bool study_new_distance(Study *study, const DistanceSetup *setup, int seed_count
             longest = study->distance_tasks[d]->length;
 
     /* The stage 01 CNN sets the parameter budget; the others match it. */
-    ModelSpec base = {.vocab_size = vocab_size, .positions = longest, .classes = TASK_CLASSES,
-                      .heads = 1};
+    ModelSpec base = {
+        .vocab_size = vocab_size, .positions = longest, .classes = TASK_CLASSES, .heads = 1};
     ModelSpec cnn = base;
     cnn.kind = MODEL_CNN;
     cnn.layers = setup->cnn_layers;
@@ -160,9 +160,10 @@ bool study_new_distance(Study *study, const DistanceSetup *setup, int seed_count
         ModelSpec spec = base;
         spec.kind = ATTENTION_KINDS[a];
         spec.layers = setup->attention_layers;
-        spec.heads = ATTENTION_KINDS[a] == MODEL_MULTI_HEAD || ATTENTION_KINDS[a] == MODEL_TRANSFORMER
-                         ? setup->heads
-                         : 1;
+        spec.heads =
+            ATTENTION_KINDS[a] == MODEL_MULTI_HEAD || ATTENTION_KINDS[a] == MODEL_TRANSFORMER
+                ? setup->heads
+                : 1;
         if (!add_matched_model(study, spec, target, error, error_size))
             return false;
     }
@@ -192,13 +193,17 @@ bool study_new_order(Study *study, int layers, int width, int seed_count, uint64
         return false;
     }
     study->distance_count = 1;
-    study->tasks[0] = (ClassifierTask){.sample = sample_order, .task = study->order_task,
-                                       .length = ORDER_TASK_LENGTH};
+    study->tasks[0] = (ClassifierTask){
+        .sample = sample_order, .task = study->order_task, .length = ORDER_TASK_LENGTH};
 
     /* Stage 02 sets the parameter budget; stage 03 reads positions too and matches it. */
-    ModelSpec words = {.kind = MODEL_PAIRWISE, .vocab_size = study->order_task->vocab->size,
-                       .positions = ORDER_TASK_LENGTH, .classes = TASK_CLASSES,
-                       .layers = layers, .heads = 1, .width = width};
+    ModelSpec words = {.kind = MODEL_PAIRWISE,
+                       .vocab_size = study->order_task->vocab->size,
+                       .positions = ORDER_TASK_LENGTH,
+                       .classes = TASK_CLASSES,
+                       .layers = layers,
+                       .heads = 1,
+                       .width = width};
     size_t target = model_param_count(&words);
     study->specs[0] = words;
     study->params[0] = target;

@@ -19,48 +19,48 @@
 #include "runner.h"
 #include "tasks.h"
 
-/** Most models one study compares. */
+/** Maximum number of models one study compares. */
 #define STUDY_MAX_MODELS 9
 
-/** Most seeds per point of one study. */
+/** Maximum number of seeds per point of one study. */
 #define STUDY_MAX_SEEDS 64
 
-/** Most distances one study trains at. */
+/** Maximum number of distances one study trains at. */
 #define STUDY_MAX_DISTANCES 32
 
 /** The grid of runs of one task. */
 typedef struct Study {
-    const char *task_name;                  /**< "distance" or "order" */
-    size_t model_count;                     /**< models compared */
-    ModelSpec specs[STUDY_MAX_MODELS];      /**< each model, width matched */
-    size_t params[STUDY_MAX_MODELS];        /**< parameters of each model */
-    size_t distance_count;                  /**< distances, 1 for the order task */
-    int distances[STUDY_MAX_DISTANCES];     /**< the distances, or {0} */
+    const char *task_name;                             /**< "distance" or "order" */
+    size_t model_count;                                /**< models compared */
+    ModelSpec specs[STUDY_MAX_MODELS];                 /**< each model, width matched */
+    size_t params[STUDY_MAX_MODELS];                   /**< parameters of each model */
+    size_t distance_count;                             /**< distances, 1 for the order task */
+    int distances[STUDY_MAX_DISTANCES];                /**< the distances, or {0} */
     DistanceTask *distance_tasks[STUDY_MAX_DISTANCES]; /**< one per distance; owned */
-    OrderTask *order_task;                  /**< the order task; owned */
-    ClassifierTask tasks[STUDY_MAX_DISTANCES]; /**< the sampler of each distance */
-    int seed_count;                         /**< seeds per point */
-    uint64_t first_seed;                    /**< seeds are first_seed .. first_seed + seed_count - 1 */
-    Recipe recipe;                          /**< the recipe of every run */
-    ClassifierRun *runs;                    /**< [distances * models * seeds]; owned */
-    size_t run_count;                       /**< runs in the grid */
-    double max_run_cost;                    /**< runs estimated above this are skipped; 0: none */
-    Job *jobs;                              /**< [job_count] the runs to train; owned */
-    size_t job_count;                       /**< runs not skipped */
+    OrderTask *order_task;                             /**< the order task; owned */
+    ClassifierTask tasks[STUDY_MAX_DISTANCES];         /**< the sampler of each distance */
+    int seed_count;                                    /**< seeds per point */
+    uint64_t first_seed; /**< seeds are first_seed .. first_seed + seed_count - 1 */
+    Recipe recipe;       /**< the recipe of every run */
+    ClassifierRun *runs; /**< [distances * models * seeds]; owned */
+    size_t run_count;    /**< runs in the grid */
+    double max_run_cost; /**< runs estimated above this are skipped; 0: none */
+    Job *jobs;           /**< [job_count] the runs to train; owned */
+    size_t job_count;    /**< runs not skipped */
 } Study;
 
 /** The sizes a distance study is built from. */
 typedef struct DistanceSetup {
-    int cnn_layers;          /**< L of the stage 01 CNN; its receptive field is 2L+1 */
-    int cnn_width;           /**< D of the stage 01 CNN; its parameter count is the target */
-    int deep_cnn_layers;     /**< L of the deep CNN control */
-    int attention_layers;    /**< blocks of the attention stages */
-    int heads;               /**< heads of stages 07 and 08 */
-    int margin;              /**< extra filler words of the task */
-    double max_run_cost;     /**< skip runs estimated above this many multiply-adds; 0: no limit */
-    bool attention[4];       /**< which of stages 05, 06, 07, 08 to include */
-    const int *distances;    /**< the distances */
-    size_t distance_count;   /**< how many */
+    int cnn_layers;        /**< L of the stage 01 CNN; its receptive field is 2L+1 */
+    int cnn_width;         /**< D of the stage 01 CNN; its parameter count is the target */
+    int deep_cnn_layers;   /**< L of the deep CNN control */
+    int attention_layers;  /**< blocks of the attention stages */
+    int heads;             /**< heads of stages 07 and 08 */
+    int margin;            /**< extra filler words of the task */
+    double max_run_cost;   /**< skip runs estimated above this many multiply-adds; 0: no limit */
+    bool attention[4];     /**< which of stages 05, 06, 07, 08 to include */
+    const int *distances;  /**< the distances */
+    size_t distance_count; /**< how many */
 } DistanceSetup;
 
 /**

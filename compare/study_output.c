@@ -1,4 +1,4 @@
-/* What a study writes: its CSV file, its loss curves and its tables (see study.h). */
+/* The outputs of a study: its CSV file, its loss curves and its tables (see study.h). */
 #include "study.h"
 
 #include <stdio.h>
@@ -70,10 +70,11 @@ bool study_write_curves(const Study *study, CsvWriter *writer)
             char distance[16] = "";
             if (run->distance > 0)
                 snprintf(distance, sizeof distance, "%d", run->distance);
-            ok = csv_row(writer, "%s,%s,%llu,%d,%.3f,%.5f,%.5f,%s", run->task_name,
-                         model_kind_name(run->spec.kind), (unsigned long long)run->seed,
-                         point->step, point->seconds, point->train_loss, point->val_loss,
-                         distance) && ok;
+            ok =
+                csv_row(writer, "%s,%s,%llu,%d,%.3f,%.5f,%.5f,%s", run->task_name,
+                        model_kind_name(run->spec.kind), (unsigned long long)run->seed, point->step,
+                        point->seconds, point->train_loss, point->val_loss, distance) &&
+                ok;
         }
     }
     return ok;
@@ -107,10 +108,12 @@ static void print_skipped(const Study *study, FILE *out)
         if (skipped == 0)
             continue;
         if (!any)
-            fprintf(out, "Not run: runs whose estimated cost exceeds %.1e multiply-adds, to keep "
-                         "the whole program within its time budget:", study->max_run_cost);
-        fprintf(out, "%s %s at %d distance(s)", any ? "," : "", model_kind_name(study->specs[m].kind),
-                skipped);
+            fprintf(out,
+                    "Not run: runs whose estimated cost exceeds %.1e multiply-adds, to keep "
+                    "the whole program within its time budget:",
+                    study->max_run_cost);
+        fprintf(out, "%s %s at %d distance(s)", any ? "," : "",
+                model_kind_name(study->specs[m].kind), skipped);
         any = true;
     }
     if (any)
@@ -122,7 +125,8 @@ void study_print_table(const Study *study, FILE *out)
 {
     print_models(study, out);
     bool distance = strcmp(study->task_name, "distance") == 0;
-    fprintf(out, "Held-out accuracy, median over %d seeds [lowest, highest]:\n\n", study->seed_count);
+    fprintf(out, "Held-out accuracy, median over %d seeds [lowest, highest]:\n\n",
+            study->seed_count);
 
     /* Header: one column per model. */
     fprintf(out, "| %s |", distance ? "distance" : "task");
@@ -161,7 +165,8 @@ static int find_model(const Study *study, ModelKind kind)
     return -1;
 }
 
-/* Returns the lowest (or highest) median accuracy of model m over distances d with lo <= d <= hi. */
+/* Returns the lowest (or highest) median accuracy of model m over distances d with lo <= d <= hi.
+ */
 static double extreme_median(const Study *study, size_t m, int lo, int hi, bool lowest, int *seen)
 {
     double extreme = lowest ? 2.0 : -1.0;
@@ -189,11 +194,13 @@ void study_print_findings(const Study *study, FILE *out)
     fprintf(out, "Checks on the medians over seeds:\n\n");
 
     double inside = extreme_median(study, (size_t)cnn, 1, layers, true, &seen);
-    fprintf(out, "- 01_cnn_baseline (L = %d) at every distance d <= L: lowest median %.2f, %s 0.90\n",
+    fprintf(out,
+            "- 01_cnn_baseline (L = %d) at every distance d <= L: lowest median %.2f, %s 0.90\n",
             layers, inside, inside >= 0.9 ? "at least" : "below");
     double beyond = extreme_median(study, (size_t)cnn, 2 * layers + 1, 1 << 30, false, &seen);
     if (seen > 0)
-        fprintf(out, "- 01_cnn_baseline at every distance d > 2L = %d: highest median %.2f, %s 0.65\n",
+        fprintf(out,
+                "- 01_cnn_baseline at every distance d > 2L = %d: highest median %.2f, %s 0.65\n",
                 2 * layers, beyond, beyond <= 0.65 ? "at most" : "above");
 
     /* The attention stage whose worst distance is best. */
@@ -210,7 +217,8 @@ void study_print_findings(const Study *study, FILE *out)
         }
     }
     if (best >= 0)
-        fprintf(out, "- best attention stage, %s: lowest median over every distance %.2f, %s 0.90\n",
+        fprintf(out,
+                "- best attention stage, %s: lowest median over every distance %.2f, %s 0.90\n",
                 model_kind_name(study->specs[best].kind), best_lowest,
                 best_lowest >= 0.9 ? "at least" : "below");
     if (bag >= 0) {

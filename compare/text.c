@@ -44,7 +44,8 @@ TextBucket text_bucket(const int *ids, int t, int receptive_field)
     return BUCKET_ABSENT;
 }
 
-/* Copies @p batch random training windows of context + 1 words into windows [batch, context + 1]. */
+/* Copies @p batch random training windows of context + 1 words into windows [batch, context + 1].
+ */
 static void sample_windows(const Corpus *corpus, Rng *rng, int batch, int context, int *windows)
 {
     uint32_t starts = (uint32_t)(corpus->train_count - (size_t)context);
@@ -55,7 +56,8 @@ static void sample_windows(const Corpus *corpus, Rng *rng, int batch, int contex
     }
 }
 
-/* Splits windows [batch, context + 1] into inputs [batch * context] and targets [batch * context]. */
+/* Splits windows [batch, context + 1] into inputs [batch * context] and targets [batch * context].
+ */
 static void split_windows(const int *windows, int batch, int context, int *inputs, int *targets)
 {
     for (int b = 0; b < batch; b++) {
@@ -100,7 +102,8 @@ static void add_window_losses(const Model *model, const int *windows, int count,
             if (window[t + 1] == VOCAB_UNKNOWN_ID)
                 continue;
             size_t row = (size_t)w * (size_t)context + (size_t)t;
-            double loss = row_cross_entropy(logits->data + row * (size_t)classes, classes, window[t + 1]);
+            double loss =
+                row_cross_entropy(logits->data + row * (size_t)classes, classes, window[t + 1]);
             TextBucket bucket = text_bucket(window, t, receptive_field);
             sums->loss[BUCKET_ALL] += loss;
             sums->tokens[BUCKET_ALL]++;
@@ -145,7 +148,8 @@ static double evaluate(const Model *model, const Corpus *corpus, int context, in
     tape_free(&tape);
     free(windows);
     free(buffers);
-    return sums->tokens[BUCKET_ALL] ? sums->loss[BUCKET_ALL] / (double)sums->tokens[BUCKET_ALL] : NAN;
+    return sums->tokens[BUCKET_ALL] ? sums->loss[BUCKET_ALL] / (double)sums->tokens[BUCKET_ALL]
+                                    : NAN;
 }
 
 /* Draws an index from softmax(row / temperature), never VOCAB_UNKNOWN_ID. */
@@ -190,7 +194,7 @@ static void sample_text(const Model *model, const Corpus *corpus, const TextConf
     if (!tokenize(prompt, strlen(prompt), &tokens, reason, sizeof reason) || tokens.count == 0)
         core_fatal("cannot tokenize the sample prompt \"%s\"", prompt);
 
-    /* ids holds the prompt, then the sampled words. */
+    /* ids contains the prompt, then the sampled words. */
     size_t count = tokens.count;
     int *ids = malloc((count + (size_t)config->sample_words) * sizeof *ids);
     if (!ids)
@@ -219,12 +223,12 @@ static void sample_text(const Model *model, const Corpus *corpus, const TextConf
 
 /* The buffers and optimiser of one text run's training loop. */
 typedef struct TextTrainer {
-    int *windows;    /* [batch, context + 1] */
-    int *inputs;     /* [batch * context] */
-    int *targets;    /* [batch * context] */
+    int *windows; /* [batch, context + 1] */
+    int *inputs;  /* [batch * context] */
+    int *targets; /* [batch * context] */
     Adam *adam;
     Tape tape;
-    Rng rng;         /* draws the training windows */
+    Rng rng; /* draws the training windows */
 } TextTrainer;
 
 /* Adds a curve point: mean training loss since the last one and a validation loss. */
@@ -234,8 +238,8 @@ static void add_curve_point(TextRun *run, const Model *model, int step, double t
     BucketSums sums;
     double val_loss = evaluate(model, run->corpus, run->config.context, run->config.receptive_field,
                                run->config.eval_windows, &sums);
-    CurvePoint point = {.step = step, .seconds = train_seconds, .train_loss = train_loss,
-                        .val_loss = val_loss};
+    CurvePoint point = {
+        .step = step, .seconds = train_seconds, .train_loss = train_loss, .val_loss = val_loss};
     if (!curve_append(&run->curve, point))
         core_fatal("out of memory recording the loss curve of %s", run->label);
 }
@@ -247,7 +251,8 @@ static double train_step(TextTrainer *trainer, const Model *model, const TextRun
     tape_reset(&trainer->tape);
     sample_windows(run->corpus, &trainer->rng, c->batch, c->context, trainer->windows);
     split_windows(trainer->windows, c->batch, c->context, trainer->inputs, trainer->targets);
-    Tensor *logits = model->forward(&trainer->tape, model->impl, trainer->inputs, c->batch, c->context);
+    Tensor *logits =
+        model->forward(&trainer->tape, model->impl, trainer->inputs, c->batch, c->context);
     Tensor *loss = op_cross_entropy(&trainer->tape, logits, trainer->targets);
 
     params_zero_grad(model->params);
@@ -326,7 +331,8 @@ void text_run_execute(TextRun *run, Display *display, int slot)
     /* Samples: the same prompts and sampling seeds for both models. */
     for (int p = 0; p < TEXT_SAMPLE_COUNT; p++) {
         Rng sample_rng;
-        rng_seed(&sample_rng, runner_seed(run->config.seed, "text/samples"), SAMPLE_STREAM + (uint64_t)p);
+        rng_seed(&sample_rng, runner_seed(run->config.seed, "text/samples"),
+                 SAMPLE_STREAM + (uint64_t)p);
         sample_text(model, run->corpus, &run->config, TEXT_PROMPTS[p], &sample_rng, run->samples[p],
                     TEXT_SAMPLE_BYTES);
     }

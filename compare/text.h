@@ -29,11 +29,11 @@
 
 /** Buckets of validation targets, in the order text.csv lists them. */
 typedef enum TextBucket {
-    BUCKET_ALL,         /**< every target except \<unk\> */
-    BUCKET_ABSENT,      /**< the target word is not among the words read */
-    BUCKET_WITHIN_RF,   /**< it last appeared at most receptive_field words back */
-    BUCKET_BEYOND_RF,   /**< it last appeared further back */
-    BUCKET_COUNT        /**< the number of buckets */
+    BUCKET_ALL,       /**< every target except \<unk\> */
+    BUCKET_ABSENT,    /**< the target word is not among the words read */
+    BUCKET_WITHIN_RF, /**< it last appeared at most receptive_field words back */
+    BUCKET_BEYOND_RF, /**< it last appeared further back */
+    BUCKET_COUNT      /**< the number of buckets */
 } TextBucket;
 
 /** Prompts sampled from after training. */
@@ -55,32 +55,32 @@ TextBucket text_bucket(const int *ids, int t, int receptive_field);
 
 /** Settings of a text run; both models get the same ones. */
 typedef struct TextConfig {
-    int context;             /**< words per window */
-    int batch;               /**< windows per step, so one step sees batch * context targets */
-    int steps;               /**< optimiser steps */
-    float learning_rate;     /**< Adam's learning rate */
-    float clip_norm;         /**< the global gradient norm is clipped to this */
-    int eval_every;          /**< steps between two points of the loss curve */
-    int eval_windows;        /**< validation windows for each curve point (the final loss uses all) */
-    uint64_t seed;           /**< the seed the CSV files report */
-    int receptive_field;     /**< the CNN's: the bucket boundary for both models */
-    float temperature;       /**< of the samples */
-    int sample_words;        /**< words generated after each prompt */
+    int context;         /**< words per window */
+    int batch;           /**< windows per step, so one step trains on batch * context targets */
+    int steps;           /**< optimiser steps */
+    float learning_rate; /**< Adam's learning rate */
+    float clip_norm;     /**< the global gradient norm is clipped to this */
+    int eval_every;      /**< steps between two points of the loss curve */
+    int eval_windows;    /**< validation windows for each curve point (the final loss uses all) */
+    uint64_t seed;       /**< the seed the CSV files report */
+    int receptive_field; /**< the CNN's: the bucket boundary for both models */
+    float temperature;   /**< of the samples */
+    int sample_words;    /**< words generated after each prompt */
 } TextConfig;
 
 /** One model's text run: what to train, then what it measured. */
 typedef struct TextRun {
-    ModelSpec spec;          /**< a language model, width already matched */
-    const Corpus *corpus;    /**< the text; shared, read-only */
-    TextConfig config;       /**< shared by both runs */
+    ModelSpec spec;                  /**< a language model, width already matched */
+    const Corpus *corpus;            /**< the text; shared, read-only */
+    TextConfig config;               /**< shared by both runs */
     char label[DISPLAY_LABEL_BYTES]; /**< such as "text 08_transformer_block" */
 
-    bool finished;                   /**< the fields below are valid */
-    double loss[BUCKET_COUNT];       /**< mean validation cross-entropy per bucket, nats */
-    long tokens[BUCKET_COUNT];       /**< validation targets per bucket */
-    double seconds;                  /**< training wall time, without validation */
-    size_t params;                   /**< trainable parameters */
-    Curve curve;                     /**< the loss curve; owned */
+    bool finished;             /**< the fields below are valid */
+    double loss[BUCKET_COUNT]; /**< mean validation cross-entropy per bucket, nats */
+    long tokens[BUCKET_COUNT]; /**< validation targets per bucket */
+    double seconds;            /**< training wall time, without validation */
+    size_t params;             /**< trainable parameters */
+    Curve curve;               /**< the loss curve; owned */
     char samples[TEXT_SAMPLE_COUNT][TEXT_SAMPLE_BYTES]; /**< prompt and sampled words */
 } TextRun;
 
@@ -97,7 +97,6 @@ void text_run_execute(TextRun *run, Display *display, int slot);
 
 /** Estimates the multiply-adds of the whole run, for ordering and the time left. */
 double text_run_cost(const TextRun *run);
-
 
 /* ------------------------------------------------------------------------- */
 /* What task 3 writes (text_output.c)                                         */

@@ -22,7 +22,8 @@ set termoption noenhanced
 models = "01_cnn_baseline 08_transformer_block"
 is_text(i) = strcol(1) eq "text" && strcol(2) eq word(models, i)
 
-set multiplot layout 1,2 title "Next-word prediction: loss curves (solid: validation, dashed: training)"
+set multiplot layout 1,2 \
+    title "Next-word prediction: loss curves (solid: validation, dashed: training)"
 set ylabel "cross-entropy (nats per word)"
 set key top right box
 set grid

@@ -30,7 +30,8 @@ field = STATS_max
 stats datafile skip 1 using 3 nooutput
 longest = STATS_max
 
-set title "Accuracy against the distance between two related words\n(lines: median over seeds, dots: each seed)"
+set title "Accuracy against the distance between two related words\n" . \
+          "(lines: median over seeds, dots: each seed)"
 set xlabel "distance d between the related words (words)"
 set ylabel "held-out accuracy (fraction correct)"
 set xrange [0:longest + 1]
@@ -43,9 +44,11 @@ set arrow 1 from field - 0.5, graph 0 to field - 0.5, graph 1 nohead dashtype 2 
 set label 1 sprintf("CNN receptive field\n(2L+1 = %d words)", field) at field - 0.3, 0.36 left
 set arrow 2 from 0, 0.5 to longest + 1, 0.5 nohead dashtype 3 linecolor rgb "gray40"
 
+# Each model's dots are shifted sideways a little, so that equal accuracies stay visible.
+shift(i) = 0.08 * (i - (words(models) + 1) / 2.0)
 plot for [i=1:words(models)] datafile skip 1 \
          using 3:(strcol(1) eq word(models, i) ? $10 : NaN) \
          with lines linewidth 2 linecolor i title word(models, i), \
      for [i=1:words(models)] datafile skip 1 \
-         using ($3 + 0.08 * (i - (words(models) + 1) / 2.0)):(strcol(1) eq word(models, i) ? $5 : NaN) \
+         using ($3 + shift(i)):(strcol(1) eq word(models, i) ? $5 : NaN) \
          with points pointtype 7 pointsize 0.5 linecolor i notitle

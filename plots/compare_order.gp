@@ -27,12 +27,15 @@ set xtics ("02_pairwise_convolution\n(no positions)" 0, "03_position_encoding\n(
 set key top left box
 set grid ytics
 set bmargin 5
+set xlabel offset 0,-1
+set offsets graph 0, graph 0, graph 0.2, graph 0
 set boxwidth 0.5
 set style fill solid 0.35
 
 column_of(name) = name eq "02_pairwise_convolution" ? 0 : 1
 plot datafile skip 1 using (column_of(strcol(1))):7 with boxes linecolor rgb "steelblue" \
          title "median over seeds", \
-     datafile skip 1 using (column_of(strcol(1)) + 0.06 * (int($2) % 3 - 1)):3 with points pointtype 7 \
+     datafile skip 1 using (column_of(strcol(1)) + 0.06 * (int($2) % 3 - 1)):3 \
+         with points pointtype 7 \
          pointsize 1 linecolor rgb "black" title "one seed", \
      0.5 with lines dashtype 2 linecolor rgb "gray40" title "chance"

@@ -28,12 +28,15 @@ set xtics ("all" 0, "absent" 1, "within the CNN's\nreceptive field" 2, "beyond i
 set key top right box
 set grid ytics
 set bmargin 5
+set xlabel offset 0,-1
+set offsets graph 0, graph 0, graph 0.2, graph 0
 set boxwidth 0.35
 set style fill solid 0.6
 
 bucket_of(name) = name eq "all" ? 0 : name eq "absent" ? 1 : name eq "within_rf" ? 2 : 3
 models = "01_cnn_baseline 08_transformer_block"
-titles = "causal_CNN_(01_cnn_baseline) 08_transformer_block"
+# Model i's bar sits left (i = 1) or right (i = 2) of its bucket's tick.
+shift(i) = 0.36 * (i - 1.5)
 plot for [i=1:2] datafile skip 1 \
-         using (bucket_of(strcol(2)) + 0.36 * (i - 1.5)):(strcol(1) eq word(models, i) ? $4 : NaN) \
+         using (bucket_of(strcol(2)) + shift(i)):(strcol(1) eq word(models, i) ? $4 : NaN) \
          with boxes linecolor i title (i == 1 ? "causal CNN (01_cnn_baseline)" : word(models, i))

@@ -4,9 +4,10 @@
  * for a missing corpus, and that a tiny set of training runs gives the same
  * numbers on 1 and on 2 threads.
  *
- * Expected values come from hand computation (the buckets), from the
- * issue's 15% rule (the matching), from the column names the CSV files
- * promise, or from the same runs on another thread count (determinism).
+ * Expected values come from hand computation (the buckets), from the rule
+ * that parameter counts match within 15% (the matching), from the column
+ * names the CSV files promise, or from the same runs on another thread
+ * count (determinism).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -130,13 +131,20 @@ static void test_match_text_transformer(void **state)
     Settings settings;
     settings_init(&settings, true);
     const TextSettings *t = &settings.text;
-    ModelSpec cnn = {.kind = MODEL_CNN, .vocab_size = t->vocab_size, .classes = 1,
-                     .layers = t->cnn_layers, .heads = 1, .width = t->cnn_width,
+    ModelSpec cnn = {.kind = MODEL_CNN,
+                     .vocab_size = t->vocab_size,
+                     .classes = 1,
+                     .layers = t->cnn_layers,
+                     .heads = 1,
+                     .width = t->cnn_width,
                      .language_model = true};
     size_t target = model_param_count(&cnn);
-    ModelSpec transformer = {.kind = MODEL_TRANSFORMER, .vocab_size = t->vocab_size,
-                             .positions = t->context, .classes = 1,
-                             .layers = t->transformer_layers, .heads = t->transformer_heads,
+    ModelSpec transformer = {.kind = MODEL_TRANSFORMER,
+                             .vocab_size = t->vocab_size,
+                             .positions = t->context,
+                             .classes = 1,
+                             .layers = t->transformer_layers,
+                             .heads = t->transformer_heads,
                              .language_model = true};
     size_t count = model_match_width(&transformer, target, 1024);
     assert_true(target > 0);
@@ -164,12 +172,22 @@ static bool read_header(const char *path, char *line, size_t size)
 static void tiny_study(Study *study)
 {
     static const int DISTANCES[] = {1, 3};
-    DistanceSetup setup = {.cnn_layers = 1, .cnn_width = 12, .deep_cnn_layers = 2,
-                           .attention_layers = 1, .heads = 2, .margin = 1,
-                           .attention = {false, false, true, false}, .distances = DISTANCES,
+    DistanceSetup setup = {.cnn_layers = 1,
+                           .cnn_width = 12,
+                           .deep_cnn_layers = 2,
+                           .attention_layers = 1,
+                           .heads = 2,
+                           .margin = 1,
+                           .attention = {false, false, true, false},
+                           .distances = DISTANCES,
                            .distance_count = 2};
-    Recipe recipe = {.steps = 12, .batch = 4, .learning_rate = 3e-3f, .clip_norm = 1.0f,
-                     .eval_batches = 2, .curve_every = 5, .curve_batches = 1};
+    Recipe recipe = {.steps = 12,
+                     .batch = 4,
+                     .learning_rate = 3e-3f,
+                     .clip_norm = 1.0f,
+                     .eval_batches = 2,
+                     .curve_every = 5,
+                     .curve_batches = 1};
     char error[512] = "";
     bool built = study_new_distance(study, &setup, 2, 7, recipe, error, sizeof error);
     if (!built)
@@ -203,8 +221,13 @@ static void test_csv_order_columns(void **state)
     char directory[] = "/tmp/test_compare_XXXXXX";
     assert_non_null(mkdtemp(directory));
     Study study;
-    Recipe recipe = {.steps = 1, .batch = 2, .learning_rate = 1e-3f, .clip_norm = 1.0f,
-                     .eval_batches = 1, .curve_every = 1, .curve_batches = 1};
+    Recipe recipe = {.steps = 1,
+                     .batch = 2,
+                     .learning_rate = 1e-3f,
+                     .clip_norm = 1.0f,
+                     .eval_batches = 1,
+                     .curve_every = 1,
+                     .curve_batches = 1};
     char error[512] = "", path[128], header[512] = "";
     assert_true(study_new_order(&study, 1, 4, 1, 1, recipe, error, sizeof error));
     assert_true(study_write_csv(&study, directory, error, sizeof error));
@@ -264,7 +287,10 @@ static void test_csv_curves_columns(void **state)
 static void test_missing_corpus_names_make_data(void **state)
 {
     (void)state;
-    Options options = {.seed = 1, .threads = 1, .out = "/tmp", .run_text = true,
+    Options options = {.seed = 1,
+                       .threads = 1,
+                       .out = "/tmp",
+                       .run_text = true,
                        .corpus = "/nonexistent/compare-test/kjv.txt"};
     Comparison comparison;
     char error[2048] = "";
