@@ -13,6 +13,13 @@
 #include "clock.h"
 #include "progress.h"
 
+/* The lock around every public function: one thread changes or draws the display at a time. */
+#ifdef _OPENMP
+#define DISPLAY_LOCKED _Pragma("omp critical(compare_display)")
+#else
+#define DISPLAY_LOCKED
+#endif
+
 /* Characters of the bar inside the brackets. */
 #define BAR_WIDTH 20
 
@@ -166,7 +173,7 @@ void display_begin(Display *display, int slot, const char *label, int steps, dou
 {
     if (!display)
         return;
-#pragma omp critical(compare_display)
+    DISPLAY_LOCKED
     {
         Slot *s = &display->slots[slot];
         s->active = true;
@@ -187,7 +194,7 @@ void display_step(Display *display, int slot, int step, double loss)
 {
     if (!display)
         return;
-#pragma omp critical(compare_display)
+    DISPLAY_LOCKED
     {
         Slot *s = &display->slots[slot];
         s->step = step;
@@ -213,7 +220,7 @@ void display_end(Display *display, int slot, const char *summary)
 {
     if (!display)
         return;
-#pragma omp critical(compare_display)
+    DISPLAY_LOCKED
     {
         Slot *s = &display->slots[slot];
         s->active = false;
@@ -238,7 +245,7 @@ void display_message(Display *display, const char *format, ...)
     va_start(args, format);
     vsnprintf(text, sizeof text, format, args);
     va_end(args);
-#pragma omp critical(compare_display)
+    DISPLAY_LOCKED
     write_line(display, text);
 }
 

@@ -76,7 +76,11 @@ size_t runner_execute(Job *jobs, size_t count, int threads, Display *display)
 
     /* Expensive runs first, so that the threads run out of work at about the same time. */
     long total = (long)count;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+#else
+    (void)threads;
+#endif
     for (long k = 0; k < total; k++) {
         if (runner_stop_requested())
             continue;
