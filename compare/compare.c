@@ -49,9 +49,9 @@ static bool load_corpus(Comparison *c, char *error, size_t error_size)
 }
 
 /* Runs one text run (the Job callback). */
-static void run_text_job(void *argument, Display *display, int slot)
+static bool run_text_job(void *argument, Display *display, int slot)
 {
-    text_run_execute(argument, display, slot);
+    return text_run_execute(argument, display, slot);
 }
 
 /* Plans task 3: the causal CNN sets the parameter budget and stage 08 matches it. */

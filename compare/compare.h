@@ -80,8 +80,8 @@ bool comparison_prepare(Comparison *comparison, const Options *options, char *er
 /**
  * Trains the tasks in order (distance, order, text), writing each task's
  * CSV file and figure as soon as it finishes, then curves.csv and
- * REPORT.md. After a stop request (Ctrl-C) the task in progress finishes
- * its runs in progress and writes nothing.
+ * REPORT.md. After a stop request (Ctrl-C) no further run starts and the
+ * task in progress writes nothing.
  * @return false with a message in @p error when a file cannot be written.
  */
 bool comparison_run(Comparison *comparison, char *error, size_t error_size);

@@ -89,8 +89,7 @@ size_t runner_execute(Job *jobs, size_t count, int threads, Display *display)
         slot = omp_get_thread_num();
 #endif
         Job *job = &jobs[order[k]];
-        job->run(job->argument, display, slot);
-        job->finished = true;
+        job->finished = job->run(job->argument, display, slot);
     }
 
     size_t finished = 0;

@@ -20,15 +20,17 @@
 /** One training run, as the runner schedules it. */
 typedef struct Job {
     double cost; /**< estimated multiply-adds, for ordering */
-    void (*run)(void *argument, Display *display, int slot); /**< does the run */
-    void *argument;                                          /**< passed to run */
-    bool finished;                                           /**< set by runner_execute */
+    /** Does the run; returns false when it stopped early after a stop request. */
+    bool (*run)(void *argument, Display *display, int slot);
+    void *argument; /**< passed to run */
+    bool finished;  /**< set by runner_execute when run returned true */
 } Job;
 
 /**
- * Installs a SIGINT handler that asks the runner to stop: runs in progress
- * finish, no new run starts. The handler then restores the default action,
- * so a second Ctrl-C ends the program at once.
+ * Installs a SIGINT handler that asks the runner to stop: no new run
+ * starts, and runs in progress finish (a text run, which takes minutes,
+ * stops at its next step instead). The handler then restores the default
+ * action, so a second Ctrl-C ends the program at once.
  */
 void runner_install_interrupt_handler(void);
 

@@ -28,10 +28,11 @@ ClassifierRun *study_run(const Study *study, size_t d, size_t m, size_t s)
     return &study->runs[(d * study->model_count + m) * (size_t)study->seed_count + s];
 }
 
-/* Runs one grid cell (the Job callback). */
-static void run_job(void *argument, Display *display, int slot)
+/* Runs one grid cell (the Job callback); a classifier run always runs to its end. */
+static bool run_job(void *argument, Display *display, int slot)
 {
     classifier_run_execute(argument, display, slot);
+    return true;
 }
 
 /*

@@ -266,8 +266,11 @@ static double train_step(TextTrainer *trainer, const Model *model, const TextRun
     return loss->data[0];
 }
 
-/* Trains the model, recording the loss curve; the clock stops while validation runs. */
-static void train_text_model(TextRun *run, const Model *model, Display *display, int slot)
+/*
+ * Trains the model, recording the loss curve; the clock stops while validation
+ * runs. Returns false when it stopped early after a stop request.
+ */
+static bool train_text_model(TextRun *run, const Model *model, Display *display, int slot)
 {
     const TextConfig *c = &run->config;
     size_t tokens = (size_t)c->batch * (size_t)c->context;
@@ -285,7 +288,8 @@ static void train_text_model(TextRun *run, const Model *model, Display *display,
 
     double loss_sum = 0.0, train_seconds = 0.0;
     int loss_steps = 0;
-    for (int step = 1; step <= c->steps; step++) {
+    int step = 1;
+    for (; step <= c->steps && !runner_stop_requested(); step++) {
         double before = time_now_seconds();
         loss_sum += train_step(&trainer, model, run, step);
         loss_steps++;
@@ -304,9 +308,10 @@ static void train_text_model(TextRun *run, const Model *model, Display *display,
     free(trainer.windows);
     free(trainer.inputs);
     free(trainer.targets);
+    return step > c->steps;
 }
 
-void text_run_execute(TextRun *run, Display *display, int slot)
+bool text_run_execute(TextRun *run, Display *display, int slot)
 {
     char init_name[96];
     snprintf(init_name, sizeof init_name, "text/%s", model_kind_name(run->spec.kind));
@@ -318,7 +323,11 @@ void text_run_execute(TextRun *run, Display *display, int slot)
     run->params = model->param_count;
 
     display_begin(display, slot, run->label, run->config.steps, text_run_cost(run));
-    train_text_model(run, model, display, slot);
+    if (!train_text_model(run, model, display, slot)) {
+        display_end(display, slot, "stopped early: interrupted");
+        model_free(model);
+        return false;
+    }
 
     /* The final loss over every validation window, per bucket. */
     BucketSums sums;
@@ -343,6 +352,7 @@ void text_run_execute(TextRun *run, Display *display, int slot)
              run->seconds);
     display_end(display, slot, summary);
     model_free(model);
+    return true;
 }
 
 double text_run_cost(const TextRun *run)

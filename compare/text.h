@@ -92,8 +92,11 @@ extern const char *const TEXT_PROMPTS[TEXT_SAMPLE_COUNT];
  * per-bucket validation loss over every non-overlapping validation window,
  * records the loss curve and samples after each prompt. Progress goes to
  * @p display. A model that diverges or cannot be built stops the program.
+ * @return true, or false when it stopped training early because a stop was
+ *         requested (runner_request_stop): a text run takes minutes, and an
+ *         interrupted task writes none of its results.
  */
-void text_run_execute(TextRun *run, Display *display, int slot);
+bool text_run_execute(TextRun *run, Display *display, int slot);
 
 /** Estimates the multiply-adds of the whole run, for ordering and the time left. */
 double text_run_cost(const TextRun *run);
