@@ -112,7 +112,7 @@ help:
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
 	@echo "make compare      build and run the CNN-against-attention comparison into results/"
-	@echo "                  (ARGS=--quick for the short run of about 2 minutes; ARGS=--help)"
+	@echo "                  (ARGS=--quick for the short run, under 2 minutes on 2 cores; ARGS=--help)"
 	@echo "make figures      redraw plots/figures/NAME.png from plots/NAME.gp and results/*/NAME.csv"
 	@echo "make format       apply .clang-format to every C source and header"
 	@echo "make clean        remove $(BUILD)/"
@@ -225,7 +225,8 @@ figures:
 
 # Apply .clang-format in place.
 format:
-	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(wildcard stages/*/*.[ch]) $(TEST_SRC) $(wildcard tests/*.h)
+	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(wildcard stages/*/*.[ch]) $(TEST_SRC) $(wildcard tests/*.h) \
+	    $(TOOL_SRC) $(wildcard $(addsuffix /*.h,$(TOOL_DIRS)))
 
 # Extract the default corpus of the comparison: the King James Bible from
 # Debian's bible-kjv package, one verse per line with the references removed.
