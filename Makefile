@@ -107,7 +107,7 @@ STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call 
 # skipped. Such a script also reads the variable `datafile`, a CSV file.
 FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
-.PHONY: all help data test asan valgrind fuzz bench docs format clean figures $(STAGE_GOALS) \
+.PHONY: all help data test asan valgrind fuzz bench docs format clean figures compare $(STAGE_GOALS) \
         notebook-kernel notebooks run-notebooks check-notebooks
 
 # Build the library, every stage program and every test program.
@@ -127,6 +127,8 @@ help:
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
+	@echo "make compare      build and run the CNN-against-attention comparison into results/"
+	@echo "                  (ARGS=--quick for the short run, under 2 minutes on 2 cores; ARGS=--help)"
 	@echo "make figures      run the stage programs and the tour into results/, redraw plots/figures/"
 	@echo "make format       apply .clang-format to every C source and header"
 	@echo "make notebook-kernel"
@@ -169,9 +171,14 @@ $(foreach dir,$(TOOL_DIRS),$(eval $(call TOOL_PROGRAM,$(dir))))
 
 # One cmocka program per tests/test_*.c. A static pattern rule, so that make
 # keeps the test objects instead of deleting them as intermediate files.
+# Extra object prerequisites of a test (below) are linked in as well.
 $(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB) -lcmocka $(LDLIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $(filter %.o,$^) $(LIB) -lcmocka $(LDLIBS) -o $@
+
+# tests/test_compare.c tests the comparison's own code: every compare/*.c but main.c.
+COMPARE_TEST_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out compare/main.c,$(wildcard compare/*.c)))
+$(BUILD)/tests/test_compare: $(COMPARE_TEST_OBJ)
 
 # Run every test program; stop with a non-zero status on the first failure.
 # TEST_RUNNER, empty by default, prefixes each test program (used by `make valgrind`).
@@ -265,11 +272,19 @@ $(call stage_goal,$(1)): $(call stage_bin,$(1))
 endef
 $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(eval $(call STAGE_RUN,$(dir)))))
 
+# Build and run the comparison of the CNN against attention, which writes
+# its CSV files, figures and REPORT.md into results/: `make compare`, or
+# `make compare ARGS="--quick"` for the short run.
+compare: $(BUILD)/bin/compare
+	$< $(ARGS)
+
 # Regenerate every figure the READMEs embed: run every stage program and the
 # tour's sweep with their default settings into results/, then draw each
 # plots/NAME.gp from the newest results/*/NAME.csv into plots/figures/NAME.png.
-# The comparison's figures come from `make compare`, which takes minutes, so
-# they are redrawn only when its CSV files are already in results/.
+# A script with a line "# csv: FILE.csv" reads that file, also directly in
+# results/ where build/bin/compare writes. The comparison's figures come from
+# `make compare`, which takes minutes, so they are redrawn only when its CSV
+# files are already in results/.
 figures: $(STAGE_BINS) $(TOOL_BINS)
 	@set -e; for program in $(STAGE_BINS); do \
 	    name=$$(basename $$program); \
@@ -281,9 +296,11 @@ figures: $(STAGE_BINS) $(TOOL_BINS)
 	    $(BUILD)/bin/tour --sweep --out results/tour > /dev/null; fi
 	@set -e; for script in $(FIGURE_SCRIPTS); do \
 	    name=$$(basename $$script .gp); \
-	    data=$$(ls -t results/*/$$name.csv 2>/dev/null | sed -n 1p); \
+	    csv=$$(sed -n 's/^# csv: *//p' $$script | sed -n 1p); \
+	    csv=$${csv:-$$name.csv}; \
+	    data=$$(ls -t results/$$csv results/*/$$csv 2>/dev/null | sed -n 1p); \
 	    if [ -z "$$data" ]; then \
-	        echo "skipped $$script: no results/*/$$name.csv (make compare writes the comparison's)"; \
+	        echo "skipped $$script: no results/*/$$csv (make compare writes the comparison's)"; \
 	        continue; \
 	    fi; \
 	    mkdir -p plots/figures; \
@@ -346,7 +363,7 @@ check-notebooks: $(LIB)
 # Apply .clang-format in place.
 format:
 	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(wildcard stages/*/*.[ch]) $(TEST_SRC) $(wildcard tests/*.h) \
-	    $(wildcard fuzz/*.c) $(wildcard bench/*.[ch])
+	    $(wildcard fuzz/*.c) $(wildcard bench/*.[ch]) $(TOOL_SRC) $(wildcard $(addsuffix /*.h,$(TOOL_DIRS)))
 
 # Extract the default corpus of the comparison: the King James Bible from
 # Debian's bible-kjv package, one verse per line with the references removed.

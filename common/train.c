@@ -26,6 +26,8 @@ TrainConfig train_default_config(void)
         .label = NULL,
         .checkpoint_path = NULL,
         .checkpoint_every = 0,
+        .on_step = NULL,
+        .on_step_context = NULL,
     };
 }
 
@@ -187,8 +189,11 @@ static bool run_steps(TrainRun *run, ClassifierForwardFn forward, void *model,
     double loss_window = 0.0;
     int window_steps = 0;
     bool finished = true;
+    /* The caller's on_step, when set, replaces the progress bar. */
+    bool show_progress = config->on_step == NULL;
     Progress progress;
-    progress_start(&progress, config->label ? config->label : "train", (size_t)config->steps);
+    if (show_progress)
+        progress_start(&progress, config->label ? config->label : "train", (size_t)config->steps);
 
     for (int step = 0; step < config->steps; step++) {
         /* 1. A fresh batch and the forward pass. */
@@ -218,13 +223,17 @@ static bool run_steps(TrainRun *run, ClassifierForwardFn forward, void *model,
             loss_window += loss->data[0];
             window_steps++;
         }
-        progress_update(&progress, (size_t)step + 1, loss->data[0]);
+        if (show_progress)
+            progress_update(&progress, (size_t)step + 1, loss->data[0]);
+        else
+            config->on_step(config->on_step_context, step + 1, loss->data[0]);
         if (!save_if_due(run, step + 1)) {
             finished = false;
             break;
         }
     }
-    progress_finish(&progress);
+    if (show_progress)
+        progress_finish(&progress);
 
     run->result->final_loss = finished && window_steps ? (float)(loss_window / window_steps) : NAN;
     tape_free(&tape);

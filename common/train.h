@@ -35,6 +35,14 @@ typedef struct ClassifierTask {
     int length;            /**< words per sentence */
 } ClassifierTask;
 
+/**
+ * Called by train_classifier after every optimiser step, with the step
+ * number (1 .. steps) and the training loss of that step's batch. The
+ * comparison program uses it to draw its own progress display and to
+ * record loss curves.
+ */
+typedef void (*TrainStepFn)(void *context, int step, float loss);
+
 /** Settings of one training run. */
 typedef struct TrainConfig {
     int steps;             /**< optimiser steps */
@@ -48,11 +56,13 @@ typedef struct TrainConfig {
                                       after training; NULL saves nothing */
     int checkpoint_every;  /**< with checkpoint_path: also save after every this many steps;
                                 0 saves only after the last step */
+    TrainStepFn on_step;   /**< called after every step, or NULL; when set, no progress bar is drawn */
+    void *on_step_context; /**< passed to on_step */
 } TrainConfig;
 
 /**
- * The defaults the stage programs use: 600 steps of 32, lr 3e-3, clip 1,
- * 16 eval batches, no checkpoint.
+ * Returns the defaults the stage programs use: 600 steps of 32, lr 3e-3,
+ * clip 1, 16 eval batches, seed 1, no label, no on_step and no checkpoint.
  */
 TrainConfig train_default_config(void);
 
@@ -85,7 +95,8 @@ typedef struct TrainResult {
 /**
  * Trains @p model with Adam on freshly drawn batches, then measures its
  * accuracy on held-out batches drawn from a separate random stream.
- * Shows a progress bar on stderr. Training batches come from stream 1 and
+ * Shows a progress bar on stderr, unless @p config.on_step is set: then it
+ * calls on_step after every step instead and writes nothing itself. Training batches come from stream 1 and
  * held-out batches from stream 2 of @p config.seed, so the same seed gives
  * the same numbers.
  *

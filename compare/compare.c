@@ -1,0 +1,290 @@
+/* The comparison's plan and phases (see compare.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "compare.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "plot.h"
+#include "report.h"
+#include "runner.h"
+
+/* Widths tried when matching the transformer of task 3 to the causal CNN. */
+#define MAX_TEXT_WIDTH 1024
+
+/* The smallest corpus part (training or validation) task 3 accepts, in windows. */
+#define MIN_CORPUS_WINDOWS 8
+
+static const char *const FIGURE_NAMES[FIGURE_COUNT] = {"compare_distance", "compare_order",
+                                                       "compare_text", "compare_curves"};
+static const char *const FIGURE_CSVS[FIGURE_COUNT] = {"distance.csv", "order.csv", "text.csv",
+                                                      "curves.csv"};
+
+const char *figure_name(Figure figure) { return FIGURE_NAMES[figure]; }
+
+const char *figure_csv(Figure figure) { return FIGURE_CSVS[figure]; }
+
+/* ------------------------------------------------------------------------- */
+/* Planning                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* Loads the corpus; a missing or unreadable file names both ways to get one. */
+static bool load_corpus(Comparison *c, char *error, size_t error_size)
+{
+    const TextSettings *t = &c->settings.text;
+    char reason[768];
+    size_t min_words = (size_t)MIN_CORPUS_WINDOWS * (size_t)(t->context + 1);
+    if (corpus_load(c->options.corpus, t->vocab_size, t->validation_fraction, min_words, &c->corpus,
+                    reason, sizeof reason))
+        return true;
+    snprintf(error, error_size,
+             "task 3 (text) needs a corpus: %s. Run `make data` to extract the default corpus "
+             "(the King James Bible of Debian's bible-kjv package) into data/kjv.txt, or pass "
+             "another UTF-8 text file with --corpus FILE (or leave out task 3 with --tasks "
+             "distance,order).",
+             reason);
+    return false;
+}
+
+/* Runs one text run (the Job callback). */
+static bool run_text_job(void *argument, Display *display, int slot)
+{
+    return text_run_execute(argument, display, slot);
+}
+
+/* Plans task 3: the causal CNN sets the parameter budget and stage 08 matches it. */
+static bool plan_text(Comparison *c, char *error, size_t error_size)
+{
+    const TextSettings *t = &c->settings.text;
+    int vocab_size = c->corpus.vocab->size;
+    ModelSpec cnn = {.kind = MODEL_CNN,
+                     .vocab_size = vocab_size,
+                     .classes = 1,
+                     .layers = t->cnn_layers,
+                     .heads = 1,
+                     .width = t->cnn_width,
+                     .language_model = true};
+    size_t target = model_param_count(&cnn);
+    ModelSpec transformer = {.kind = MODEL_TRANSFORMER,
+                             .vocab_size = vocab_size,
+                             .positions = t->context,
+                             .classes = 1,
+                             .layers = t->transformer_layers,
+                             .heads = t->transformer_heads,
+                             .language_model = true};
+    size_t count = model_match_width(&transformer, target, MAX_TEXT_WIDTH);
+    double difference = count > target ? (double)(count - target) : (double)(target - count);
+    if (target == 0 || count == 0 || difference > MODEL_MATCH_TOLERANCE * (double)target) {
+        snprintf(error, error_size,
+                 "cannot match 08_transformer_block to the causal CNN's %zu "
+                 "parameters within 15%%: the closest width gives %zu",
+                 target, count);
+        return false;
+    }
+
+    TextConfig config = {.context = t->context,
+                         .batch = t->batch,
+                         .steps = t->steps,
+                         .learning_rate = t->learning_rate,
+                         .clip_norm = 1.0f,
+                         .eval_every = t->eval_every,
+                         .eval_windows = t->eval_windows,
+                         .seed = c->options.seed,
+                         .receptive_field = model_receptive_field(&cnn),
+                         .temperature = t->temperature,
+                         .sample_words = t->sample_words};
+    ModelSpec specs[TEXT_MODELS] = {cnn, transformer};
+    for (int r = 0; r < TEXT_MODELS; r++) {
+        TextRun *run = &c->text_runs[r];
+        run->spec = specs[r];
+        run->corpus = &c->corpus;
+        run->config = config;
+        snprintf(run->label, sizeof run->label, "text %s", model_kind_name(specs[r].kind));
+        c->text_jobs[r] = (Job){.run = run_text_job, .argument = run, .cost = text_run_cost(run)};
+    }
+    return true;
+}
+
+bool comparison_prepare(Comparison *c, const Options *options, char *error, size_t error_size)
+{
+    memset(c, 0, sizeof *c);
+    c->options = *options;
+    settings_init(&c->settings, options->quick);
+    Settings *s = &c->settings;
+
+    /* The corpus first, so that a missing file stops the program before anything else. */
+    if (options->run_text && !load_corpus(c, error, error_size))
+        return false;
+    if (options->run_distance &&
+        !study_new_distance(&c->distance, &s->distance, s->seed_count, options->seed,
+                            s->distance_recipe, error, error_size))
+        return false;
+    if (options->run_order &&
+        !study_new_order(&c->order, s->order_layers, s->order_width, s->seed_count, options->seed,
+                         s->order_recipe, error, error_size))
+        return false;
+    return !options->run_text || plan_text(c, error, error_size);
+}
+
+void comparison_free(Comparison *c)
+{
+    study_free(&c->distance);
+    study_free(&c->order);
+    for (int r = 0; r < TEXT_MODELS; r++)
+        curve_free(&c->text_runs[r].curve);
+    corpus_free(&c->corpus);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Figures and curves                                                         */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * Draws one figure as NAME.png and NAME.svg from its CSV in the output
+ * directory. gnuplot writes to a temporary name that still ends in the
+ * format's extension (the script picks its terminal by it), then the file is
+ * renamed, so an interrupted gnuplot never leaves a half-written figure.
+ */
+static bool draw_figure(Comparison *c, Figure figure)
+{
+    static const char *const EXTENSIONS[] = {"png", "svg"};
+    char script[96], csv[4096], temporary[4200], final_path[4200];
+    snprintf(script, sizeof script, "%s.gp", figure_name(figure));
+    snprintf(csv, sizeof csv, "%s/%s", c->options.out, figure_csv(figure));
+    bool drawn = true;
+    for (int e = 0; e < 2; e++) {
+        snprintf(temporary, sizeof temporary, "%s/%s.tmp.%s", c->options.out, figure_name(figure),
+                 EXTENSIONS[e]);
+        snprintf(final_path, sizeof final_path, "%s/%s.%s", c->options.out, figure_name(figure),
+                 EXTENSIONS[e]);
+        if (plot_render(script, csv, temporary) && rename(temporary, final_path) == 0)
+            continue;
+        remove(temporary);
+        drawn = false;
+    }
+    c->figure_drawn[figure] = drawn;
+    return drawn;
+}
+
+/* Writes curves.csv with the loss curves of every finished task. */
+static bool write_curves(const Comparison *c, char *error, size_t error_size)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/curves.csv", c->options.out);
+    CsvWriter *csv = csv_open(path, CURVES_CSV_HEADER, error, error_size);
+    if (!csv)
+        return false;
+    if (c->distance_done)
+        study_write_curves(&c->distance, csv);
+    if (c->order_done)
+        study_write_curves(&c->order, csv);
+    if (c->text_done)
+        text_write_curves(c->text_runs, TEXT_MODELS, csv);
+    return csv_close(csv, error, error_size);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The phases                                                                 */
+/* ------------------------------------------------------------------------- */
+
+/* Runs the jobs of one task; returns whether all of them finished. */
+static bool run_jobs(Comparison *c, Job *jobs, size_t count, Display *display, double *seconds)
+{
+    double start = time_now_seconds();
+    size_t finished = runner_execute(jobs, count, c->options.threads, display);
+    *seconds = time_now_seconds() - start;
+    c->total_seconds += *seconds;
+    return finished == count;
+}
+
+/* Task 1 or 2: train the grid, then write its CSV and figure and print its table. */
+static bool run_study(Comparison *c, Study *study, Figure figure, bool *done, double *seconds,
+                      Display *display, char *error, size_t error_size)
+{
+    if (!run_jobs(c, study->jobs, study->job_count, display, seconds))
+        return true;
+    if (!study_write_csv(study, c->options.out, error, error_size))
+        return false;
+    draw_figure(c, figure);
+    *done = true;
+
+    printf("## Task %d: %s\n\n", figure == FIGURE_DISTANCE ? 1 : 2, study->task_name);
+    study_print_table(study, stdout);
+    if (figure == FIGURE_DISTANCE)
+        study_print_findings(study, stdout);
+    fflush(stdout);
+    return true;
+}
+
+/* Task 3: train both models, then write text.csv and its figure and print the tables. */
+static bool run_text(Comparison *c, Display *display, char *error, size_t error_size)
+{
+    if (!run_jobs(c, c->text_jobs, TEXT_MODELS, display, &c->text_seconds))
+        return true;
+    if (!text_write_csv(c->text_runs, TEXT_MODELS, c->options.out, error, error_size))
+        return false;
+    draw_figure(c, FIGURE_TEXT);
+    c->text_done = true;
+
+    printf("## Task 3: text\n\n");
+    text_print_table(c->text_runs, TEXT_MODELS, stdout);
+    text_print_samples(c->text_runs, TEXT_MODELS, stdout);
+    fflush(stdout);
+    return true;
+}
+
+/* Returns the number of runs and their total cost over the selected tasks. */
+static size_t count_runs(const Comparison *c, double *cost)
+{
+    size_t runs = 0;
+    *cost = 0.0;
+    if (c->options.run_distance) {
+        runs += c->distance.job_count;
+        *cost += study_cost(&c->distance);
+    }
+    if (c->options.run_order) {
+        runs += c->order.job_count;
+        *cost += study_cost(&c->order);
+    }
+    if (c->options.run_text)
+        for (int r = 0; r < TEXT_MODELS; r++) {
+            runs++;
+            *cost += c->text_jobs[r].cost;
+        }
+    return runs;
+}
+
+bool comparison_run(Comparison *c, char *error, size_t error_size)
+{
+    double cost;
+    size_t runs = count_runs(c, &cost);
+    Display *display = display_new(c->options.threads, runs, cost);
+    if (!display) {
+        snprintf(error, error_size, "out of memory starting the progress display");
+        return false;
+    }
+    report_print_configuration(c, stdout);
+    fflush(stdout);
+
+    bool ok = true;
+    if (ok && c->options.run_distance && !runner_stop_requested())
+        ok = run_study(c, &c->distance, FIGURE_DISTANCE, &c->distance_done, &c->distance_seconds,
+                       display, error, error_size);
+    if (ok && c->options.run_order && !runner_stop_requested())
+        ok = run_study(c, &c->order, FIGURE_ORDER, &c->order_done, &c->order_seconds, display,
+                       error, error_size);
+    if (ok && c->options.run_text && !runner_stop_requested())
+        ok = run_text(c, display, error, error_size);
+    display_free(display);
+
+    /* The curves of every finished task, then the report. */
+    if (ok && (c->distance_done || c->order_done || c->text_done))
+        ok = write_curves(c, error, error_size);
+    if (ok && c->text_done)
+        draw_figure(c, FIGURE_CURVES);
+    if (ok)
+        ok = report_write(c, error, error_size);
+    return ok;
+}
