@@ -45,9 +45,9 @@ static const char USAGE[] =
 /* Settings from the command line. */
 typedef struct Settings {
     BenchOptions options;
-    const char *only;         /* NULL for every benchmark */
+    const char *only; /* NULL for every benchmark */
     const char *csv_path;
-    const char *child_model;  /* set in a peak-memory child process */
+    const char *child_model; /* set in a peak-memory child process */
     int child_steps;
 } Settings;
 
@@ -81,8 +81,8 @@ double bench_row_ratio(const BenchRow *row)
 
 void bench_print_header(void)
 {
-    printf("%-34s %7s %-30s %10s %10s %-8s %7s\n", "benchmark", "threads", "size", "C",
-           "reference", "unit", "ratio");
+    printf("%-34s %7s %-30s %10s %10s %-8s %7s\n", "benchmark", "threads", "size", "C", "reference",
+           "unit", "ratio");
 }
 
 bool bench_table_add(BenchTable *table, BenchRow row)
@@ -153,8 +153,11 @@ static const char *option_value(int argc, char **argv, int *i)
 
 static Settings parse_settings(int argc, char **argv)
 {
-    Settings s = {.options = {.repetitions = 21, .warmup = 3, .memory_steps = 10,
-                              .program = argv[0], .python = "/usr/bin/python3",
+    Settings s = {.options = {.repetitions = 21,
+                              .warmup = 3,
+                              .memory_steps = 10,
+                              .program = argv[0],
+                              .python = "/usr/bin/python3",
                               .torch_script = "bench/torch_step.py",
                               .compare = "build/bin/compare"},
                   .csv_path = "build/bench/bench.csv"};
@@ -166,13 +169,13 @@ static Settings parse_settings(int argc, char **argv)
         } else if (strcmp(arg, "--only") == 0) {
             s.only = option_value(argc, argv, &i);
         } else if (strcmp(arg, "--repetitions") == 0) {
-            s.options.repetitions = cli_parse_int(PROGRAM, arg, option_value(argc, argv, &i), 1,
-                                                  100000);
+            s.options.repetitions =
+                cli_parse_int(PROGRAM, arg, option_value(argc, argv, &i), 1, 100000);
         } else if (strcmp(arg, "--warmup") == 0) {
             s.options.warmup = cli_parse_int(PROGRAM, arg, option_value(argc, argv, &i), 0, 1000);
         } else if (strcmp(arg, "--memory-steps") == 0) {
-            s.options.memory_steps = cli_parse_int(PROGRAM, arg, option_value(argc, argv, &i), 1,
-                                                   100000);
+            s.options.memory_steps =
+                cli_parse_int(PROGRAM, arg, option_value(argc, argv, &i), 1, 100000);
         } else if (strcmp(arg, "--csv") == 0) {
             s.csv_path = option_value(argc, argv, &i);
         } else if (strcmp(arg, "--python") == 0) {

@@ -19,17 +19,17 @@
 
 /* One measured figure: a row of the CSV file. */
 typedef struct BenchRow {
-    char benchmark[64];       /* such as "matmul" or "train_step_01_cnn_baseline" */
-    int threads;              /* threads given to both the C code and the reference */
-    char size[48];            /* what was measured, such as "512" or "32x32" */
-    double c_value;           /* the C code's figure */
-    double reference_value;   /* the reference's figure, NAN when there is none */
-    char unit[16];            /* "GFLOP/s", "ms", "MiB" or "s" */
+    char benchmark[64];     /* such as "matmul" or "train_step_01_cnn_baseline" */
+    int threads;            /* threads given to both the C code and the reference */
+    char size[48];          /* what was measured, such as "512" or "32x32" */
+    double c_value;         /* the C code's figure */
+    double reference_value; /* the reference's figure, NAN when there is none */
+    char unit[16];          /* "GFLOP/s", "ms", "MiB" or "s" */
 } BenchRow;
 
 /* A growable list of rows in the order they were measured. */
 typedef struct BenchTable {
-    BenchRow *rows;           /* [count] */
+    BenchRow *rows; /* [count] */
     size_t count;
     size_t capacity;
 } BenchTable;
@@ -58,7 +58,8 @@ void bench_print_header(void);
  */
 #define BENCH_ROUNDS 3
 
-/* Returns the timed repetitions of one side in one round, so that all rounds give at least @p repetitions. */
+/* Returns the timed repetitions of one side in one round, so that all rounds give at least @p
+ * repetitions. */
 int bench_repetitions_per_round(int repetitions);
 
 /* Returns the median of values [count], count >= 1; sorts the values in place. */
@@ -70,9 +71,9 @@ double bench_median(double *values, int count);
 
 /* What a child process did. */
 typedef struct ChildResult {
-    bool ok;                  /* it ran and exited with status 0 */
-    double wall_seconds;      /* from fork to exit */
-    long max_rss_kb;          /* peak resident memory (getrusage ru_maxrss), in KiB */
+    bool ok;             /* it ran and exited with status 0 */
+    double wall_seconds; /* from fork to exit */
+    long max_rss_kb;     /* peak resident memory (getrusage ru_maxrss), in KiB */
 } ChildResult;
 
 /*
@@ -100,23 +101,24 @@ int bench_find_values(const char *text, const char *key, double *values, int max
 
 /* The benchmark's two models. */
 typedef enum BenchModel {
-    BENCH_TRANSFORMER,        /* stage 08, next-word prediction */
-    BENCH_CNN                 /* stage 01's layers with causal padding, next-word prediction */
+    BENCH_TRANSFORMER, /* stage 08, next-word prediction */
+    BENCH_CNN          /* stage 01's layers with causal padding, next-word prediction */
 } BenchModel;
 
 /* Sizes of both models and of their batch; torch_step.py takes the same as options. */
 typedef struct BenchSizes {
-    int batch;                /* B, sentences per step */
-    int length;               /* n, words per sentence (and the transformer's positions) */
-    int vocab;                /* V */
-    int width;                /* D */
-    int heads;                /* H, transformer only */
-    int mlp_width;            /* hidden width of the transformer's MLP */
-    int transformer_layers;   /* transformer blocks */
-    int cnn_layers;           /* convolution layers, chosen for about the transformer's parameters */
+    int batch;              /* B, sentences per step */
+    int length;             /* n, words per sentence (and the transformer's positions) */
+    int vocab;              /* V */
+    int width;              /* D */
+    int heads;              /* H, transformer only */
+    int mlp_width;          /* hidden width of the transformer's MLP */
+    int transformer_layers; /* transformer blocks */
+    int cnn_layers;         /* convolution layers, chosen for about the transformer's parameters */
 } BenchSizes;
 
-/* Returns the sizes of the benchmark: B 32, n 32, V 1000, D 64, H 4, MLP 256, 2 blocks, 9 convolutions. */
+/* Returns the sizes of the benchmark: B 32, n 32, V 1000, D 64, H 4, MLP 256, 2 blocks, 9
+ * convolutions. */
 BenchSizes bench_default_sizes(void);
 
 /* Returns the model's name in benchmark names, "08_transformer_block" or "01_cnn_baseline". */
@@ -154,11 +156,11 @@ void model_step_free(ModelStep *step);
 
 /* Settings every benchmark reads. */
 typedef struct BenchOptions {
-    int repetitions;          /* timed repetitions per figure, over all rounds (the median is kept) */
-    int warmup;               /* untimed repetitions before each side's repetitions in each round */
-    int memory_steps;         /* training steps of a peak-memory child process */
-    const char *program;      /* path of this program, for the peak-memory child */
-    const char *python;       /* Python with PyTorch */
+    int repetitions;     /* timed repetitions per figure, over all rounds (the median is kept) */
+    int warmup;          /* untimed repetitions before each side's repetitions in each round */
+    int memory_steps;    /* training steps of a peak-memory child process */
+    const char *program; /* path of this program, for the peak-memory child */
+    const char *python;  /* Python with PyTorch */
     const char *torch_script; /* bench/torch_step.py */
     const char *compare;      /* the comparison program, timed with --quick */
 } BenchOptions;

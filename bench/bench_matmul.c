@@ -36,10 +36,10 @@
 
 /* One product C [m, n] = op(A) op(B) with op(A) [m, k] and op(B) [k, n]. */
 typedef struct MatmulCase {
-    const char *size;   /* the CSV size field */
+    const char *size; /* the CSV size field */
     int m, n, k;
-    bool trans_a;       /* A stored [k, m] */
-    bool trans_b;       /* B stored [n, k] */
+    bool trans_a; /* A stored [k, m] */
+    bool trans_b; /* B stored [n, k] */
 } MatmulCase;
 
 /*
@@ -65,10 +65,10 @@ static const MatmulCase CASES[] = {
 
 /* The operands of one case, stored as its transpose flags give. */
 typedef struct Operands {
-    Tensor *a;          /* [m, k] or [k, m] */
-    Tensor *b;          /* [k, n] or [n, k] */
-    float *c;           /* [m, n], the reference's output */
-    Tape tape;          /* contains the core's output; no gradients */
+    Tensor *a; /* [m, k] or [k, m] */
+    Tensor *b; /* [k, n] or [n, k] */
+    float *c;  /* [m, n], the reference's output */
+    Tape tape; /* contains the core's output; no gradients */
 } Operands;
 
 static void fill_uniform(Tensor *t, Rng *rng)
@@ -111,9 +111,9 @@ static void run_core(Operands *ops, const MatmulCase *mc)
 static void run_openblas(Operands *ops, const MatmulCase *mc)
 {
     cblas_sgemm(CblasRowMajor, mc->trans_a ? CblasTrans : CblasNoTrans,
-                mc->trans_b ? CblasTrans : CblasNoTrans, mc->m, mc->n, mc->k, 1.0f,
-                ops->a->data, mc->trans_a ? mc->m : mc->k, ops->b->data,
-                mc->trans_b ? mc->k : mc->n, 0.0f, ops->c, mc->n);
+                mc->trans_b ? CblasTrans : CblasNoTrans, mc->m, mc->n, mc->k, 1.0f, ops->a->data,
+                mc->trans_a ? mc->m : mc->k, ops->b->data, mc->trans_b ? mc->k : mc->n, 0.0f,
+                ops->c, mc->n);
 }
 
 /* Returns how many calls of the core's product last at least MIN_REPETITION_SECONDS. */
@@ -126,7 +126,8 @@ static int calls_per_repetition(Operands *ops, const MatmulCase *mc)
     return calls > 10000 ? 10000 : (int)calls;
 }
 
-/* Runs one product `calls` times per repetition and writes the seconds of each into seconds [count]. */
+/* Runs one product `calls` times per repetition and writes the seconds of each into seconds
+ * [count]. */
 static void time_block(const BenchOptions *options, Operands *ops, const MatmulCase *mc,
                        void (*run)(Operands *, const MatmulCase *), int calls, double *seconds,
                        int count)

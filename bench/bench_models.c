@@ -21,13 +21,13 @@
 struct ModelStep {
     BenchModel model;
     BenchSizes sizes;
-    Transformer *transformer;   /* the model when BENCH_TRANSFORMER */
-    Cnn *cnn;                   /* the model when BENCH_CNN */
-    ParamList *params;          /* owned by the model */
+    Transformer *transformer; /* the model when BENCH_TRANSFORMER */
+    Cnn *cnn;                 /* the model when BENCH_CNN */
+    ParamList *params;        /* owned by the model */
     Adam *adam;
     Tape tape;
-    int *ids;                   /* [batch * length] word ids */
-    int *targets;               /* [batch * length] the word after each id */
+    int *ids;     /* [batch * length] word ids */
+    int *targets; /* [batch * length] the word after each id */
 };
 
 BenchSizes bench_default_sizes(void)
@@ -37,8 +37,14 @@ BenchSizes bench_default_sizes(void)
      * transformer's 238,824 (without its unused classifier head): both are
      * dominated by the embedding and output layers, 129,000 values.
      */
-    return (BenchSizes){.batch = 32, .length = 32, .vocab = 1000, .width = 64, .heads = 4,
-                        .mlp_width = 256, .transformer_layers = 2, .cnn_layers = 9};
+    return (BenchSizes){.batch = 32,
+                        .length = 32,
+                        .vocab = 1000,
+                        .width = 64,
+                        .heads = 4,
+                        .mlp_width = 256,
+                        .transformer_layers = 2,
+                        .cnn_layers = 9};
 }
 
 const char *bench_model_name(BenchModel model)
@@ -62,23 +68,31 @@ static bool build_model(ModelStep *step, Rng *rng)
     BenchSizes s = step->sizes;
     if (step->model == BENCH_TRANSFORMER) {
         /* classes 1: the classifier head is not used by next-word prediction. */
-        TransformerConfig config = {.vocab_size = s.vocab, .positions = s.length,
-                                    .width = s.width, .heads = s.heads,
-                                    .mlp_width = s.mlp_width, .layers = s.transformer_layers,
-                                    .classes = 1, .causal = true};
+        TransformerConfig config = {.vocab_size = s.vocab,
+                                    .positions = s.length,
+                                    .width = s.width,
+                                    .heads = s.heads,
+                                    .mlp_width = s.mlp_width,
+                                    .layers = s.transformer_layers,
+                                    .classes = 1,
+                                    .causal = true};
         step->transformer = transformer_new(config, rng);
         step->params = step->transformer ? transformer_params(step->transformer) : NULL;
     } else {
         /* The output layer of a classifier with V classes maps each position to the vocabulary. */
-        CnnConfig config = {.vocab_size = s.vocab, .width = s.width, .layers = s.cnn_layers,
-                            .classes = s.vocab, .padding = CONV_CAUSAL};
+        CnnConfig config = {.vocab_size = s.vocab,
+                            .width = s.width,
+                            .layers = s.cnn_layers,
+                            .classes = s.vocab,
+                            .padding = CONV_CAUSAL};
         step->cnn = cnn_new(config, rng);
         step->params = step->cnn ? step->cnn->params : NULL;
     }
     return step->params != NULL;
 }
 
-/* Draws batch sentences of length + 1 words: the first length are the input, the last length the targets. */
+/* Draws batch sentences of length + 1 words: the first length are the input, the last length the
+ * targets. */
 static void draw_batch(ModelStep *step, Rng *rng)
 {
     BenchSizes s = step->sizes;
@@ -144,10 +158,7 @@ void model_step_run(ModelStep *step)
     adam_step(step->adam);
 }
 
-size_t model_step_parameters(const ModelStep *step)
-{
-    return params_count_elements(step->params);
-}
+size_t model_step_parameters(const ModelStep *step) { return params_count_elements(step->params); }
 
 void model_step_free(ModelStep *step)
 {

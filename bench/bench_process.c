@@ -22,7 +22,7 @@
 /* A saved environment variable: its name and its value, or NULL when it was unset. */
 typedef struct SavedVariable {
     const char *name;
-    char *value;   /* owned copy */
+    char *value; /* owned copy */
 } SavedVariable;
 
 static const char *const THREAD_VARIABLES[] = {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"};

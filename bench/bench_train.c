@@ -23,10 +23,10 @@ static const BenchModel MODELS[] = {BENCH_TRANSFORMER, BENCH_CNN};
 /* Writes the model's sizes as torch_step.py options into args [..] from index *count. */
 static void add_size_options(char args[][32], int *count, BenchModel model, BenchSizes s)
 {
-    const char *names[] = {"--batch", "--length", "--vocab", "--width", "--heads", "--mlp-width",
-                           "--layers"};
-    int values[] = {s.batch, s.length, s.vocab, s.width, s.heads, s.mlp_width,
-                    bench_model_layers(model, s)};
+    const char *names[] = {"--batch", "--length",    "--vocab", "--width",
+                           "--heads", "--mlp-width", "--layers"};
+    int values[] = {
+        s.batch, s.length, s.vocab, s.width, s.heads, s.mlp_width, bench_model_layers(model, s)};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         snprintf(args[(*count)++], 32, "%s", names[i]);
         snprintf(args[(*count)++], 32, "%d", values[i]);
@@ -37,8 +37,8 @@ static void add_size_options(char args[][32], int *count, BenchModel model, Benc
  * Runs torch_step.py for @p model and returns what it printed in @p output
  * [CHILD_OUTPUT_BYTES]. With @p timed_steps 0 it runs only warmup steps.
  */
-static ChildResult run_torch(const BenchOptions *options, BenchModel model, int threads,
-                             int warmup, int timed_steps, char *output)
+static ChildResult run_torch(const BenchOptions *options, BenchModel model, int threads, int warmup,
+                             int timed_steps, char *output)
 {
     char args[32][32];
     int count = 0;
@@ -59,7 +59,8 @@ static ChildResult run_torch(const BenchOptions *options, BenchModel model, int 
     return bench_run_child(argv, threads, output, CHILD_OUTPUT_BYTES);
 }
 
-/* Runs warmup untimed steps, then writes the seconds of `count` timed steps into seconds [count]. */
+/* Runs warmup untimed steps, then writes the seconds of `count` timed steps into seconds [count].
+ */
 static void time_c_steps(ModelStep *step, int warmup, double *seconds, int count)
 {
     for (int i = 0; i < warmup; i++)
@@ -71,7 +72,8 @@ static void time_c_steps(ModelStep *step, int warmup, double *seconds, int count
     }
 }
 
-/* Runs torch_step.py once and writes the seconds of its `count` timed steps into seconds [count]. */
+/* Runs torch_step.py once and writes the seconds of its `count` timed steps into seconds [count].
+ */
 static bool time_torch_steps(const BenchOptions *options, BenchModel model, int threads,
                              double *seconds, int count, double *parameters)
 {
@@ -91,7 +93,8 @@ static bool add_train_row(BenchTable *table, BenchModel model, int threads, doub
                           double *torch_seconds, int count)
 {
     BenchSizes s = bench_default_sizes();
-    BenchRow row = {.threads = threads, .c_value = bench_median(c_seconds, count) * 1e3,
+    BenchRow row = {.threads = threads,
+                    .c_value = bench_median(c_seconds, count) * 1e3,
                     .reference_value = bench_median(torch_seconds, count) * 1e3};
     snprintf(row.benchmark, sizeof row.benchmark, "train_step_%s", bench_model_name(model));
     snprintf(row.size, sizeof row.size, "%dx%d", s.batch, s.length);
@@ -158,8 +161,12 @@ static ChildResult run_c_steps(const BenchOptions *options, BenchModel model)
 {
     char steps[16];
     snprintf(steps, sizeof steps, "%d", options->memory_steps);
-    char *argv[] = {(char *)options->program, "--memory-child",
-                    (char *)bench_model_option(model), "--steps", steps, NULL};
+    char *argv[] = {(char *)options->program,
+                    "--memory-child",
+                    (char *)bench_model_option(model),
+                    "--steps",
+                    steps,
+                    NULL};
     return bench_run_child(argv, 1, NULL, 0);
 }
 
@@ -173,7 +180,8 @@ bool bench_peak_memory(const BenchOptions *options, BenchTable *table)
         if (!c.ok || !torch.ok)
             return false;
 
-        BenchRow row = {.threads = 1, .c_value = c.max_rss_kb / 1024.0,
+        BenchRow row = {.threads = 1,
+                        .c_value = c.max_rss_kb / 1024.0,
                         .reference_value = torch.max_rss_kb / 1024.0};
         snprintf(row.benchmark, sizeof row.benchmark, "peak_memory_%s", bench_model_name(model));
         snprintf(row.size, sizeof row.size, "%d steps", options->memory_steps);
@@ -195,8 +203,7 @@ bool bench_compare_quick(const BenchOptions *options, BenchTable *table)
     if (!run.ok)
         return false;
 
-    BenchRow row = {.threads = core_threads(), .c_value = run.wall_seconds,
-                    .reference_value = NAN};
+    BenchRow row = {.threads = core_threads(), .c_value = run.wall_seconds, .reference_value = NAN};
     snprintf(row.benchmark, sizeof row.benchmark, "compare_quick");
     snprintf(row.size, sizeof row.size, "--quick");
     snprintf(row.unit, sizeof row.unit, "s");

@@ -30,7 +30,8 @@ void cli_usage_error(const char *program, const char *format, ...)
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void write_error(char *error, size_t error_size, const char *format, ...)
+static void
+write_error(char *error, size_t error_size, const char *format, ...)
 {
     if (!error || error_size == 0)
         return;
@@ -49,8 +50,7 @@ static void write_error(char *error, size_t error_size, const char *format, ...)
 #define ABBREVIATION_CHARS 48
 
 /* Appends the bytes [count] to out when they fit with room for the NUL. */
-static bool append_bytes(char *out, size_t out_size, size_t *used, const char *bytes,
-                         size_t count)
+static bool append_bytes(char *out, size_t out_size, size_t *used, const char *bytes, size_t count)
 {
     if (*used + count >= out_size)
         return false;
@@ -127,9 +127,10 @@ bool cli_try_parse_int(const char *option, const char *text, int min, int max, i
     }
     if (!valid) {
         char shown[CLI_ABBREVIATION_SIZE];
-        write_error(error, error_size, "invalid value '%s' for %s: expected an integer from %d "
-                    "to %d", cli_abbreviate(text, strlen(text), shown, sizeof shown), option,
-                    min, max);
+        write_error(error, error_size,
+                    "invalid value '%s' for %s: expected an integer from %d "
+                    "to %d",
+                    cli_abbreviate(text, strlen(text), shown, sizeof shown), option, min, max);
         return false;
     }
     *value = (int)parsed;
@@ -149,9 +150,11 @@ bool cli_try_parse_u64(const char *option, const char *text, uint64_t min, uint6
     }
     if (!valid) {
         char shown[CLI_ABBREVIATION_SIZE];
-        write_error(error, error_size, "invalid value '%s' for %s: expected an integer from "
-                    "%llu to %llu", cli_abbreviate(text, strlen(text), shown, sizeof shown),
-                    option, (unsigned long long)min, (unsigned long long)max);
+        write_error(error, error_size,
+                    "invalid value '%s' for %s: expected an integer from "
+                    "%llu to %llu",
+                    cli_abbreviate(text, strlen(text), shown, sizeof shown), option,
+                    (unsigned long long)min, (unsigned long long)max);
         return false;
     }
     *value = (uint64_t)parsed;
@@ -178,9 +181,10 @@ bool cli_try_parse_double(const char *option, const char *text, double min, doub
     }
     if (!valid) {
         char shown[CLI_ABBREVIATION_SIZE];
-        write_error(error, error_size, "invalid value '%s' for %s: expected a number from %g "
-                    "to %g", cli_abbreviate(text, strlen(text), shown, sizeof shown), option,
-                    min, max);
+        write_error(error, error_size,
+                    "invalid value '%s' for %s: expected a number from %g "
+                    "to %g",
+                    cli_abbreviate(text, strlen(text), shown, sizeof shown), option, min, max);
         return false;
     }
     *value = parsed;
@@ -220,10 +224,7 @@ double cli_parse_double(const char *program, const char *option, const char *tex
 /* Lines                                                                      */
 /* ------------------------------------------------------------------------- */
 
-void line_list_init(LineList *list)
-{
-    memset(list, 0, sizeof *list);
-}
+void line_list_init(LineList *list) { memset(list, 0, sizeof *list); }
 
 /* Frees the lines from index first on and removes them from the list. */
 static void line_list_truncate(LineList *list, size_t first)
@@ -275,9 +276,10 @@ static bool add_line(LineList *list, const char *line, size_t length, const char
 
     size_t offset = 0;
     if (!utf8_validate(line, length, &offset)) {
-        write_error(error, error_size, "%s line %zu: %s at byte offset %zu; save the file as "
-                    "UTF-8 text without NUL bytes", name, line_number,
-                    line[offset] == '\0' ? "NUL byte" : "invalid UTF-8", offset);
+        write_error(error, error_size,
+                    "%s line %zu: %s at byte offset %zu; save the file as "
+                    "UTF-8 text without NUL bytes",
+                    name, line_number, line[offset] == '\0' ? "NUL byte" : "invalid UTF-8", offset);
         return false;
     }
 

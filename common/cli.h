@@ -92,10 +92,10 @@ double cli_parse_double(const char *program, const char *option, const char *tex
 
 /** A growable list of lines read from a file. */
 typedef struct LineList {
-    char **lines;       /**< [count] each line without its line break, NUL-terminated; owned */
-    size_t *lengths;    /**< [count] bytes of each line */
-    size_t count;       /**< lines in the list */
-    size_t capacity;    /**< slots allocated in lines and lengths */
+    char **lines;    /**< [count] each line without its line break, NUL-terminated; owned */
+    size_t *lengths; /**< [count] bytes of each line */
+    size_t count;    /**< lines in the list */
+    size_t capacity; /**< slots allocated in lines and lengths */
 } LineList;
 
 /** Prepares an empty line list; nothing is allocated until the first line. */

@@ -21,12 +21,14 @@ static char *read_text_file(const char *path, size_t *length, char *error, size_
         return NULL;
     }
     if (!S_ISREG(info.st_mode)) {
-        snprintf(error, error_size, "corpus '%s' is not a regular file; give a UTF-8 text file", path);
+        snprintf(error, error_size, "corpus '%s' is not a regular file; give a UTF-8 text file",
+                 path);
         return NULL;
     }
     if ((unsigned long long)info.st_size > CORPUS_MAX_BYTES) {
-        snprintf(error, error_size, "corpus '%s' has %lld bytes, more than the limit of %zu; use a smaller file",
-                 path, (long long)info.st_size, CORPUS_MAX_BYTES);
+        snprintf(error, error_size,
+                 "corpus '%s' has %lld bytes, more than the limit of %zu; use a smaller file", path,
+                 (long long)info.st_size, CORPUS_MAX_BYTES);
         return NULL;
     }
 
@@ -47,7 +49,8 @@ static char *read_text_file(const char *path, size_t *length, char *error, size_
     fclose(file);
     if (failed || got != size) {
         free(text);
-        snprintf(error, error_size, "cannot read corpus '%s': read %zu of %zu bytes", path, got, size);
+        snprintf(error, error_size, "cannot read corpus '%s': read %zu of %zu bytes", path, got,
+                 size);
         return NULL;
     }
     text[size] = '\0';
@@ -74,12 +77,14 @@ bool corpus_load_buffer(const char *text, size_t length, const char *source, int
                         size_t error_size)
 {
     if (length == 0) {
-        snprintf(error, error_size, "corpus '%s' is empty; give a UTF-8 text file with words in it", source);
+        snprintf(error, error_size, "corpus '%s' is empty; give a UTF-8 text file with words in it",
+                 source);
         return false;
     }
     if (!(validation_fraction > 0.0 && validation_fraction < 1.0) || max_vocab < 2) {
-        snprintf(error, error_size, "corpus '%s': invalid settings (validation fraction %g, vocabulary %d)",
-                 source, validation_fraction, max_vocab);
+        snprintf(error, error_size,
+                 "corpus '%s': invalid settings (validation fraction %g, vocabulary %d)", source,
+                 validation_fraction, max_vocab);
         return false;
     }
 
@@ -110,7 +115,8 @@ bool corpus_load_buffer(const char *text, size_t length, const char *source, int
     Vocab *vocab = vocab_build(&train_tokens, max_vocab);
     int *ids = malloc(tokens.count * sizeof *ids);
     if (!vocab || !ids) {
-        snprintf(error, error_size, "out of memory encoding corpus '%s' (%zu words)", source, tokens.count);
+        snprintf(error, error_size, "out of memory encoding corpus '%s' (%zu words)", source,
+                 tokens.count);
         vocab_free(vocab);
         free(ids);
         token_list_free(&tokens);

@@ -13,10 +13,10 @@
 
 /** A tokenized text: ids of every word in order, split into training and validation. */
 typedef struct Corpus {
-    Vocab *vocab;          /**< the most frequent words plus \<unk\>; owned */
-    int *ids;              /**< [count] word ids of the whole text, in order; owned */
-    size_t count;          /**< words in the text */
-    size_t train_count;    /**< ids[0 .. train_count-1] train; the rest is validation */
+    Vocab *vocab;       /**< the most frequent words plus \<unk\>; owned */
+    int *ids;           /**< [count] word ids of the whole text, in order; owned */
+    size_t count;       /**< words in the text */
+    size_t train_count; /**< ids[0 .. train_count-1] train; the rest is validation */
 } Corpus;
 
 /** Largest corpus file corpus_load reads, in bytes (256 MiB). */

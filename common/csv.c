@@ -16,15 +16,15 @@
 #define CSV_TEMPORARY_SUFFIX ".tmp"
 
 struct CsvWriter {
-    FILE *file;            /* the open temporary file */
-    char *path;            /* final path; owned */
-    char *temporary_path;  /* path + ".tmp"; owned */
-    int write_errno;       /* errno of the first failed write, or 0 */
+    FILE *file;           /* the open temporary file */
+    char *path;           /* final path; owned */
+    char *temporary_path; /* path + ".tmp"; owned */
+    int write_errno;      /* errno of the first failed write, or 0 */
 };
 
 /* Writes "<action> <path>: <strerror(code)>" into error, when there is room. */
-static void write_file_error(char *error, size_t error_size, const char *action,
-                             const char *path, int code)
+static void write_file_error(char *error, size_t error_size, const char *action, const char *path,
+                             int code)
 {
     if (error && error_size > 0)
         snprintf(error, error_size, "failed to %s %s: %s", action, path, strerror(code));
@@ -73,8 +73,7 @@ CsvWriter *csv_open(const char *path, const char *header, char *error, size_t er
     }
 
     if (!csv_row(writer, "%s", header)) {
-        write_file_error(error, error_size, "write", writer->temporary_path,
-                         writer->write_errno);
+        write_file_error(error, error_size, "write", writer->temporary_path, writer->write_errno);
         csv_abort(writer);
         return NULL;
     }
@@ -122,8 +121,8 @@ bool csv_close(CsvWriter *writer, char *error, size_t error_size)
     if (rename(writer->temporary_path, writer->path) != 0) {
         code = errno;
         if (error && error_size > 0)
-            snprintf(error, error_size, "failed to rename %s to %s: %s",
-                     writer->temporary_path, writer->path, strerror(code));
+            snprintf(error, error_size, "failed to rename %s to %s: %s", writer->temporary_path,
+                     writer->path, strerror(code));
         remove(writer->temporary_path);
         free_writer(writer);
         return false;

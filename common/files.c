@@ -25,8 +25,10 @@ static bool make_one_directory(const char *path, char *error, size_t error_size)
 
     if (error && error_size > 0) {
         if (mkdir_errno == EEXIST)
-            snprintf(error, error_size, "failed to create directory %s: it exists and is "
-                     "not a directory", path);
+            snprintf(error, error_size,
+                     "failed to create directory %s: it exists and is "
+                     "not a directory",
+                     path);
         else
             snprintf(error, error_size, "failed to create directory %s: %s", path,
                      strerror(mkdir_errno));

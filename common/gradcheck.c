@@ -90,8 +90,8 @@ GradcheckResult gradcheck(const char *label, GradcheckFn f, Tensor **inputs, int
                 result.max_abs_diff = diff;
             if (diff > options.tol_abs + options.tol_rel * scale) {
                 if (result.mismatches < GRADCHECK_PRINT_LIMIT)
-                    fprintf(stderr, "%s: input %d element %zu: analytic %.6g, numeric %.6g\n", label, i,
-                            j, analytic, numeric);
+                    fprintf(stderr, "%s: input %d element %zu: analytic %.6g, numeric %.6g\n",
+                            label, i, j, analytic, numeric);
                 result.mismatches++;
             }
         }

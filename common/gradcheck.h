@@ -22,9 +22,9 @@ typedef Tensor *(*GradcheckFn)(Tape *tape, Tensor **inputs, void *context);
 
 /** Tolerances of a gradient check. */
 typedef struct GradcheckOptions {
-    float eps;        /**< finite-difference step */
-    double tol_abs;   /**< allowed absolute difference */
-    double tol_rel;   /**< allowed difference relative to the larger of the two gradients */
+    float eps;      /**< finite-difference step */
+    double tol_abs; /**< allowed absolute difference */
+    double tol_rel; /**< allowed difference relative to the larger of the two gradients */
 } GradcheckOptions;
 
 /** eps 1e-2, tol_abs 1e-3, tol_rel 1e-2: right for float32 ops with values of order 1. */
@@ -32,10 +32,10 @@ GradcheckOptions gradcheck_default_options(void);
 
 /** What a gradient check found. */
 typedef struct GradcheckResult {
-    size_t checked;        /**< gradient elements compared */
-    size_t mismatches;     /**< elements outside the tolerance */
-    double max_abs_diff;   /**< largest |analytic - numeric| */
-    bool all_zero;         /**< every analytic gradient element was exactly zero */
+    size_t checked;      /**< gradient elements compared */
+    size_t mismatches;   /**< elements outside the tolerance */
+    double max_abs_diff; /**< largest |analytic - numeric| */
+    bool all_zero;       /**< every analytic gradient element was exactly zero */
 } GradcheckResult;
 
 /**

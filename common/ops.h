@@ -39,8 +39,8 @@
  * is folded into the rows, so a [..., M, K] gives out [..., M, N]; trans_a is
  * then allowed only for a 2-D a ([K, M]).
  * b with 3 or 4 dimensions: a batched product; a and b have the same number
- * of dimensions and the same leading dimensions, a [..., M, K] (or [..., K, M]), b [..., K, N] (or [..., N, K]),
- * out [..., M, N].
+ * of dimensions and the same leading dimensions, a [..., M, K] (or [..., K, M]), b [..., K, N] (or
+ * [..., N, K]), out [..., M, N].
  */
 Tensor *op_matmul(Tape *tape, Tensor *a, Tensor *b, bool trans_a, bool trans_b);
 

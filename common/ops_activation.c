@@ -40,7 +40,8 @@ static void fail_shape(const char *op, Shape shape, const char *reason)
     core_fatal("%s: shape %s %s", op, text, reason);
 }
 
-/* Returns a zero-filled array of count doubles from the heap; stops the program when memory runs out. */
+/* Returns a zero-filled array of count doubles from the heap; stops the program when memory runs
+ * out. */
 static double *calloc_doubles(size_t count, const char *op)
 {
     double *values = calloc(count, sizeof(double));

@@ -86,18 +86,19 @@
  * t * b_stride and t * c_stride elements after the first ones.
  */
 typedef struct Gemm {
-    float *c;          /* [m, n], added to */
-    const float *a;    /* [m, k] or [k, m] */
-    const float *b;    /* [k, n] or [n, k] */
+    float *c;       /* [m, n], added to */
+    const float *a; /* [m, k] or [k, m] */
+    const float *b; /* [k, n] or [n, k] */
     int m, n, k;
     bool trans_a, trans_b;
-    int batches;       /* products; gemm_accumulate runs only the first */
+    int batches; /* products; gemm_accumulate runs only the first */
     size_t a_stride, b_stride, c_stride;
 } Gemm;
 
 static int min_int(int x, int y) { return x < y ? x : y; }
 
-/* Returns count as an int, the type of the kernel's sizes; stops the program when it does not fit. */
+/* Returns count as an int, the type of the kernel's sizes; stops the program when it does not fit.
+ */
 static int int_or_die(size_t count, const char *op)
 {
     if (count > INT_MAX)
@@ -148,8 +149,7 @@ static void multiply_tile(const Gemm *g, const float *panel, int k0, int depth, 
     ptrdiff_t a_step = g->trans_a ? g->m : 1;
     for (int r = 0; r < TILE_ROWS; r++) {
         size_t i = (size_t)(i0 + min_int(r, rows - 1));
-        a_row[r] = g->trans_a ? g->a + (size_t)k0 * (size_t)g->m + i
-                              : g->a + i * (size_t)g->k + k0;
+        a_row[r] = g->trans_a ? g->a + (size_t)k0 * (size_t)g->m + i : g->a + i * (size_t)g->k + k0;
     }
 
     float acc[TILE_ROWS][TILE_COLS] = {{0}};
@@ -168,7 +168,8 @@ static void multiply_tile(const Gemm *g, const float *panel, int k0, int depth, 
             c[(size_t)r * (size_t)g->n + j] += acc[r][j];
 }
 
-/* Adds the product of rows i_start..i_end-1 of op(A) and panel p of op(B) into C, chunk by chunk. */
+/* Adds the product of rows i_start..i_end-1 of op(A) and panel p of op(B) into C, chunk by chunk.
+ */
 static void multiply_task(const Gemm *g, int i_start, int i_end, int p)
 {
     _Alignas(64) float panel[K_CHUNK * TILE_COLS];
@@ -245,8 +246,8 @@ static void gemm_accumulate(const Gemm *g, bool allow_threads)
     int block_rows = choose_block_rows(g->m, panels);
     int blocks = (g->m + block_rows - 1) / block_rows;
     int tasks = blocks * panels;
-    bool threaded = allow_threads && tasks > 1 &&
-                    (double)g->m * (double)g->n * (double)g->k >= THREAD_MIN_MACS;
+    bool threaded =
+        allow_threads && tasks > 1 && (double)g->m * (double)g->n * (double)g->k >= THREAD_MIN_MACS;
 
     /*
      * A product too small for threads skips the OpenMP construct, because
@@ -333,9 +334,9 @@ static bool leading_dims_equal(Shape a, Shape b, int count)
 
 /* How op_matmul maps its tensors onto products: sizes, count and strides. */
 typedef struct MatmulPlan {
-    int m, n, k;        /* one product: op(a) [m, k], op(b) [k, n] */
-    int batches;        /* products, 1 when b is 2-D */
-    size_t a_stride;    /* elements between consecutive products' matrices */
+    int m, n, k;     /* one product: op(a) [m, k], op(b) [k, n] */
+    int batches;     /* products, 1 when b is 2-D */
+    size_t a_stride; /* elements between consecutive products' matrices */
     size_t b_stride;
     size_t c_stride;
     Shape out_shape;
@@ -410,16 +411,30 @@ static void matmul_grad_a(const MatmulPlan *plan, Tensor *a, const Tensor *b, co
                           bool trans_a, bool trans_b)
 {
     if (!trans_a)
-        gemm_batched(&(Gemm){.c = a->grad, .a = grad_out, .b = b->data,
-                             .m = plan->m, .n = plan->k, .k = plan->n,
-                             .trans_a = false, .trans_b = !trans_b, .batches = plan->batches,
-                             .a_stride = plan->c_stride, .b_stride = plan->b_stride,
+        gemm_batched(&(Gemm){.c = a->grad,
+                             .a = grad_out,
+                             .b = b->data,
+                             .m = plan->m,
+                             .n = plan->k,
+                             .k = plan->n,
+                             .trans_a = false,
+                             .trans_b = !trans_b,
+                             .batches = plan->batches,
+                             .a_stride = plan->c_stride,
+                             .b_stride = plan->b_stride,
                              .c_stride = plan->a_stride});
     else
-        gemm_batched(&(Gemm){.c = a->grad, .a = b->data, .b = grad_out,
-                             .m = plan->k, .n = plan->m, .k = plan->n,
-                             .trans_a = trans_b, .trans_b = true, .batches = plan->batches,
-                             .a_stride = plan->b_stride, .b_stride = plan->c_stride,
+        gemm_batched(&(Gemm){.c = a->grad,
+                             .a = b->data,
+                             .b = grad_out,
+                             .m = plan->k,
+                             .n = plan->m,
+                             .k = plan->n,
+                             .trans_a = trans_b,
+                             .trans_b = true,
+                             .batches = plan->batches,
+                             .a_stride = plan->b_stride,
+                             .b_stride = plan->c_stride,
                              .c_stride = plan->a_stride});
 }
 
@@ -428,16 +443,30 @@ static void matmul_grad_b(const MatmulPlan *plan, const Tensor *a, Tensor *b, co
                           bool trans_a, bool trans_b)
 {
     if (!trans_b)
-        gemm_batched(&(Gemm){.c = b->grad, .a = a->data, .b = grad_out,
-                             .m = plan->k, .n = plan->n, .k = plan->m,
-                             .trans_a = !trans_a, .trans_b = false, .batches = plan->batches,
-                             .a_stride = plan->a_stride, .b_stride = plan->c_stride,
+        gemm_batched(&(Gemm){.c = b->grad,
+                             .a = a->data,
+                             .b = grad_out,
+                             .m = plan->k,
+                             .n = plan->n,
+                             .k = plan->m,
+                             .trans_a = !trans_a,
+                             .trans_b = false,
+                             .batches = plan->batches,
+                             .a_stride = plan->a_stride,
+                             .b_stride = plan->c_stride,
                              .c_stride = plan->b_stride});
     else
-        gemm_batched(&(Gemm){.c = b->grad, .a = grad_out, .b = a->data,
-                             .m = plan->n, .n = plan->k, .k = plan->m,
-                             .trans_a = true, .trans_b = trans_a, .batches = plan->batches,
-                             .a_stride = plan->c_stride, .b_stride = plan->a_stride,
+        gemm_batched(&(Gemm){.c = b->grad,
+                             .a = grad_out,
+                             .b = a->data,
+                             .m = plan->n,
+                             .n = plan->k,
+                             .k = plan->m,
+                             .trans_a = true,
+                             .trans_b = trans_a,
+                             .batches = plan->batches,
+                             .a_stride = plan->c_stride,
+                             .b_stride = plan->a_stride,
                              .c_stride = plan->b_stride});
 }
 
@@ -467,10 +496,17 @@ Tensor *op_matmul(Tape *tape, Tensor *a, Tensor *b, bool trans_a, bool trans_b)
     /* out is zero-filled, so accumulating into it computes the product. */
     tape->multiply_adds += (unsigned long long)plan.batches * (unsigned long long)plan.m *
                            (unsigned long long)plan.n * (unsigned long long)plan.k;
-    gemm_batched(&(Gemm){.c = out->data, .a = a->data, .b = b->data,
-                         .m = plan.m, .n = plan.n, .k = plan.k,
-                         .trans_a = trans_a, .trans_b = trans_b, .batches = plan.batches,
-                         .a_stride = plan.a_stride, .b_stride = plan.b_stride,
+    gemm_batched(&(Gemm){.c = out->data,
+                         .a = a->data,
+                         .b = b->data,
+                         .m = plan.m,
+                         .n = plan.n,
+                         .k = plan.k,
+                         .trans_a = trans_a,
+                         .trans_b = trans_b,
+                         .batches = plan.batches,
+                         .a_stride = plan.a_stride,
+                         .b_stride = plan.b_stride,
                          .c_stride = plan.c_stride});
 
     if (out->grad) {
@@ -521,12 +557,18 @@ static void linear_backward(const TapeEntry *entry)
     int in_dim = w->shape.dim[1], out_dim = w->shape.dim[0];
 
     if (x->grad)
-        gemm_accumulate(&(Gemm){.c = x->grad, .a = grad_out, .b = w->data,
-                                .m = rows, .n = in_dim, .k = out_dim},
-                        true);
+        gemm_accumulate(
+            &(Gemm){
+                .c = x->grad, .a = grad_out, .b = w->data, .m = rows, .n = in_dim, .k = out_dim},
+            true);
     if (w->grad)
-        gemm_accumulate(&(Gemm){.c = w->grad, .a = grad_out, .b = x->data,
-                                .m = out_dim, .n = in_dim, .k = rows, .trans_a = true},
+        gemm_accumulate(&(Gemm){.c = w->grad,
+                                .a = grad_out,
+                                .b = x->data,
+                                .m = out_dim,
+                                .n = in_dim,
+                                .k = rows,
+                                .trans_a = true},
                         true);
     if (bias && bias->grad)
         add_column_sums(bias->grad, grad_out, (size_t)rows, (size_t)out_dim);
@@ -536,7 +578,8 @@ Tensor *op_linear(Tape *tape, Tensor *x, Tensor *w, Tensor *bias)
 {
     /* Shapes: x [..., Din], w [Dout, Din], bias [Dout] or NULL. */
     if (w->shape.ndim != 2 || tensor_cols(x) != w->shape.dim[1])
-        fail_shapes("linear", x->shape, w->shape, "do not fit: x must be [..., Din], w [Dout, Din]");
+        fail_shapes("linear", x->shape, w->shape,
+                    "do not fit: x must be [..., Din], w [Dout, Din]");
     int out_dim = w->shape.dim[0], in_dim = w->shape.dim[1];
     if (bias && (bias->shape.ndim != 1 || bias->shape.dim[0] != out_dim))
         fail_shapes("linear", w->shape, bias->shape, "do not fit: bias must be [Dout]");
@@ -548,10 +591,15 @@ Tensor *op_linear(Tape *tape, Tensor *x, Tensor *w, Tensor *bias)
 
     /* out = x w^T, then the bias on every row. */
     int rows = int_or_die(tensor_rows(x), "linear");
-    tape->multiply_adds += (unsigned long long)rows * (unsigned long long)out_dim *
-                           (unsigned long long)in_dim;
-    gemm_accumulate(&(Gemm){.c = out->data, .a = x->data, .b = w->data,
-                            .m = rows, .n = out_dim, .k = in_dim, .trans_b = true},
+    tape->multiply_adds +=
+        (unsigned long long)rows * (unsigned long long)out_dim * (unsigned long long)in_dim;
+    gemm_accumulate(&(Gemm){.c = out->data,
+                            .a = x->data,
+                            .b = w->data,
+                            .m = rows,
+                            .n = out_dim,
+                            .k = in_dim,
+                            .trans_b = true},
                     true);
     if (bias)
         for (int i = 0; i < rows; i++)

@@ -73,10 +73,10 @@ static Tensor *new_output(Tape *tape, const char *op, Shape shape, bool requires
 
 /* Sentence dimensions of x [B, n, D], or of x [n, D] read as B = 1. */
 typedef struct Sentences {
-    int batch;   /* B */
-    int length;  /* n (or m) */
-    int width;   /* D */
-    bool flat;   /* x was 2-D, so the output is 2-D too */
+    int batch;  /* B */
+    int length; /* n (or m) */
+    int width;  /* D */
+    bool flat;  /* x was 2-D, so the output is 2-D too */
 } Sentences;
 
 /* Reads x as sentences, or stops the program when x is neither [B, n, D] nor [n, D]. */
@@ -107,7 +107,8 @@ static void check_ids(const char *op, const int *ids, int count, int depth)
     for (int i = 0; i < count; i++) {
         if (ids[i] < 0 || ids[i] >= depth)
             core_fatal("%s: ids[%d] = %d is outside 0..%d; validate word ids before they reach "
-                       "the model", op, i, ids[i], depth - 1);
+                       "the model",
+                       op, i, ids[i], depth - 1);
     }
 }
 
@@ -242,10 +243,10 @@ Tensor *op_mean_positions(Tape *tape, Tensor *x)
 
 /* Sizes of a windows op: x [B, n, D] -> out [B, count, k*D]. */
 typedef struct WindowGeometry {
-    Sentences in;    /* B, n, D of x */
-    int k;           /* window size */
-    int pad_left;    /* zero vectors before the first word */
-    int count;       /* windows per sentence: n + pad_left + pad_right - k + 1 */
+    Sentences in; /* B, n, D of x */
+    int k;        /* window size */
+    int pad_left; /* zero vectors before the first word */
+    int count;    /* windows per sentence: n + pad_left + pad_right - k + 1 */
 } WindowGeometry;
 
 /* Checks the arguments of op_windows and returns its sizes, or stops the program. */
@@ -257,14 +258,15 @@ static WindowGeometry read_window_geometry(const Tensor *x, int k, int pad_left,
 
     if (k < 1 || pad_left < 0 || pad_right < 0)
         core_fatal("windows: expects k >= 1 and paddings >= 0, got k = %d, pad_left = %d, "
-                   "pad_right = %d for x %s", k, pad_left, pad_right, text);
+                   "pad_right = %d for x %s",
+                   k, pad_left, pad_right, text);
 
     /* In long long, so that large paddings cannot overflow int before the check. */
     long long count = (long long)g.in.length + pad_left + pad_right - k + 1;
     if (count < 1 || count > INT_MAX)
         core_fatal("windows: n + pad_left + pad_right - k + 1 = %lld windows for x %s, k = %d, "
-                   "pad_left = %d, pad_right = %d; expected 1..%d", count, text, k, pad_left,
-                   pad_right, INT_MAX);
+                   "pad_left = %d, pad_right = %d; expected 1..%d",
+                   count, text, k, pad_left, pad_right, INT_MAX);
     g.count = (int)count;
 
     /* k * D is the output's last dimension, so it must fit in int. */
@@ -330,8 +332,8 @@ Tensor *op_windows(Tape *tape, Tensor *x, int k, int pad_left, int pad_right)
     size_t width = (size_t)g.in.width;
     size_t out_row = (size_t)k * width;
     size_t windows = (size_t)g.in.batch * (size_t)g.count;
-    Tensor *out = new_output(tape, "windows", sentence_shape(g.in, g.count, k * g.in.width),
-                             x->grad != NULL);
+    Tensor *out =
+        new_output(tape, "windows", sentence_shape(g.in, g.count, k * g.in.width), x->grad != NULL);
 
     /*
      * The words of a window that lie inside the sentence are consecutive in
@@ -375,7 +377,8 @@ static int conv_left_padding(int k, ConvPadding padding, const char *x_text, con
     if (padding == CONV_SAME) {
         if (k % 2 == 0)
             core_fatal("conv1d: CONV_SAME needs an odd k to centre the window, got k = %d "
-                       "(x %s, w %s)", k, x_text, w_text);
+                       "(x %s, w %s)",
+                       k, x_text, w_text);
         return (k - 1) / 2;
     }
     if (padding == CONV_CAUSAL)
@@ -454,8 +457,8 @@ Tensor *op_pairwise(Tape *tape, Tensor *x)
     Sentences s = read_sentences("pairwise", x);
     int pair_count = multiply_dims("pairwise", "m * m", s.length, s.length);
     int pair_width = multiply_dims("pairwise", "2 * D", 2, s.width);
-    Tensor *out = new_output(tape, "pairwise", sentence_shape(s, pair_count, pair_width),
-                             x->grad != NULL);
+    Tensor *out =
+        new_output(tape, "pairwise", sentence_shape(s, pair_count, pair_width), x->grad != NULL);
 
     /* Each row r of x is the query of the m pairs r*m .. r*m + m-1 of its sentence. */
     size_t width = (size_t)s.width;

@@ -227,16 +227,16 @@ void sgd_free(Sgd *sgd)
 
 AdamOptions adam_default_options(void)
 {
-    return (AdamOptions){.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
-                         .weight_decay = 0.0};
+    return (AdamOptions){
+        .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.0};
 }
 
 /* Returns true when the options are in the ranges documented in optim.h. */
 static bool adam_options_valid(AdamOptions options)
 {
     bool lr_valid = options.lr >= 0.0 && isfinite(options.lr);
-    bool betas_valid = options.beta1 >= 0.0 && options.beta1 < 1.0 && options.beta2 >= 0.0 &&
-                       options.beta2 < 1.0;
+    bool betas_valid =
+        options.beta1 >= 0.0 && options.beta1 < 1.0 && options.beta2 >= 0.0 && options.beta2 < 1.0;
     bool eps_valid = options.eps >= 0.0 && isfinite(options.eps);
     bool decay_valid = options.weight_decay >= 0.0 && isfinite(options.weight_decay);
     return lr_valid && betas_valid && eps_valid && decay_valid;
@@ -265,12 +265,12 @@ Adam *adam_new(const ParamList *params, AdamOptions options)
 
 /* The per-step constants of Adam's update, rounded to float as PyTorch does. */
 typedef struct AdamStepConstants {
-    float beta1, one_minus_beta1;  /* decay and weight of the new gradient in m */
-    float beta2, one_minus_beta2;  /* the same for v */
-    float eps;                     /* added to the denominator */
-    float weight_decay;            /* weight of the value added to the gradient */
-    float step_size;               /* lr / (1 - beta1^t) */
-    float correction2_sqrt;        /* sqrt(1 - beta2^t) */
+    float beta1, one_minus_beta1; /* decay and weight of the new gradient in m */
+    float beta2, one_minus_beta2; /* the same for v */
+    float eps;                    /* added to the denominator */
+    float weight_decay;           /* weight of the value added to the gradient */
+    float step_size;              /* lr / (1 - beta1^t) */
+    float correction2_sqrt;       /* sqrt(1 - beta2^t) */
 } AdamStepConstants;
 
 static AdamStepConstants adam_step_constants(const AdamOptions *options, long step)

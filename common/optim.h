@@ -39,10 +39,10 @@
 
 /** An ordered list of trainable tensors with their names. */
 typedef struct ParamList {
-    Tensor **tensors;   /**< [count] the parameters; not owned */
-    char **names;       /**< [count] each parameter's name; owned copies */
-    size_t count;       /**< parameters in the list */
-    size_t capacity;    /**< slots allocated in tensors and names */
+    Tensor **tensors; /**< [count] the parameters; not owned */
+    char **names;     /**< [count] each parameter's name; owned copies */
+    size_t count;     /**< parameters in the list */
+    size_t capacity;  /**< slots allocated in tensors and names */
 } ParamList;
 
 /**
@@ -107,11 +107,11 @@ const char *params_all_finite(const ParamList *params);
  *     value    = value - lr * velocity
  */
 typedef struct Sgd {
-    const ParamList *params;  /**< parameters to update; not owned */
-    double lr;                /**< learning rate; may be changed between steps */
-    double momentum;          /**< velocity decay per step, in [0, 1); 0 is plain SGD */
-    float *velocity;          /**< [params_count_elements] one per element, in list order */
-    size_t param_count;       /**< params->count when the optimiser was created */
+    const ParamList *params; /**< parameters to update; not owned */
+    double lr;               /**< learning rate; may be changed between steps */
+    double momentum;         /**< velocity decay per step, in [0, 1); 0 is plain SGD */
+    float *velocity;         /**< [params_count_elements] one per element, in list order */
+    size_t param_count;      /**< params->count when the optimiser was created */
 } Sgd;
 
 /**
@@ -134,11 +134,11 @@ void sgd_free(Sgd *sgd);
 
 /** Hyperparameters of Adam. */
 typedef struct AdamOptions {
-    double lr;            /**< learning rate */
-    double beta1;         /**< decay of the first-moment average, in [0, 1) */
-    double beta2;         /**< decay of the second-moment average, in [0, 1) */
-    double eps;           /**< added to the denominator, after the bias-corrected square root */
-    double weight_decay;  /**< L2 penalty added to the gradient (not decoupled as in AdamW) */
+    double lr;           /**< learning rate */
+    double beta1;        /**< decay of the first-moment average, in [0, 1) */
+    double beta2;        /**< decay of the second-moment average, in [0, 1) */
+    double eps;          /**< added to the denominator, after the bias-corrected square root */
+    double weight_decay; /**< L2 penalty added to the gradient (not decoupled as in AdamW) */
 } AdamOptions;
 
 /** Returns PyTorch's defaults: lr 1e-3, betas 0.9 and 0.999, eps 1e-8, weight decay 0. */
@@ -160,12 +160,12 @@ AdamOptions adam_default_options(void);
  * double and rounded to float, as PyTorch does.
  */
 typedef struct Adam {
-    const ParamList *params;  /**< parameters to update; not owned */
-    AdamOptions options;      /**< hyperparameters; options.lr may be changed between steps */
-    long step;                /**< steps taken so far, shared by all parameters */
-    float *m;                 /**< [params_count_elements] first moments, in list order */
-    float *v;                 /**< [params_count_elements] second moments, in list order */
-    size_t param_count;       /**< params->count when the optimiser was created */
+    const ParamList *params; /**< parameters to update; not owned */
+    AdamOptions options;     /**< hyperparameters; options.lr may be changed between steps */
+    long step;               /**< steps taken so far, shared by all parameters */
+    float *m;                /**< [params_count_elements] first moments, in list order */
+    float *v;                /**< [params_count_elements] second moments, in list order */
+    size_t param_count;      /**< params->count when the optimiser was created */
 } Adam;
 
 /**

@@ -14,7 +14,8 @@
 
 bool plot_render(const char *script, const char *csv_path, const char *png_path)
 {
-    /* The paths go inside single quotes on a shell command line, so a quote would end them early. */
+    /* The paths go inside single quotes on a shell command line, so a quote would end them early.
+     */
     if (strchr(script, '\'') || strchr(csv_path, '\'') || strchr(png_path, '\'')) {
         fprintf(stderr, "warning: not drawing %s: a path contains a single quote\n", png_path);
         return false;
@@ -22,8 +23,8 @@ bool plot_render(const char *script, const char *csv_path, const char *png_path)
 
     char command[4096];
     int length = snprintf(command, sizeof command,
-                          "gnuplot -e \"datafile='%s'; outfile='%s'\" '%s/plots/%s' 2>&1",
-                          csv_path, png_path, PROJECT_ROOT, script);
+                          "gnuplot -e \"datafile='%s'; outfile='%s'\" '%s/plots/%s' 2>&1", csv_path,
+                          png_path, PROJECT_ROOT, script);
     if (length < 0 || (size_t)length >= sizeof command) {
         fprintf(stderr, "warning: not drawing %s: the gnuplot command is too long\n", png_path);
         return false;
@@ -42,10 +43,11 @@ bool plot_render(const char *script, const char *csv_path, const char *png_path)
     int status = pclose(pipe);
 
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr,
-                "warning: gnuplot failed on plots/%s, so %s was not drawn "
-                "(install gnuplot, for example apt-get install gnuplot-nox); the CSV %s is complete\n",
-                script, png_path, csv_path);
+        fprintf(
+            stderr,
+            "warning: gnuplot failed on plots/%s, so %s was not drawn "
+            "(install gnuplot, for example apt-get install gnuplot-nox); the CSV %s is complete\n",
+            script, png_path, csv_path);
         return false;
     }
     return true;

@@ -96,9 +96,11 @@ static void add_sentence_file(const ProgramSpec *spec, ProgramOptions *options, 
             continue;
         char limit[512];
         describe_word_limit(spec, words, limit, sizeof limit);
-        cli_usage_error(spec->name, "invalid value '%s' for --sentence-file: %s line %zu has "
-                        "%s; shorten the line", quoted,
-                        strcmp(path, "-") == 0 ? "standard input" : quoted, i - first + 1, limit);
+        cli_usage_error(spec->name,
+                        "invalid value '%s' for --sentence-file: %s line %zu has "
+                        "%s; shorten the line",
+                        quoted, strcmp(path, "-") == 0 ? "standard input" : quoted, i - first + 1,
+                        limit);
     }
 }
 
@@ -152,9 +154,8 @@ static const struct option *collect_options(const ProgramSpec *spec, struct opti
     /* Own options: a value below PROGRAM_OWN_OPTION would shadow a shared one. */
     for (size_t i = 0; spec->own_options && spec->own_options[i].name; i++) {
         if (i == PROGRAM_MAX_OWN_OPTIONS || spec->own_options[i].val < PROGRAM_OWN_OPTION)
-            core_fatal("%s: own option --%s: at most %d options, each val at least %d",
-                       spec->name, spec->own_options[i].name, PROGRAM_MAX_OWN_OPTIONS,
-                       PROGRAM_OWN_OPTION);
+            core_fatal("%s: own option --%s: at most %d options, each val at least %d", spec->name,
+                       spec->own_options[i].name, PROGRAM_MAX_OWN_OPTIONS, PROGRAM_OWN_OPTION);
         all[count++] = spec->own_options[i];
     }
     all[count] = (struct option){NULL, 0, NULL, 0};
@@ -169,7 +170,8 @@ static void check_out(const ProgramSpec *spec, const char *value)
     if (length == 0)
         cli_usage_error(spec->name, "invalid value '' for --out: expected a folder name");
     if (length > PROGRAM_MAX_OUT_BYTES)
-        cli_usage_error(spec->name, "invalid value '%s' for --out: at most %d bytes are allowed; "
+        cli_usage_error(spec->name,
+                        "invalid value '%s' for --out: at most %d bytes are allowed; "
                         "choose a shorter folder name",
                         cli_abbreviate(value, length, shown, sizeof shown), PROGRAM_MAX_OUT_BYTES);
 }
@@ -191,12 +193,11 @@ static bool handle_shared_option(const ProgramSpec *spec, int option, const char
         spec->print_usage();
         exit(0);
     case OPT_SEED:
-        options->seed = cli_parse_u64(spec->name, "--seed", value, 0,
-                                      UINT64_MAX - spec->extra_seeds);
+        options->seed =
+            cli_parse_u64(spec->name, "--seed", value, 0, UINT64_MAX - spec->extra_seeds);
         return true;
     case OPT_THREADS:
-        options->threads = cli_parse_int(spec->name, "--threads", value, 1,
-                                         PROGRAM_MAX_THREADS);
+        options->threads = cli_parse_int(spec->name, "--threads", value, 1, PROGRAM_MAX_THREADS);
         return true;
     case OPT_SENTENCE:
         add_sentence(spec, options, value);
@@ -215,8 +216,8 @@ static bool handle_shared_option(const ProgramSpec *spec, int option, const char
         options->load_path = check_file_name(spec, "--load", value);
         return true;
     case OPT_CHECKPOINT_EVERY:
-        options->checkpoint_every = cli_parse_int(spec->name, "--checkpoint-every", value, 0,
-                                                  INT_MAX);
+        options->checkpoint_every =
+            cli_parse_int(spec->name, "--checkpoint-every", value, 0, INT_MAX);
         return true;
     default:
         return false;
@@ -233,12 +234,12 @@ static void reject_option(const ProgramSpec *spec, int option, const char *given
     cli_usage_error(spec->name, "unknown option '%s'", shown);
 }
 
-void program_parse_options(const ProgramSpec *spec, int argc, char **argv,
-                           ProgramOptions *options)
+void program_parse_options(const ProgramSpec *spec, int argc, char **argv, ProgramOptions *options)
 {
     struct option all[MAX_OPTIONS];
     const struct option *long_options = collect_options(spec, all);
-    *options = (ProgramOptions){.seed = 1, .threads = spec->default_threads,
+    *options = (ProgramOptions){.seed = 1,
+                                .threads = spec->default_threads,
                                 .out_dir = spec->takes_out ? spec->default_out : NULL,
                                 .checkpoint_every = PROGRAM_DEFAULT_CHECKPOINT_EVERY};
     sentence_set_init(&options->sentences);
@@ -266,16 +267,16 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv,
         core_set_threads(options->threads);
 }
 
-bool program_load_checkpoint(const char *program, const ProgramOptions *options,
-                             ParamList *params, const char *model_options)
+bool program_load_checkpoint(const char *program, const ProgramOptions *options, ParamList *params,
+                             const char *model_options)
 {
     if (!options->load_path)
         return false;
     char error[1024];
     if (checkpoint_load(params, options->load_path, error, sizeof error))
         return true;
-    fprintf(stderr, "%s: %s; --load needs a file written by %s --save with the same %s\n",
-            program, error, program, model_options);
+    fprintf(stderr, "%s: %s; --load needs a file written by %s --save with the same %s\n", program,
+            error, program, model_options);
     exit(2);
 }
 
@@ -285,7 +286,4 @@ void program_configure_checkpoint(const ProgramOptions *options, TrainConfig *co
     config->checkpoint_every = options->checkpoint_every;
 }
 
-void program_options_free(ProgramOptions *options)
-{
-    sentence_set_free(&options->sentences);
-}
+void program_options_free(ProgramOptions *options) { sentence_set_free(&options->sentences); }

@@ -78,16 +78,16 @@
  * print_usage of a program with takes_checkpoint. Each program adds which
  * run --save writes and what --load skips.
  */
-#define PROGRAM_CHECKPOINT_HELP \
-    "  --save FILE           write the trained parameters to FILE (through FILE.tmp and\n" \
-    "                        a rename) every --checkpoint-every steps and after training;\n" \
-    "                        if training diverges, FILE keeps the last finite weights\n" \
-    "                        and the program exits with status 3\n" \
-    "  --load FILE           read parameters written by --save of this program with the\n" \
-    "                        same model options (exit status 2 if they do not fit)\n" \
-    "  --checkpoint-every N  with --save, steps between saves, 0 or more; 0 saves only\n" \
-    "                        after training (default " \
-    PROGRAM_STRINGIFY(PROGRAM_DEFAULT_CHECKPOINT_EVERY) ")\n"
+#define PROGRAM_CHECKPOINT_HELP                                                                    \
+    "  --save FILE           write the trained parameters to FILE (through FILE.tmp and\n"         \
+    "                        a rename) every --checkpoint-every steps and after training;\n"       \
+    "                        if training diverges, FILE keeps the last finite weights\n"           \
+    "                        and the program exits with status 3\n"                                \
+    "  --load FILE           read parameters written by --save of this program with the\n"         \
+    "                        same model options (exit status 2 if they do not fit)\n"              \
+    "  --checkpoint-every N  with --save, steps between saves, 0 or more; 0 saves only\n"          \
+    "                        after training (default " PROGRAM_STRINGIFY(                          \
+        PROGRAM_DEFAULT_CHECKPOINT_EVERY) ")\n"
 
 /** The largest --threads of every program. */
 #define PROGRAM_MAX_THREADS 1024
@@ -101,48 +101,48 @@ typedef void (*ProgramOptionFn)(int option, const char *value, void *context);
 
 /** The settings a program passes to program_parse_options. */
 typedef struct ProgramSpec {
-    const char *name;                    /**< "stage01": the prefix of every message */
-    void (*print_usage)(void);           /**< prints the --help text to stdout */
-    const struct option *own_options;    /**< the program's own options, each val at least
-                                              PROGRAM_OWN_OPTION, ending with a zero entry;
-                                              NULL for none */
-    ProgramOptionFn handle_option;       /**< called for each own option given */
-    void *context;                       /**< passed to handle_option */
-    bool takes_sentences;                /**< offer --sentence and --sentence-file */
-    bool takes_out;                      /**< offer --out */
-    bool takes_checkpoint;               /**< offer --save FILE, --load FILE and
-                                              --checkpoint-every N (see program_load_checkpoint
-                                              and program_configure_checkpoint) */
-    const char *default_out;             /**< --out when not given (with takes_out) */
-    int default_threads;                 /**< --threads when not given; 0 keeps OpenMP's */
-    uint64_t extra_seeds;                /**< seeds used after --seed N (N+1, ...); --seed
-                                              stops at UINT64_MAX - extra_seeds */
+    const char *name;                     /**< "stage01": the prefix of every message */
+    void (*print_usage)(void);            /**< prints the --help text to stdout */
+    const struct option *own_options;     /**< the program's own options, each val at least
+                                               PROGRAM_OWN_OPTION, ending with a zero entry;
+                                               NULL for none */
+    ProgramOptionFn handle_option;        /**< called for each own option given */
+    void *context;                        /**< passed to handle_option */
+    bool takes_sentences;                 /**< offer --sentence and --sentence-file */
+    bool takes_out;                       /**< offer --out */
+    bool takes_checkpoint;                /**< offer --save FILE, --load FILE and
+                                               --checkpoint-every N (see program_load_checkpoint
+                                               and program_configure_checkpoint) */
+    const char *default_out;              /**< --out when not given (with takes_out) */
+    int default_threads;                  /**< --threads when not given; 0 keeps OpenMP's */
+    uint64_t extra_seeds;                 /**< seeds used after --seed N (N+1, ...); --seed
+                                               stops at UINT64_MAX - extra_seeds */
     const char *const *default_sentences; /**< [default_sentence_count] used when no
                                                sentence is given */
-    size_t default_sentence_count;       /**< entries in default_sentences */
-    size_t max_words;                    /**< most words per sentence; 0 for no limit */
-    const char *max_words_reason;        /**< why, such as "the model has 16 positions";
-                                              NULL for none */
+    size_t default_sentence_count;        /**< entries in default_sentences */
+    size_t max_words;                     /**< most words per sentence; 0 for no limit */
+    const char *max_words_reason;         /**< why, such as "the model has 16 positions";
+                                               NULL for none */
 } ProgramSpec;
 
 /**
  * Expands to the two default-sentence fields of a ProgramSpec initializer,
  * both taken from one array of strings.
  */
-#define PROGRAM_DEFAULT_SENTENCES(array) \
+#define PROGRAM_DEFAULT_SENTENCES(array)                                                           \
     .default_sentences = (array), .default_sentence_count = sizeof(array) / sizeof((array)[0])
 
 /** The values of the shared options, after program_parse_options. */
 typedef struct ProgramOptions {
-    uint64_t seed;           /**< --seed, default 1 */
-    int threads;             /**< --threads, default spec.default_threads; 0 = OpenMP's */
-    const char *out_dir;     /**< --out (points into argv) or spec.default_out; NULL
-                                  without takes_out */
-    SentenceSet sentences;   /**< every sentence, in order, or the defaults; not encoded */
-    const char *save_path;   /**< --save (points into argv); NULL when not given */
-    const char *load_path;   /**< --load (points into argv); NULL when not given */
-    int checkpoint_every;    /**< --checkpoint-every, default PROGRAM_DEFAULT_CHECKPOINT_EVERY;
-                                  0 saves only after the last step */
+    uint64_t seed;         /**< --seed, default 1 */
+    int threads;           /**< --threads, default spec.default_threads; 0 = OpenMP's */
+    const char *out_dir;   /**< --out (points into argv) or spec.default_out; NULL
+                                without takes_out */
+    SentenceSet sentences; /**< every sentence, in order, or the defaults; not encoded */
+    const char *save_path; /**< --save (points into argv); NULL when not given */
+    const char *load_path; /**< --load (points into argv); NULL when not given */
+    int checkpoint_every;  /**< --checkpoint-every, default PROGRAM_DEFAULT_CHECKPOINT_EVERY;
+                                0 saves only after the last step */
 } ProgramOptions;
 
 /**
@@ -159,8 +159,7 @@ typedef struct ProgramOptions {
  * when memory runs out.
  * @p options owns the sentences until program_options_free.
  */
-void program_parse_options(const ProgramSpec *spec, int argc, char **argv,
-                           ProgramOptions *options);
+void program_parse_options(const ProgramSpec *spec, int argc, char **argv, ProgramOptions *options);
 
 /**
  * Reads the --load file of @p options into @p params (checkpoint_load).
@@ -172,8 +171,8 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv,
  *         "<program>: " and checkpoint_load's message to stderr and exits with
  *         status 2, leaving @p params unchanged until then.
  */
-bool program_load_checkpoint(const char *program, const ProgramOptions *options,
-                             ParamList *params, const char *model_options);
+bool program_load_checkpoint(const char *program, const ProgramOptions *options, ParamList *params,
+                             const char *model_options);
 
 /**
  * Sets the checkpoint fields of @p config from --save and

@@ -103,8 +103,8 @@ void progress_format(const Progress *progress, double now_seconds, char *line, s
     /* Time left at the average rate so far. */
     if (progress->total > 0 && progress->done < progress->total) {
         char left[32];
-        double seconds_left = rate > 0.0 ? (double)(progress->total - progress->done) / rate
-                                         : INFINITY;
+        double seconds_left =
+            rate > 0.0 ? (double)(progress->total - progress->done) / rate : INFINITY;
         progress_format_duration(seconds_left, left, sizeof left);
         append(line, line_size, &used, ", %s left", left);
     }
@@ -131,8 +131,8 @@ void progress_update(Progress *progress, size_t done, double loss)
     progress->loss = loss;
 
     double now = progress->clock();
-    double interval = progress->terminal ? PROGRESS_REDRAW_INTERVAL_SECONDS
-                                         : PROGRESS_LOG_INTERVAL_SECONDS;
+    double interval =
+        progress->terminal ? PROGRESS_REDRAW_INTERVAL_SECONDS : PROGRESS_LOG_INTERVAL_SECONDS;
     double since_start_or_output = progress->last_output_seconds < 0.0
                                        ? now - progress->start_seconds
                                        : now - progress->last_output_seconds;

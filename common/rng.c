@@ -46,10 +46,7 @@ uint32_t rng_below(Rng *rng, uint32_t bound)
     }
 }
 
-float rng_uniform(Rng *rng)
-{
-    return (float)(rng_u32(rng) >> 8) * (1.0f / 16777216.0f);
-}
+float rng_uniform(Rng *rng) { return (float)(rng_u32(rng) >> 8) * (1.0f / 16777216.0f); }
 
 float rng_normal(Rng *rng)
 {

@@ -36,8 +36,8 @@
 
 /** The state of one PCG32 generator. Copying the struct forks the sequence. */
 typedef struct Rng {
-    uint64_t state;      /**< LCG state, advanced by every draw */
-    uint64_t increment;  /**< LCG increment, always odd; selects the stream */
+    uint64_t state;     /**< LCG state, advanced by every draw */
+    uint64_t increment; /**< LCG increment, always odd; selects the stream */
 } Rng;
 
 /**

@@ -19,17 +19,17 @@
 
 /** One sentence: its text, its words and their ids. */
 typedef struct Sentence {
-    char *text;          /**< the sentence as given; owned */
-    TokenList words;     /**< its words, in order (tokenize); at least one */
-    int *ids;            /**< [words.count] vocabulary ids, or NULL before sentence_set_encode */
+    char *text;      /**< the sentence as given; owned */
+    TokenList words; /**< its words, in order (tokenize); at least one */
+    int *ids;        /**< [words.count] vocabulary ids, or NULL before sentence_set_encode */
 } Sentence;
 
 /** A list of sentences and the vocabulary of all their words. */
 typedef struct SentenceSet {
-    Sentence *items;     /**< [count] the sentences, in the order added */
-    size_t count;        /**< sentences in the set */
-    size_t capacity;     /**< slots allocated in items */
-    Vocab *vocab;        /**< every distinct word, or NULL before sentence_set_encode; owned */
+    Sentence *items; /**< [count] the sentences, in the order added */
+    size_t count;    /**< sentences in the set */
+    size_t capacity; /**< slots allocated in items */
+    Vocab *vocab;    /**< every distinct word, or NULL before sentence_set_encode; owned */
 } SentenceSet;
 
 /** Prepares an empty set; nothing is allocated until the first sentence. */

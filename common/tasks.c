@@ -15,8 +15,8 @@ static const char *const OBJECTS[DISTANCE_TASK_PAIRS] = {
     "tail", "wing", "fin", "horn", "sting", "whisker", "tongue", "mane",
 };
 static const char *const FILLERS[] = {
-    "the", "a", "so", "that", "it", "was", "very", "and",
-    "then", "around", "fast", "on", "there", "some", "just", "again",
+    "the",  "a",      "so",   "that", "it",    "was",  "very", "and",
+    "then", "around", "fast", "on",   "there", "some", "just", "again",
 };
 #define FILLER_COUNT ((int)(sizeof FILLERS / sizeof FILLERS[0]))
 
@@ -201,8 +201,7 @@ static bool roar_add_vocabulary(RoarTask *task)
     static const char *const PATTERN[] = {"there", "was", "a", "and", "it"};
     Vocab *vocab = task->vocab;
     task->roaring_id = vocab_add(vocab, "roaring");
-    return task->roaring_id > 0 &&
-           roar_add_words(vocab, PATTERN, ROAR_COUNT(PATTERN), NULL) &&
+    return task->roaring_id > 0 && roar_add_words(vocab, PATTERN, ROAR_COUNT(PATTERN), NULL) &&
            roar_add_words(vocab, ROAR_PREPOSITIONS, ROAR_COUNT(ROAR_PREPOSITIONS), NULL) &&
            roar_add_words(vocab, ROAR_ADJECTIVES, ROAR_COUNT(ROAR_ADJECTIVES), NULL) &&
            roar_add_words(vocab, ROAR_PLACES, ROAR_COUNT(ROAR_PLACES), NULL) &&
@@ -210,7 +209,8 @@ static bool roar_add_vocabulary(RoarTask *task)
            roar_add_words(vocab, ROAR_ADVERBS, ROAR_COUNT(ROAR_ADVERBS), NULL) &&
            roar_add_words(vocab, ROAR_TAILS, ROAR_COUNT(ROAR_TAILS), NULL) &&
            roar_add_words(vocab, ROAR_ANIMALS, ROAR_TASK_ANIMALS, task->class_ids) &&
-           roar_add_words(vocab, ROAR_FIRES, ROAR_TASK_FIRES, task->class_ids + ROAR_TASK_ANIMALS) &&
+           roar_add_words(vocab, ROAR_FIRES, ROAR_TASK_FIRES,
+                          task->class_ids + ROAR_TASK_ANIMALS) &&
            roar_add_words(vocab, ROAR_THINGS, ROAR_TASK_THINGS, task->thing_ids);
 }
 
@@ -292,8 +292,8 @@ static int roar_task_sentence(const RoarTask *task, Rng *rng, int *ids)
     bool animal = rng_below(rng, 2) == 1;
     int animal_class = (int)rng_below(rng, ROAR_TASK_ANIMALS);
     int fire_class = ROAR_TASK_ANIMALS + (int)rng_below(rng, ROAR_TASK_FIRES);
-    const char *noun = animal ? ROAR_ANIMALS[animal_class]
-                              : ROAR_THINGS[rng_below(rng, ROAR_TASK_THINGS)];
+    const char *noun =
+        animal ? ROAR_ANIMALS[animal_class] : ROAR_THINGS[rng_below(rng, ROAR_TASK_THINGS)];
 
     /* 2. there was a [..] NOUN [..] on|in [..] FIRE [..] and [..] it was roaring [..] */
     RoarWriter w = {task->vocab, ids, 0, rng};

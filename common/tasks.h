@@ -34,11 +34,11 @@
 
 /** Settings of a distance task. */
 typedef struct DistanceTask {
-    int distance;        /**< words from each subject to its object, >= 1 */
-    int gap;             /**< filler words between the two spans, >= 0 */
-    int margin;          /**< extra filler words shared out before and after, >= 0 */
-    int length;          /**< words per sentence: 2 * (distance + 1) + gap + margin */
-    Vocab *vocab;        /**< fixed vocabulary: \<unk\>, fillers, subjects, objects; owned */
+    int distance; /**< words from each subject to its object, >= 1 */
+    int gap;      /**< filler words between the two spans, >= 0 */
+    int margin;   /**< extra filler words shared out before and after, >= 0 */
+    int length;   /**< words per sentence: 2 * (distance + 1) + gap + margin */
+    Vocab *vocab; /**< fixed vocabulary: \<unk\>, fillers, subjects, objects; owned */
     int subject_ids[DISTANCE_TASK_PAIRS]; /**< vocabulary id of each subject */
     int object_ids[DISTANCE_TASK_PAIRS];  /**< id of the object belonging to subject i */
 } DistanceTask;
@@ -78,10 +78,10 @@ void distance_task_sample(const DistanceTask *task, Rng *rng, int batch, int *id
  * that cannot see order is right on exactly half of them on average.
  */
 typedef struct OrderTask {
-    Vocab *vocab;                              /**< \<unk\>, "the", adjectives, nouns; owned */
-    int the_id;                                /**< vocabulary id of "the" */
-    int adjective_ids[ORDER_TASK_WORDS];       /**< vocabulary ids of the adjectives */
-    int noun_ids[ORDER_TASK_WORDS];            /**< vocabulary ids of the nouns */
+    Vocab *vocab;                        /**< \<unk\>, "the", adjectives, nouns; owned */
+    int the_id;                          /**< vocabulary id of "the" */
+    int adjective_ids[ORDER_TASK_WORDS]; /**< vocabulary ids of the adjectives */
+    int noun_ids[ORDER_TASK_WORDS];      /**< vocabulary ids of the nouns */
 } OrderTask;
 
 /**
@@ -139,9 +139,9 @@ void order_task_sample(const OrderTask *task, Rng *rng, int batch, int *ids, int
 
 /** Settings and vocabulary of a roaring task. */
 typedef struct RoarTask {
-    int length;          /**< words per sentence, at least ROAR_TASK_MIN_LENGTH */
-    Vocab *vocab;        /**< fixed vocabulary: \<unk\>, pattern words, extra words, nouns; owned */
-    int roaring_id;      /**< id of "roaring", the word whose attention is studied */
+    int length;     /**< words per sentence, at least ROAR_TASK_MIN_LENGTH */
+    Vocab *vocab;   /**< fixed vocabulary: \<unk\>, pattern words, extra words, nouns; owned */
+    int roaring_id; /**< id of "roaring", the word whose attention is studied */
     int class_ids[ROAR_TASK_CLASSES]; /**< id of the word of each class: animals, then fire words */
     int thing_ids[ROAR_TASK_THINGS];  /**< ids of the things */
 } RoarTask;
@@ -212,10 +212,10 @@ int roar_task_class_of(const RoarTask *task, int id);
  * all or nothing.
  */
 typedef struct CueTask {
-    int length;          /**< words per sentence, 5 .. 4096 */
-    int pairs;           /**< subject-object pairs in use, 2 .. DISTANCE_TASK_PAIRS */
-    Vocab *vocab;        /**< fixed vocabulary: \<unk\>, fillers, cue, subjects, objects; owned */
-    int cue_id;          /**< vocabulary id of the cue "owns" */
+    int length;   /**< words per sentence, 5 .. 4096 */
+    int pairs;    /**< subject-object pairs in use, 2 .. DISTANCE_TASK_PAIRS */
+    Vocab *vocab; /**< fixed vocabulary: \<unk\>, fillers, cue, subjects, objects; owned */
+    int cue_id;   /**< vocabulary id of the cue "owns" */
     int subject_ids[DISTANCE_TASK_PAIRS]; /**< ids of the subjects; the first @c pairs are used */
     int object_ids[DISTANCE_TASK_PAIRS];  /**< id of the object owned by subject i */
 } CueTask;

@@ -94,8 +94,9 @@ static size_t shape_count_or_die(Shape shape)
     if (!shape_count(shape, &count)) {
         char text[96];
         shape_format(shape, text, sizeof text);
-        core_fatal("invalid tensor shape %s: dimensions must be 1..%d sizes >= 1 whose product fits in size_t",
-                   text, TENSOR_MAX_DIMS);
+        core_fatal(
+            "invalid tensor shape %s: dimensions must be 1..%d sizes >= 1 whose product fits in size_t",
+            text, TENSOR_MAX_DIMS);
     }
     return count;
 }
@@ -314,13 +315,15 @@ void tape_backward(Tape *tape, Tensor *loss)
     if (loss->size != 1)
         core_fatal("tape_backward: the loss must be a scalar, got %zu elements", loss->size);
     if (!loss->grad)
-        core_fatal("tape_backward: the loss has no gradient (no parameter with a gradient reached it, "
-                   "or the tape has gradients disabled)");
+        core_fatal(
+            "tape_backward: the loss has no gradient (no parameter with a gradient reached it, "
+            "or the tape has gradients disabled)");
 
     /* d(loss)/d(loss) = 1 starts the chain rule. */
     loss->grad[0] = 1.0f;
 
-    /* Newest first: by the time an entry runs, every op that read its output has added its share. */
+    /* Newest first: by the time an entry runs, every op that read its output has added its share.
+     */
     for (size_t i = tape->count; i-- > 0;) {
         const TapeEntry *entry = &tape->entries[i];
         entry->backward(entry);

@@ -50,8 +50,8 @@
 
 /** A tensor's dimensions, outermost first. */
 typedef struct Shape {
-    int ndim;                  /**< number of dimensions, 1 to TENSOR_MAX_DIMS */
-    int dim[TENSOR_MAX_DIMS];  /**< size of each dimension, each >= 1 */
+    int ndim;                 /**< number of dimensions, 1 to TENSOR_MAX_DIMS */
+    int dim[TENSOR_MAX_DIMS]; /**< size of each dimension, each >= 1 */
 } Shape;
 
 /** Returns the shape [d0]. */
@@ -75,11 +75,11 @@ void shape_format(Shape shape, char *buf, size_t buf_size);
 
 /** A float32 tensor with an optional gradient of the same shape. */
 typedef struct Tensor {
-    float *data;       /**< [size] values, row-major */
-    float *grad;       /**< [size] d(loss)/d(value), or NULL when no gradient flows here */
-    size_t size;       /**< number of elements, the product of shape.dim */
-    Shape shape;       /**< dimensions, outermost first */
-    const char *name;  /**< label for messages and checkpoints, or NULL; not owned */
+    float *data;      /**< [size] values, row-major */
+    float *grad;      /**< [size] d(loss)/d(value), or NULL when no gradient flows here */
+    size_t size;      /**< number of elements, the product of shape.dim */
+    Shape shape;      /**< dimensions, outermost first */
+    const char *name; /**< label for messages and checkpoints, or NULL; not owned */
 } Tensor;
 
 /* ------------------------------------------------------------------------- */
@@ -122,9 +122,9 @@ typedef struct ArenaBlock ArenaBlock;
  * nothing from the system.
  */
 typedef struct Arena {
-    ArenaBlock *head;    /**< newest block, allocations come from here */
-    size_t used_bytes;   /**< bytes handed out since the last reset */
-    size_t peak_bytes;   /**< largest used_bytes seen since arena_init */
+    ArenaBlock *head;  /**< newest block, allocations come from here */
+    size_t used_bytes; /**< bytes handed out since the last reset */
+    size_t peak_bytes; /**< largest used_bytes seen since arena_init */
 } Arena;
 
 /** Prepares an empty arena; nothing is allocated until the first request. */
@@ -159,14 +159,14 @@ typedef void (*BackwardFn)(const struct TapeEntry *entry);
  * inputs. Which fields an op uses is stated beside its backward function.
  */
 typedef struct TapeEntry {
-    BackwardFn backward;   /**< the op's backward function */
-    const char *op_name;   /**< for messages, such as "matmul" */
-    Tensor *out;           /**< the op's output */
-    Tensor *in[3];         /**< the op's tensor inputs, unused slots NULL */
-    int iarg[4];           /**< integer arguments (flags, sizes) */
-    float farg;            /**< a float argument (scale factor, epsilon) */
-    const int *ids;        /**< index arguments (word ids, targets), a copy in the arena */
-    float *saved;          /**< values forward saved for backward, in the arena */
+    BackwardFn backward; /**< the op's backward function */
+    const char *op_name; /**< for messages, such as "matmul" */
+    Tensor *out;         /**< the op's output */
+    Tensor *in[3];       /**< the op's tensor inputs, unused slots NULL */
+    int iarg[4];         /**< integer arguments (flags, sizes) */
+    float farg;          /**< a float argument (scale factor, epsilon) */
+    const int *ids;      /**< index arguments (word ids, targets), a copy in the arena */
+    float *saved;        /**< values forward saved for backward, in the arena */
 } TapeEntry;
 
 /**
@@ -175,11 +175,11 @@ typedef struct TapeEntry {
  * but record nothing and allocate no gradients.
  */
 typedef struct Tape {
-    Arena arena;           /**< memory of every tensor made since the last reset */
-    TapeEntry *entries;    /**< [capacity] recorded ops, oldest first */
-    size_t count;          /**< entries in use */
-    size_t capacity;       /**< entries allocated */
-    bool grad_enabled;     /**< record ops and allocate gradients */
+    Arena arena;        /**< memory of every tensor made since the last reset */
+    TapeEntry *entries; /**< [capacity] recorded ops, oldest first */
+    size_t count;       /**< entries in use */
+    size_t capacity;    /**< entries allocated */
+    bool grad_enabled;  /**< record ops and allocate gradients */
     /**
      * Multiply-adds of the matrix products run forward since the last reset
      * (op_matmul, op_linear and the ops built on them). Element-wise ops,

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 
 #include "checkpoint.h"
-#include "ops.h"
 #include "clock.h"
+#include "ops.h"
 #include "progress.h"
 
 /* The final loss is the mean over this many last steps, which smooths batch noise. */
@@ -102,7 +102,8 @@ static void stop_diverged(TrainRun *run, int step, const char *tensor, const cha
     run->result->status = TRAIN_DIVERGED;
     snprintf(run->result->message, sizeof run->result->message,
              "training diverged at step %d: %s is not finite %s; %s; lower the learning rate "
-             "(now %g)", step, tensor, when, kept, (double)run->config.learning_rate);
+             "(now %g)",
+             step, tensor, when, kept, (double)run->config.learning_rate);
 }
 
 /* Returns whether every value of `values` [count] is finite. */
@@ -175,8 +176,8 @@ static bool save_if_due(TrainRun *run, int step)
 }
 
 /* Runs the training steps; returns false when training stopped early. */
-static bool run_steps(TrainRun *run, ClassifierForwardFn forward, void *model,
-                      ClassifierTask task, Adam *adam)
+static bool run_steps(TrainRun *run, ClassifierForwardFn forward, void *model, ClassifierTask task,
+                      Adam *adam)
 {
     const TrainConfig *config = &run->config;
     int *ids, *labels;
@@ -252,7 +253,8 @@ TrainResult train_classifier(ClassifierForwardFn forward, void *model, ParamList
     options.lr = config.learning_rate;
     Adam *adam = adam_new(params, options);
     if (!adam)
-        core_fatal("could not create the Adam optimiser (learning rate %g)", (double)config.learning_rate);
+        core_fatal("could not create the Adam optimiser (learning rate %g)",
+                   (double)config.learning_rate);
 
     double start = time_now_seconds();
     bool finished = run_steps(&run, forward, model, task, adam);

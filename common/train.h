@@ -20,7 +20,8 @@
  * Shapes: ids [batch * length] word ids, row-major by sentence;
  * returns logits [batch, C] on the tape.
  */
-typedef Tensor *(*ClassifierForwardFn)(Tape *tape, void *model, const int *ids, int batch, int length);
+typedef Tensor *(*ClassifierForwardFn)(Tape *tape, void *model, const int *ids, int batch,
+                                       int length);
 
 /**
  * Draws a batch of examples from a task.
@@ -30,9 +31,9 @@ typedef void (*TaskSampleFn)(const void *task, Rng *rng, int batch, int *ids, in
 
 /** A task as the training loop sees it. */
 typedef struct ClassifierTask {
-    TaskSampleFn sample;   /**< draws examples */
-    const void *task;      /**< passed to sample */
-    int length;            /**< words per sentence */
+    TaskSampleFn sample; /**< draws examples */
+    const void *task;    /**< passed to sample */
+    int length;          /**< words per sentence */
 } ClassifierTask;
 
 /**
@@ -45,18 +46,19 @@ typedef void (*TrainStepFn)(void *context, int step, float loss);
 
 /** Settings of one training run. */
 typedef struct TrainConfig {
-    int steps;             /**< optimiser steps */
-    int batch;             /**< sentences per step */
-    float learning_rate;   /**< Adam's learning rate */
-    float clip_norm;       /**< clip the global gradient norm to this; 0 disables clipping */
-    int eval_batches;      /**< held-out batches for the final accuracy */
-    uint64_t seed;         /**< seeds the training and the held-out streams */
-    const char *label;     /**< shown on the progress bar, may be NULL */
+    int steps;                   /**< optimiser steps */
+    int batch;                   /**< sentences per step */
+    float learning_rate;         /**< Adam's learning rate */
+    float clip_norm;             /**< clip the global gradient norm to this; 0 disables clipping */
+    int eval_batches;            /**< held-out batches for the final accuracy */
+    uint64_t seed;               /**< seeds the training and the held-out streams */
+    const char *label;           /**< shown on the progress bar, may be NULL */
     const char *checkpoint_path; /**< where checkpoint_save writes the parameters during and
                                       after training; NULL saves nothing */
-    int checkpoint_every;  /**< with checkpoint_path: also save after every this many steps;
-                                0 saves only after the last step */
-    TrainStepFn on_step;   /**< called after every step, or NULL; when set, no progress bar is drawn */
+    int checkpoint_every;        /**< with checkpoint_path: also save after every this many steps;
+                                      0 saves only after the last step */
+    TrainStepFn
+        on_step; /**< called after every step, or NULL; when set, no progress bar is drawn */
     void *on_step_context; /**< passed to on_step */
 } TrainConfig;
 
@@ -68,9 +70,9 @@ TrainConfig train_default_config(void);
 
 /** How a training run ended. */
 typedef enum TrainStatus {
-    TRAIN_OK = 0,          /**< every step ran and the accuracy was measured */
-    TRAIN_DIVERGED,        /**< a loss, gradient or weight became infinite or NaN */
-    TRAIN_SAVE_FAILED,     /**< checkpoint_save failed */
+    TRAIN_OK = 0,      /**< every step ran and the accuracy was measured */
+    TRAIN_DIVERGED,    /**< a loss, gradient or weight became infinite or NaN */
+    TRAIN_SAVE_FAILED, /**< checkpoint_save failed */
 } TrainStatus;
 
 /** The longest TrainResult.message, terminating NUL included. */
@@ -78,15 +80,15 @@ typedef enum TrainStatus {
 
 /** What a training run measured. */
 typedef struct TrainResult {
-    float final_loss;      /**< mean training loss over the last 50 steps; NaN when
-                                training stopped early */
-    float accuracy;        /**< accuracy on the held-out batches, 0..1; NaN when
-                                training stopped early */
-    double seconds;        /**< wall time of the training steps */
-    int steps;             /**< steps completed, that is, followed by an update */
-    TrainStatus status;    /**< TRAIN_OK, or why training stopped early */
-    int checkpoint_step;   /**< steps completed when the checkpoint file was last written;
-                                -1 when it was not written */
+    float final_loss;    /**< mean training loss over the last 50 steps; NaN when
+                              training stopped early */
+    float accuracy;      /**< accuracy on the held-out batches, 0..1; NaN when
+                              training stopped early */
+    double seconds;      /**< wall time of the training steps */
+    int steps;           /**< steps completed, that is, followed by an update */
+    TrainStatus status;  /**< TRAIN_OK, or why training stopped early */
+    int checkpoint_step; /**< steps completed when the checkpoint file was last written;
+                              -1 when it was not written */
     char message[TRAIN_MESSAGE_SIZE]; /**< with a status other than TRAIN_OK: what went wrong,
                                            at which step, in which tensor, and which
                                            checkpoint is kept; empty otherwise */
@@ -96,9 +98,9 @@ typedef struct TrainResult {
  * Trains @p model with Adam on freshly drawn batches, then measures its
  * accuracy on held-out batches drawn from a separate random stream.
  * Shows a progress bar on stderr, unless @p config.on_step is set: then it
- * calls on_step after every step instead and writes nothing itself. Training batches come from stream 1 and
- * held-out batches from stream 2 of @p config.seed, so the same seed gives
- * the same numbers.
+ * calls on_step after every step instead and writes nothing itself. Training batches come from
+ * stream 1 and held-out batches from stream 2 of @p config.seed, so the same seed gives the same
+ * numbers.
  *
  * With config.checkpoint_path, it saves @p params there (checkpoint_save)
  * after every config.checkpoint_every steps and after the last step, each

@@ -4,10 +4,7 @@
 #include "utf8.h"
 
 /* Returns true when byte is a continuation byte, 10xxxxxx. */
-static bool is_continuation(unsigned char byte)
-{
-    return byte >= 0x80 && byte <= 0xBF;
-}
+static bool is_continuation(unsigned char byte) { return byte >= 0x80 && byte <= 0xBF; }
 
 size_t utf8_sequence_length(const unsigned char *bytes, size_t available)
 {

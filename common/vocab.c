@@ -16,10 +16,7 @@
 /* Token lists                                                                */
 /* ------------------------------------------------------------------------- */
 
-void token_list_init(TokenList *list)
-{
-    memset(list, 0, sizeof *list);
-}
+void token_list_init(TokenList *list) { memset(list, 0, sizeof *list); }
 
 void token_list_free(TokenList *list)
 {
@@ -111,7 +108,8 @@ static bool is_ascii_punctuation(unsigned char byte)
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void write_error(char *error, size_t error_size, const char *format, ...)
+static void
+write_error(char *error, size_t error_size, const char *format, ...)
 {
     if (!error || error_size == 0)
         return;
@@ -337,7 +335,7 @@ void vocab_free(Vocab *vocab)
 
 /* A distinct word of the corpus and how often it occurs. */
 typedef struct WordCount {
-    const char *word;   /* points into the vocabulary of all words; not owned */
+    const char *word; /* points into the vocabulary of all words; not owned */
     size_t count;
 } WordCount;
 

@@ -45,12 +45,12 @@
  * in one character buffer. Read token i with token_list_get.
  */
 typedef struct TokenList {
-    char *text;              /**< [text_bytes] the tokens, each followed by a NUL */
-    size_t text_bytes;       /**< bytes of text in use */
-    size_t text_capacity;    /**< bytes allocated for text */
-    size_t *starts;          /**< [count] offset of each token in text */
-    size_t count;            /**< tokens in the list */
-    size_t capacity;         /**< slots allocated in starts */
+    char *text;           /**< [text_bytes] the tokens, each followed by a NUL */
+    size_t text_bytes;    /**< bytes of text in use */
+    size_t text_capacity; /**< bytes allocated for text */
+    size_t *starts;       /**< [count] offset of each token in text */
+    size_t count;         /**< tokens in the list */
+    size_t capacity;      /**< slots allocated in starts */
 } TokenList;
 
 /** Prepares an empty token list; nothing is allocated until the first token. */
@@ -84,11 +84,11 @@ bool tokenize(const char *text, size_t length, TokenList *out, char *error, size
 
 /** A bidirectional map between words and ids 0 .. size-1. */
 typedef struct Vocab {
-    char **words;         /**< [size] the word of each id; words[0] is "\<unk\>"; owned */
-    int size;             /**< number of ids, V, including "\<unk\>" */
-    int capacity;         /**< slots allocated in words */
-    int *slots;           /**< [slot_count] hash table: id + 1 of a word, or 0 when empty */
-    size_t slot_count;    /**< size of the hash table, a power of two */
+    char **words;      /**< [size] the word of each id; words[0] is "\<unk\>"; owned */
+    int size;          /**< number of ids, V, including "\<unk\>" */
+    int capacity;      /**< slots allocated in words */
+    int *slots;        /**< [slot_count] hash table: id + 1 of a word, or 0 when empty */
+    size_t slot_count; /**< size of the hash table, a power of two */
 } Vocab;
 
 /**

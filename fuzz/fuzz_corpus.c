@@ -39,18 +39,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool ok = corpus_load_buffer((const char *)data, size, "fuzz input", FUZZ_MAX_VOCAB, 0.5,
                                  FUZZ_MIN_WORDS, &corpus, error, sizeof error);
     if (!ok) {
-        require(corpus.ids == NULL && corpus.vocab == NULL, "a rejected input leaves the corpus zeroed");
+        require(corpus.ids == NULL && corpus.vocab == NULL,
+                "a rejected input leaves the corpus zeroed");
         require(error[0] != '\0', "a rejected input gets a message");
         return 0;
     }
 
     require(corpus.train_count >= FUZZ_MIN_WORDS, "the training part has the minimum words");
-    require(corpus.count - corpus.train_count >= FUZZ_MIN_WORDS, "the validation part has the minimum words");
+    require(corpus.count - corpus.train_count >= FUZZ_MIN_WORDS,
+            "the validation part has the minimum words");
     for (size_t i = 0; i < corpus.count; i++) {
         const char *word = vocab_word(corpus.vocab, corpus.ids[i]);
         require(word != NULL, "every id names a word of the vocabulary");
     }
-    require(vocab_word(corpus.vocab, FUZZ_MAX_VOCAB) == NULL, "the vocabulary is no larger than asked");
+    require(vocab_word(corpus.vocab, FUZZ_MAX_VOCAB) == NULL,
+            "the vocabulary is no larger than asked");
 
     corpus_free(&corpus);
     return 0;

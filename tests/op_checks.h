@@ -48,7 +48,8 @@ static inline void checks_fill(Tensor *t, unsigned seed, float low, float high)
  * whose sign alternates pseudo-randomly, keeping every value away from 0
  * (where relu has its kink).
  */
-static inline void checks_fill_away_from_zero(Tensor *t, unsigned seed, float min_abs, float max_abs)
+static inline void checks_fill_away_from_zero(Tensor *t, unsigned seed, float min_abs,
+                                              float max_abs)
 {
     unsigned state = seed;
     for (size_t i = 0; i < t->size; i++) {
@@ -149,8 +150,9 @@ static inline bool checks_fatal(const char *label, ChecksFatalFn fn, void *conte
     bool exited_1 = WIFEXITED(status) && WEXITSTATUS(status) == 1;
     bool has_text = strstr(message, expected) != NULL;
     if (!exited_1 || !has_text)
-        fprintf(stderr, "%s: expected exit status 1 and a message containing \"%s\"; "
-                        "got status %d and \"%s\"\n",
+        fprintf(stderr,
+                "%s: expected exit status 1 and a message containing \"%s\"; "
+                "got status %d and \"%s\"\n",
                 label, expected, WIFEXITED(status) ? WEXITSTATUS(status) : -1, message);
     return exited_1 && has_text;
 }

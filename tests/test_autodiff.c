@@ -69,12 +69,12 @@ static void test_autodiff_tensor_used_twice_accumulates(void **state)
 
 /* A small classifier: linear, gelu, layer norm, linear, cross-entropy. */
 typedef struct TinyModel {
-    Tensor *x;       /* [4, 3] inputs, no gradient */
-    Tensor *w1;      /* [5, 3] */
-    Tensor *b1;      /* [5] */
-    Tensor *gain;    /* [5] */
-    Tensor *shift;   /* [5] layer-norm bias */
-    Tensor *w2;      /* [2, 5] */
+    Tensor *x;     /* [4, 3] inputs, no gradient */
+    Tensor *w1;    /* [5, 3] */
+    Tensor *b1;    /* [5] */
+    Tensor *gain;  /* [5] */
+    Tensor *shift; /* [5] layer-norm bias */
+    Tensor *w2;    /* [2, 5] */
     int targets[4];
 } TinyModel;
 

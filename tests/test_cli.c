@@ -26,7 +26,7 @@
 
 /* What a child process wrote to stderr and how it ended. */
 typedef struct ChildResult {
-    int exit_status;   /* exit status, or -1 when it did not exit normally */
+    int exit_status; /* exit status, or -1 when it did not exit normally */
     char stderr_text[1024];
 } ChildResult;
 
@@ -98,9 +98,8 @@ static void test_cli_usage_error_prints_and_exits_2(void **state)
     (void)state;
     ChildResult result = run_in_child(call_usage_error, NULL);
     assert_int_equal(result.exit_status, 2);
-    assert_string_equal(result.stderr_text,
-                        "stage01: unknown option '--fast'\n"
-                        "Try 'stage01 --help' for more information.\n");
+    assert_string_equal(result.stderr_text, "stage01: unknown option '--fast'\n"
+                                            "Try 'stage01 --help' for more information.\n");
 }
 
 static void call_parse_int(const void *argument)
@@ -144,8 +143,7 @@ static void test_cli_parse_wrappers_return_valid_values(void **state)
 {
     (void)state;
     assert_int_equal(cli_parse_int("p", "--n", "3", 1, 4), 3);
-    assert_true(cli_parse_u64("p", "--seed", "18446744073709551615", 0, UINT64_MAX) ==
-                UINT64_MAX);
+    assert_true(cli_parse_u64("p", "--seed", "18446744073709551615", 0, UINT64_MAX) == UINT64_MAX);
     assert_true(cli_parse_double("p", "--lr", "0.25", 0.0, 1.0) == 0.25);
 }
 
@@ -184,12 +182,13 @@ static void test_cli_try_parse_int_bounds_inclusive(void **state)
 static void test_cli_try_parse_int_rejects_malformed(void **state)
 {
     (void)state;
-    const char *malformed[] = {"", " 5", "5 ", "12abc", "abc", "1.5", "0x10", "-", "+",
-                               "--5", "1e3", "99999999999999999999", "2147483648"};
+    const char *malformed[] = {"",          " 5", "5 ", "12abc", "abc", "1.5",
+                               "0x10",      "-",  "+",  "--5",   "1e3", "99999999999999999999",
+                               "2147483648"};
     for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
         int value = 12345;
-        assert_false(cli_try_parse_int("--n", malformed[i], -2147483647, 2147483647, &value,
-                                       NULL, 0));
+        assert_false(
+            cli_try_parse_int("--n", malformed[i], -2147483647, 2147483647, &value, NULL, 0));
         assert_int_equal(value, 12345);
     }
 }
@@ -211,8 +210,8 @@ static void test_cli_try_parse_u64_full_range(void **state)
 {
     (void)state;
     uint64_t value = 0;
-    assert_true(cli_try_parse_u64("--seed", "18446744073709551615", 0, UINT64_MAX, &value, NULL,
-                                  0));
+    assert_true(
+        cli_try_parse_u64("--seed", "18446744073709551615", 0, UINT64_MAX, &value, NULL, 0));
     assert_true(value == UINT64_MAX);
     assert_true(cli_try_parse_u64("--seed", "0", 0, UINT64_MAX, &value, NULL, 0));
     assert_true(value == 0);
@@ -223,8 +222,8 @@ static void test_cli_try_parse_u64_rejects_sign_and_overflow(void **state)
     (void)state;
     uint64_t value = 7;
     char error[256] = "";
-    assert_false(cli_try_parse_u64("--seed", "18446744073709551616", 0, UINT64_MAX, &value,
-                                    NULL, 0));
+    assert_false(
+        cli_try_parse_u64("--seed", "18446744073709551616", 0, UINT64_MAX, &value, NULL, 0));
     assert_false(cli_try_parse_u64("--seed", "-1", 0, UINT64_MAX, &value, NULL, 0));
     assert_false(cli_try_parse_u64("--seed", "+1", 0, UINT64_MAX, &value, NULL, 0));
     assert_false(cli_try_parse_u64("--seed", "", 0, UINT64_MAX, &value, NULL, 0));
@@ -256,8 +255,8 @@ static void test_cli_try_parse_double_accepts_forms(void **state)
 static void test_cli_try_parse_double_rejects_malformed(void **state)
 {
     (void)state;
-    const char *malformed[] = {"", "nan", "NAN", "inf", "-inf", "infinity", "0x1p3", "1e999",
-                               " 1", "1 ", "1.2.3", "e5", "1e", "abc", "1,5", "--1"};
+    const char *malformed[] = {"",   "nan", "NAN",   "inf", "-inf", "infinity", "0x1p3", "1e999",
+                               " 1", "1 ",  "1.2.3", "e5",  "1e",   "abc",      "1,5",   "--1"};
     for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
         double value = 42.0;
         assert_false(cli_try_parse_double("--x", malformed[i], -1e308, 1e308, &value, NULL, 0));
@@ -306,8 +305,7 @@ static void test_cli_abbreviate_escapes_bytes(void **state)
 {
     (void)state;
     char out[CLI_ABBREVIATION_SIZE];
-    assert_string_equal(cli_abbreviate("a\tb\0c\xff", 6, out, sizeof out),
-                        "a\\x09b\\x00c\\xFF");
+    assert_string_equal(cli_abbreviate("a\tb\0c\xff", 6, out, sizeof out), "a\\x09b\\x00c\\xFF");
 }
 
 /* A 3-byte character is never split: 47 letters and one euro sign make 48 characters. */
@@ -412,8 +410,10 @@ static void test_cli_read_lines_nul_names_line(void **state)
     assert_true(cli_read_lines("/dev/null", &lines, NULL, 0));
     assert_false(cli_read_lines(path, &lines, error, sizeof error));
     remove(path);
-    snprintf(expected, sizeof expected, "%s line 2: NUL byte at byte offset 3; save the file as "
-             "UTF-8 text without NUL bytes", path);
+    snprintf(expected, sizeof expected,
+             "%s line 2: NUL byte at byte offset 3; save the file as "
+             "UTF-8 text without NUL bytes",
+             path);
     assert_string_equal(error, expected);
     assert_int_equal(lines.count, 0);
     line_list_free(&lines);
@@ -431,8 +431,10 @@ static void test_cli_read_lines_invalid_utf8_keeps_earlier(void **state)
     line_list_init(&lines);
     assert_true(cli_read_lines(good, &lines, NULL, 0));
     assert_false(cli_read_lines(bad, &lines, error, sizeof error));
-    snprintf(expected, sizeof expected, "%s line 3: invalid UTF-8 at byte offset 4; save the file "
-             "as UTF-8 text without NUL bytes", bad);
+    snprintf(expected, sizeof expected,
+             "%s line 3: invalid UTF-8 at byte offset 4; save the file "
+             "as UTF-8 text without NUL bytes",
+             bad);
     assert_string_equal(error, expected);
     assert_int_equal(lines.count, 1);
     assert_string_equal(lines.lines[0], "kept");

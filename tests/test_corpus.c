@@ -28,7 +28,8 @@ static const char *write_temp(const char *bytes, size_t length)
     return path;
 }
 
-/* Loads path expecting failure; asserts the error holds both fragments and the corpus stays zeroed. */
+/* Loads path expecting failure; asserts the error holds both fragments and the corpus stays zeroed.
+ */
 static void expect_error(const char *path, const char *fragment1, const char *fragment2)
 {
     Corpus corpus = {0};
@@ -70,7 +71,8 @@ static void test_corpus_binary_file(void **state)
     unlink(path);
 }
 
-/* 0xC3 must be followed by a continuation byte; at offset 5 ("word " is 0..4) a space follows it. */
+/* 0xC3 must be followed by a continuation byte; at offset 5 ("word " is 0..4) a space follows it.
+ */
 static void test_corpus_invalid_utf8(void **state)
 {
     (void)state;
@@ -128,8 +130,8 @@ static void test_corpus_vocabulary_cap(void **state)
     const char *text = "a b a c a d";
     Corpus corpus = {0};
     char error[512] = "";
-    assert_true(corpus_load_buffer(text, strlen(text), "memory", 2, 0.5, 1, &corpus, error,
-                                   sizeof error));
+    assert_true(
+        corpus_load_buffer(text, strlen(text), "memory", 2, 0.5, 1, &corpus, error, sizeof error));
     assert_int_equal(corpus.ids[0], 1);
     assert_int_equal(corpus.ids[1], 0);
     assert_int_equal(corpus.ids[3], 0);

@@ -27,8 +27,8 @@
 /* Paths used by one test, inside a fresh temporary directory. */
 typedef struct Paths {
     char directory[64];
-    char csv[128];        /* directory/results.csv */
-    char temporary[160];  /* directory/results.csv.tmp */
+    char csv[128];       /* directory/results.csv */
+    char temporary[160]; /* directory/results.csv.tmp */
 } Paths;
 
 static int make_paths(void **state)
@@ -138,8 +138,7 @@ static void test_csv_open_missing_directory_fails(void **state)
     char path[256], expected[512], error[512] = "";
     snprintf(path, sizeof path, "%s/missing/results.csv", paths->directory);
     assert_null(csv_open(path, "a", error, sizeof error));
-    snprintf(expected, sizeof expected, "failed to create %s.tmp: No such file or directory",
-             path);
+    snprintf(expected, sizeof expected, "failed to create %s.tmp: No such file or directory", path);
     assert_string_equal(error, expected);
 }
 
@@ -209,8 +208,7 @@ int main(void)
                                         remove_paths),
         cmocka_unit_test_setup_teardown(test_csv_open_writes_only_temporary_file, make_paths,
                                         remove_paths),
-        cmocka_unit_test_setup_teardown(test_csv_abort_keeps_old_file, make_paths,
-                                        remove_paths),
+        cmocka_unit_test_setup_teardown(test_csv_abort_keeps_old_file, make_paths, remove_paths),
         cmocka_unit_test_setup_teardown(test_csv_open_missing_directory_fails, make_paths,
                                         remove_paths),
         cmocka_unit_test_setup_teardown(test_csv_close_rename_failure_reported, make_paths,

@@ -155,10 +155,9 @@ static void test_softmax_hand_values(void **state)
 {
     (void)state;
     /* Row [0, ln 3, -inf]: weights 1 : 3 : 0. Row [ln 1, ln 2, ln 5]: weights 1 : 2 : 5. */
-    Tensor *x = checks_tensor_from(shape2(2, 3),
-                                   (const float[]){0, 1.0986122887f, -INFINITY, 0, 0.6931471806f,
-                                                   1.6094379124f},
-                                   false);
+    Tensor *x = checks_tensor_from(
+        shape2(2, 3), (const float[]){0, 1.0986122887f, -INFINITY, 0, 0.6931471806f, 1.6094379124f},
+        false);
     Tape tape;
     tape_init(&tape);
 
@@ -207,7 +206,8 @@ static void test_softmax_shift_invariant(void **state)
 
     Tensor *out = op_softmax(&tape, x);
     Tensor *out_shifted = op_softmax(&tape, shifted);
-    assert_true(checks_near("softmax shifted", out_shifted->data, out->data, x->size, 1e-6f, 1e-5f));
+    assert_true(
+        checks_near("softmax shifted", out_shifted->data, out->data, x->size, 1e-6f, 1e-5f));
 
     tape_free(&tape);
     tensor_free(x);
@@ -222,8 +222,8 @@ static void test_softmax_extreme_scores_finite(void **state)
      * 1 / (1 + e^-1) = 0.7310586, e^-1 / (1 + e^-1) = 0.2689414 and 0.
      * [-1000, -1000, -1000]: equal scores share the weight, 1/3 each.
      */
-    Tensor *x = checks_tensor_from(shape2(2, 3), (const float[]){1000, 999, -1000, -1000, -1000, -1000},
-                                   false);
+    Tensor *x = checks_tensor_from(shape2(2, 3),
+                                   (const float[]){1000, 999, -1000, -1000, -1000, -1000}, false);
     Tape tape;
     tape_init(&tape);
 
@@ -232,8 +232,8 @@ static void test_softmax_extreme_scores_finite(void **state)
         assert_true(isfinite(out->data[i]));
     float third = 1.0f / 3.0f;
     assert_true(checks_near("softmax +-1000", out->data,
-                            (const float[]){0.7310586f, 0.2689414f, 0, third, third, third}, 6, 1e-6f,
-                            0));
+                            (const float[]){0.7310586f, 0.2689414f, 0, third, third, third}, 6,
+                            1e-6f, 0));
 
     tape_free(&tape);
     tensor_free(x);
@@ -338,7 +338,8 @@ static void test_cross_entropy_all_ignored_zero(void **state)
     Tensor *loss = op_cross_entropy(&tape, x, (const int[]){-1, -1});
     assert_float_equal(loss->data[0], 0.0f, 0.0f);
     tape_backward(&tape, loss);
-    assert_true(checks_near("ignored rows gradient", x->grad, (const float[]){0, 0, 0, 0, 0, 0}, 6, 0, 0));
+    assert_true(
+        checks_near("ignored rows gradient", x->grad, (const float[]){0, 0, 0, 0, 0, 0}, 6, 0, 0));
 
     tape_free(&tape);
     tensor_free(x);
@@ -376,11 +377,13 @@ static void call_cross_entropy(void *context)
 static void test_cross_entropy_bad_target_stops(void **state)
 {
     (void)state;
-    BadTargets call = {.logits = tensor_new(shape2(3, 3), false), .targets = (const int[]){0, 7, 1}};
+    BadTargets call = {.logits = tensor_new(shape2(3, 3), false),
+                       .targets = (const int[]){0, 7, 1}};
     tape_init(&call.tape);
     bool too_large = checks_fatal("target 7", call_cross_entropy, &call, "target 7 of row 1");
     call.targets = (const int[]){-2, 0, 1};
-    bool below_minus_one = checks_fatal("target -2", call_cross_entropy, &call, "target -2 of row 0");
+    bool below_minus_one =
+        checks_fatal("target -2", call_cross_entropy, &call, "target -2 of row 0");
 
     tape_free(&call.tape);
     tensor_free(call.logits);
@@ -435,10 +438,13 @@ static void test_layernorm_hand_values(void **state)
 static void test_layernorm_eps_inside_sqrt(void **state)
 {
     (void)state;
-    /* [0, 2]: mean 1, variance 1; with eps 1 the scale is 1 / sqrt(1 + 1), so xhat = [-0.7071068, 0.7071068]. */
+    /* [0, 2]: mean 1, variance 1; with eps 1 the scale is 1 / sqrt(1 + 1), so xhat = [-0.7071068,
+     * 0.7071068]. */
     float out[2];
-    layernorm_of((const float[]){0, 2}, 1, 2, (const float[]){1, 1}, (const float[]){0, 0}, 1.0f, out);
-    assert_true(checks_near("layernorm eps", out, (const float[]){-0.7071068f, 0.7071068f}, 2, 1e-6f, 0));
+    layernorm_of((const float[]){0, 2}, 1, 2, (const float[]){1, 1}, (const float[]){0, 0}, 1.0f,
+                 out);
+    assert_true(
+        checks_near("layernorm eps", out, (const float[]){-0.7071068f, 0.7071068f}, 2, 1e-6f, 0));
 }
 
 static void test_layernorm_rows_normalised(void **state)
@@ -505,7 +511,8 @@ static void call_layernorm(void *context)
 static void test_layernorm_gain_mismatch_stops(void **state)
 {
     (void)state;
-    BadLayernorm call = {.x = tensor_new(shape2(2, 5), false), .gain = tensor_new(shape1(4), false),
+    BadLayernorm call = {.x = tensor_new(shape2(2, 5), false),
+                         .gain = tensor_new(shape1(4), false),
                          .bias = tensor_new(shape1(5), false)};
     tape_init(&call.tape);
     bool stopped = checks_fatal("layernorm gain", call_layernorm, &call, "layernorm: shape [4]");
@@ -531,7 +538,8 @@ static void test_causal_mask_upper_triangle_infinite(void **state)
 {
     (void)state;
     /* Scores 1..9 in a 3 x 3 grid: keys after the query (upper triangle) become -INFINITY. */
-    Tensor *scores = checks_tensor_from(shape2(3, 3), (const float[]){1, 2, 3, 4, 5, 6, 7, 8, 9}, false);
+    Tensor *scores =
+        checks_tensor_from(shape2(3, 3), (const float[]){1, 2, 3, 4, 5, 6, 7, 8, 9}, false);
     Tape tape;
     tape_init(&tape);
 
@@ -547,7 +555,8 @@ static void test_causal_mask_upper_triangle_infinite(void **state)
 static void test_causal_mask_softmax_zero_upper(void **state)
 {
     (void)state;
-    /* Equal scores: query q spreads its weight 1 / (q + 1) over keys 0..q and gives later keys 0. */
+    /* Equal scores: query q spreads its weight 1 / (q + 1) over keys 0..q and gives later keys 0.
+     */
     Tensor *scores = tensor_new(shape3(2, 3, 3), false);
     for (size_t i = 0; i < scores->size; i++)
         scores->data[i] = 0.4f;

@@ -32,7 +32,8 @@ typedef struct MatmulFlags {
     bool trans_b;
 } MatmulFlags;
 
-static const MatmulFlags ALL_TRANSPOSES[4] = {{false, false}, {false, true}, {true, false}, {true, true}};
+static const MatmulFlags ALL_TRANSPOSES[4] = {
+    {false, false}, {false, true}, {true, false}, {true, true}};
 
 static Tensor *build_matmul(Tape *tape, Tensor **in, void *context)
 {
@@ -143,11 +144,12 @@ static void call_reshape(void *context)
     op_reshape(&call->tape, call->a, call->new_shape);
 }
 
-/* Asserts that fn on tensors of shapes a and b stops the program with a message containing expected. */
+/* Asserts that fn on tensors of shapes a and b stops the program with a message containing
+ * expected. */
 static void assert_stops(ChecksFatalFn fn, Shape a, Shape b, bool trans_a, const char *expected)
 {
-    BadCall call = {.a = tensor_new(a, false), .b = tensor_new(b, false), .trans_a = trans_a,
-                    .new_shape = b};
+    BadCall call = {
+        .a = tensor_new(a, false), .b = tensor_new(b, false), .trans_a = trans_a, .new_shape = b};
     tape_init(&call.tape);
 
     bool stopped = checks_fatal(expected, fn, &call, expected);
@@ -207,7 +209,8 @@ static void test_matmul_hand_values_non_square(void **state)
     tensor_free(b);
 }
 
-/* Asserts that op_matmul matches naive_product on an [m, k] x [k, n] product in every transpose combination. */
+/* Asserts that op_matmul matches naive_product on an [m, k] x [k, n] product in every transpose
+ * combination. */
 static void assert_matches_naive(int m, int k, int n, float tol_abs)
 {
     Tape tape;
@@ -253,8 +256,10 @@ static void test_matmul_batched_matches_naive_reference(void **state)
 
     for (int c = 0; c < 4; c++) {
         MatmulFlags flags = ALL_TRANSPOSES[c];
-        Tensor *a = checks_random_tensor(flags.trans_a ? shape3(BATCHES, K, M) : shape3(BATCHES, M, K), 31);
-        Tensor *b = checks_random_tensor(flags.trans_b ? shape3(BATCHES, N, K) : shape3(BATCHES, K, N), 32);
+        Tensor *a =
+            checks_random_tensor(flags.trans_a ? shape3(BATCHES, K, M) : shape3(BATCHES, M, K), 31);
+        Tensor *b =
+            checks_random_tensor(flags.trans_b ? shape3(BATCHES, N, K) : shape3(BATCHES, K, N), 32);
         float expected[BATCHES * M * N];
         for (int t = 0; t < BATCHES; t++)
             naive_product(a->data + t * M * K, b->data + t * K * N, expected + t * M * N, M, K, N,
@@ -396,7 +401,8 @@ static void test_matmul_same_bits_any_thread_count(void **state)
     /* A short output with a long sum (k = 4000): the weight-gradient shape. */
     assert_same_bits_any_threads(shape2(4000, 24), shape2(4000, 40), (MatmulFlags){true, false});
     /* 256 small products, spread over the threads one product each. */
-    assert_same_bits_any_threads(shape3(256, 30, 16), shape3(256, 30, 16), (MatmulFlags){false, true});
+    assert_same_bits_any_threads(shape3(256, 30, 16), shape3(256, 30, 16),
+                                 (MatmulFlags){false, true});
 }
 
 static void test_matmul_inner_mismatch_stops(void **state)
@@ -449,7 +455,8 @@ static void test_linear_hand_values(void **state)
     Tensor *out = op_linear(&tape, x, w, bias);
     assert_true(checks_near("linear", out->data, (const float[]){3.5f, 0, 5}, 3, 0, 0));
     Tensor *no_bias = op_linear(&tape, x, w, NULL);
-    assert_true(checks_near("linear without bias", no_bias->data, (const float[]){3, 0, 6}, 3, 0, 0));
+    assert_true(
+        checks_near("linear without bias", no_bias->data, (const float[]){3, 0, 6}, 3, 0, 0));
 
     tape_free(&tape);
     tensor_free(x);
@@ -522,8 +529,8 @@ static void test_add_hand_values_broadcast(void **state)
     tape_init(&tape);
 
     Tensor *out = op_add(&tape, a, b);
-    assert_true(checks_near("add broadcast", out->data, (const float[]){11, 22, 33, 14, 25, 36}, 6,
-                            0, 0));
+    assert_true(
+        checks_near("add broadcast", out->data, (const float[]){11, 22, 33, 14, 25, 36}, 6, 0, 0));
 
     tape_free(&tape);
     tensor_free(a);

@@ -136,8 +136,8 @@ static void expect_fatal(FatalCall call, const char *expected_text)
     char discard[256];
     size_t used = 0;
     ssize_t got;
-    while (used < sizeof message - 1
-           && (got = read(fds[0], message + used, sizeof message - 1 - used)) > 0)
+    while (used < sizeof message - 1 &&
+           (got = read(fds[0], message + used, sizeof message - 1 - used)) > 0)
         used += (size_t)got;
     message[used] = '\0';
     /* Drain the rest, so that the child never blocks on a full pipe or gets SIGPIPE. */
@@ -161,8 +161,8 @@ static void expect_fatal(FatalCall call, const char *expected_text)
 static void assert_gradcheck(const char *label, GradcheckFn f, Tensor **inputs, int input_count,
                              void *context)
 {
-    GradcheckResult result = gradcheck(label, f, inputs, input_count, context,
-                                       gradcheck_default_options());
+    GradcheckResult result =
+        gradcheck(label, f, inputs, input_count, context, gradcheck_default_options());
     assert_true(result.checked > 0);
     assert_int_equal(result.mismatches, 0);
     assert_false(result.all_zero);
@@ -181,9 +181,7 @@ static void test_onehot_rows_hand(void **state)
 
     /* Expected by hand: row i has its single 1 at column ids[i]. */
     const float expected[3 * 4] = {
-        0, 0, 1, 0,
-        1, 0, 0, 0,
-        0, 0, 0, 1,
+        0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1,
     };
     Tensor *out = op_onehot(&tape, ids, 3, 4);
     assert_shape(out, shape2(3, 4));
@@ -304,10 +302,12 @@ static void test_embedding_matches_onehot_matmul(void **state)
     backward_from(&matmul_tape, product, dout->data);
 
     assert_shape(product, lookup->shape);
-    assert_int_equal(count_mismatches("embedding vs matmul", lookup->data, product->data,
-                                      lookup->size, 0.0f), 0);
-    assert_int_equal(count_mismatches("embedding vs matmul grad", lookup_grad, table->grad,
-                                      table->size, 1e-6f), 0);
+    assert_int_equal(
+        count_mismatches("embedding vs matmul", lookup->data, product->data, lookup->size, 0.0f),
+        0);
+    assert_int_equal(
+        count_mismatches("embedding vs matmul grad", lookup_grad, table->grad, table->size, 1e-6f),
+        0);
 
     tensor_free(dout);
     tensor_free(table);
@@ -357,8 +357,8 @@ static void test_mean_positions_hand(void **state)
     Tape tape;
     tape_init(&tape);
     const float values[2 * 3 * 2] = {
-        1, 2,  3, 4,  5, 6,  /* sentence 0 */
-        0, 0,  0, 3,  6, 0,  /* sentence 1 */
+        1, 2, 3, 4, 5, 6, /* sentence 0 */
+        0, 0, 0, 3, 6, 0, /* sentence 1 */
     };
     Tensor *x = new_filled(shape3(2, 3, 2), false, values);
 
@@ -444,10 +444,7 @@ static void test_windows_same_padding_hand(void **state)
 
     /* By hand, k = 3 with one zero word on each side: window t contains words t-1, t, t+1. */
     const float expected[4 * 6] = {
-        0, 0,    1, 10,  2, 20,
-        1, 10,   2, 20,  3, 30,
-        2, 20,   3, 30,  4, 40,
-        3, 30,   4, 40,  0, 0,
+        0, 0, 1, 10, 2, 20, 1, 10, 2, 20, 3, 30, 2, 20, 3, 30, 4, 40, 3, 30, 4, 40, 0, 0,
     };
     Tensor *out = op_windows(&tape, x, 3, 1, 1);
     assert_shape(out, shape3(1, 4, 6));
@@ -466,10 +463,7 @@ static void test_windows_causal_padding_hand(void **state)
 
     /* By hand, k = 3 with two zero words on the left: window t contains words t-2, t-1, t. */
     const float expected[4 * 6] = {
-        0, 0,    0, 0,   1, 10,
-        0, 0,    1, 10,  2, 20,
-        1, 10,   2, 20,  3, 30,
-        2, 20,   3, 30,  4, 40,
+        0, 0, 0, 0, 1, 10, 0, 0, 1, 10, 2, 20, 1, 10, 2, 20, 3, 30, 2, 20, 3, 30, 4, 40,
     };
     Tensor *out = op_windows(&tape, x, 3, 2, 0);
     assert_shape(out, shape3(1, 4, 6));
@@ -713,10 +707,7 @@ static void test_pairwise_two_vectors_hand(void **state)
 
     /* By hand, pair q*2 + k is [x_q ; x_k]: [a;a], [a;b], [b;a], [b;b]. */
     const float expected[4 * 4] = {
-        1, 2, 1, 2,
-        1, 2, 3, 4,
-        3, 4, 1, 2,
-        3, 4, 3, 4,
+        1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 1, 2, 3, 4, 3, 4,
     };
     Tensor *out = op_pairwise(&tape, x);
     assert_shape(out, shape3(1, 4, 4));
@@ -797,8 +788,8 @@ static void test_column_sum_hand_grid(void **state)
 
     /* Two sentences with n = 2 and D = 2. Pair q*2 + k is the row below. */
     const float values[2 * 4 * 2] = {
-        1, 10,  2, 20,  3, 30,  4, 40,   /* sentence 0: pairs (0,0) (0,1) (1,0) (1,1) */
-        5, 0,   0, 5,   1, 1,   -1, 2,   /* sentence 1 */
+        1, 10, 2, 20, 3, 30, 4,  40, /* sentence 0: pairs (0,0) (0,1) (1,0) (1,1) */
+        5, 0,  0, 5,  1, 1,  -1, 2,  /* sentence 1 */
     };
     Tensor *x = new_filled(shape3(2, 4, 2), false, values);
 
@@ -967,8 +958,8 @@ static void test_ops_match_across_thread_counts(void **state)
     Tensor *grid = new_random(shape3(4, 256, 32), true, 96);
 
     /* Outputs of windows, pairwise, mean and column sum, then the gradients of x and grid. */
-    size_t capacity = (size_t)8 * 32 * (3 * 128) + (size_t)8 * (32 * 32) * (2 * 128) + 8 * 128
-                      + 4 * 16 * 32 + x->size + grid->size;
+    size_t capacity = (size_t)8 * 32 * (3 * 128) + (size_t)8 * (32 * 32) * (2 * 128) + 8 * 128 +
+                      4 * 16 * 32 + x->size + grid->size;
     float *one_thread = malloc(capacity * sizeof(float));
     float *two_threads = malloc(capacity * sizeof(float));
     assert_non_null(one_thread);

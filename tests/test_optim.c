@@ -40,8 +40,8 @@ static bool floats_close_relative(const char *label, const float *actual, const 
             max_difference = difference;
     }
     if (mismatches > 0)
-        fprintf(stderr, "%s: %zu of %zu differ, max difference %.3g\n", label, mismatches,
-                count, max_difference);
+        fprintf(stderr, "%s: %zu of %zu differ, max difference %.3g\n", label, mismatches, count,
+                max_difference);
     return mismatches == 0;
 }
 
@@ -340,8 +340,8 @@ static void test_sgd_step_matches_pytorch(void **state)
         for (int i = 0; i < 4; i++)
             x->grad[i] = REFERENCE_GRADIENTS[step][i];
         sgd_step(sgd);
-        assert_true(floats_close_relative("sgd against PyTorch", x->data, expected[step], 4,
-                                          0.0, PYTORCH_RELATIVE_TOLERANCE));
+        assert_true(floats_close_relative("sgd against PyTorch", x->data, expected[step], 4, 0.0,
+                                          PYTORCH_RELATIVE_TOLERANCE));
     }
     sgd_free(sgd);
     params_free(params);
@@ -495,8 +495,8 @@ static void test_adam_weight_decay_matches_pytorch(void **state)
         {0x1.f3079cp-2f, -0x1.7e3a1ap+0f, 0x1.faf966p+0f, 0x1.72ba08p-9f},
         {0x1.eff8fp-2f, -0x1.7cfe9ep+0f, 0x1.faf8f4p+0f, 0x1.167d5cp-7f},
     };
-    AdamOptions options = {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3,
-                           .weight_decay = 0.1};
+    AdamOptions options = {
+        .lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3, .weight_decay = 0.1};
     check_adam_against_pytorch("adam with weight decay against PyTorch", options, expected);
 }
 

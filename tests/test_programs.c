@@ -50,13 +50,13 @@
 
 /* One stage program and what the tests expect of it. */
 typedef struct Program {
-    const char *name;              /* "stage01", the file in BUILD/bin */
-    const char *fast[8];           /* options that keep a legal run short; NULL-terminated */
-    bool takes_out;                /* has --out, which the tests point into their folder */
-    const char *too_long;          /* key words of the rejection of a 524,288-word line */
-    bool notes_unknown;            /* unknown words become <unk> with a note on stderr */
-    const char *numeric[8];        /* every option that takes a number; NULL-terminated */
-    const char *zero_allowed[4];   /* numeric options whose range includes 0 */
+    const char *name;            /* "stage01", the file in BUILD/bin */
+    const char *fast[8];         /* options that keep a legal run short; NULL-terminated */
+    bool takes_out;              /* has --out, which the tests point into their folder */
+    const char *too_long;        /* key words of the rejection of a 524,288-word line */
+    bool notes_unknown;          /* unknown words become <unk> with a note on stderr */
+    const char *numeric[8];      /* every option that takes a number; NULL-terminated */
+    const char *zero_allowed[4]; /* numeric options whose range includes 0 */
 } Program;
 
 /*
@@ -65,27 +65,62 @@ typedef struct Program {
  * guard and 03 its P = 16 positions.
  */
 static const Program PROGRAMS[] = {
-    {"stage01", {"--steps", "1", "--seeds", "1", "--distances", "1", NULL}, true,
-     "at most 80 are allowed", false,
+    {"stage01",
+     {"--steps", "1", "--seeds", "1", "--distances", "1", NULL},
+     true,
+     "at most 80 are allowed",
+     false,
      {"--layers", "--width", "--steps", "--distances", "--seed", "--seeds", "--threads", NULL},
      {"--layers", "--seed", NULL}},
-    {"stage02", {NULL}, true, "the limit is", false,
-     {"--layers", "--width", "--seed", "--threads", NULL}, {"--seed", NULL}},
-    {"stage03", {"--steps", "0", NULL}, false, "positions", false,
+    {"stage02",
+     {NULL},
+     true,
+     "the limit is",
+     false,
+     {"--layers", "--width", "--seed", "--threads", NULL},
+     {"--seed", NULL}},
+    {"stage03",
+     {"--steps", "0", NULL},
+     false,
+     "positions",
+     false,
      {"--positions", "--layers", "--width", "--steps", "--seed", "--threads", NULL},
      {"--steps", "--seed", NULL}},
-    {"stage04", {"--trials", "1", NULL}, true, "at most 256 are allowed", false,
+    {"stage04",
+     {"--trials", "1", NULL},
+     true,
+     "at most 256 are allowed",
+     false,
      {"--layers", "--width", "--codebook", "--trials", "--seed", "--threads", NULL},
      {"--seed", NULL}},
-    {"stage05", {"--steps", "1", NULL}, true, "at most 16 are allowed", true,
-     {"--steps", "--seed", "--threads", NULL}, {"--seed", NULL}},
-    {"stage06", {"--steps", "1", "--scorer", "bilinear", NULL}, true, "at most 256 are allowed",
-     false, {"--width", "--steps", "--seed", "--threads", NULL}, {"--seed", NULL}},
-    {"stage07", {"--steps", "1", "--seeds", "1", "--heads", "1", NULL}, true,
-     "at most 1024 are allowed", false,
-     {"--seeds", "--heads", "--width", "--steps", "--seed", "--threads", NULL}, {"--seed", NULL}},
-    {"tour", {NULL}, true, "at most 256 are allowed", false,
-     {"--width", "--seed", "--threads", NULL}, {"--seed", NULL}},
+    {"stage05",
+     {"--steps", "1", NULL},
+     true,
+     "at most 16 are allowed",
+     true,
+     {"--steps", "--seed", "--threads", NULL},
+     {"--seed", NULL}},
+    {"stage06",
+     {"--steps", "1", "--scorer", "bilinear", NULL},
+     true,
+     "at most 256 are allowed",
+     false,
+     {"--width", "--steps", "--seed", "--threads", NULL},
+     {"--seed", NULL}},
+    {"stage07",
+     {"--steps", "1", "--seeds", "1", "--heads", "1", NULL},
+     true,
+     "at most 1024 are allowed",
+     false,
+     {"--seeds", "--heads", "--width", "--steps", "--seed", "--threads", NULL},
+     {"--seed", NULL}},
+    {"tour",
+     {NULL},
+     true,
+     "at most 256 are allowed",
+     false,
+     {"--width", "--seed", "--threads", NULL},
+     {"--seed", NULL}},
 };
 #define PROGRAM_COUNT (sizeof PROGRAMS / sizeof PROGRAMS[0])
 
@@ -96,19 +131,19 @@ static const Program PROGRAMS[] = {
 /* The temporary folder and the paths of the files in it, set by setup_files. */
 static struct {
     char folder[64];
-    char out[128];              /* --out of every run */
-    char blank_line[128];       /* "the cat", then a line of spaces and a tab */
-    char bad_utf8[128];         /* a lone 0xFF byte at offset 4 of line 1 */
-    char nul[128];              /* a NUL byte at offset 4 of line 1 */
-    char megabyte_words[128];   /* one line of 1 MiB: 524,288 words */
-    char legal[128];            /* the legal hard sentences, see setup_files */
-    char empty[128];            /* no bytes at all */
-    char missing[128];          /* never created */
-    char stdout_path[128];      /* what a run printed */
+    char out[128];            /* --out of every run */
+    char blank_line[128];     /* "the cat", then a line of spaces and a tab */
+    char bad_utf8[128];       /* a lone 0xFF byte at offset 4 of line 1 */
+    char nul[128];            /* a NUL byte at offset 4 of line 1 */
+    char megabyte_words[128]; /* one line of 1 MiB: 524,288 words */
+    char legal[128];          /* the legal hard sentences, see setup_files */
+    char empty[128];          /* no bytes at all */
+    char missing[128];        /* never created */
+    char stdout_path[128];    /* what a run printed */
     char stderr_path[128];
-    char *long_word;            /* LONG_WORD_BYTES letters y */
-    char *megabyte_word;        /* MEGABYTE_WORD_BYTES letters x */
-    char bin[PATH_MAX];         /* BUILD/bin, found from this program's path */
+    char *long_word;     /* LONG_WORD_BYTES letters y */
+    char *megabyte_word; /* MEGABYTE_WORD_BYTES letters x */
+    char bin[PATH_MAX];  /* BUILD/bin, found from this program's path */
 } files;
 
 /* Writes bytes [length] to path. */
@@ -175,7 +210,7 @@ static int setup_files(void **state)
     find_programs();
     snprintf(files.folder, sizeof files.folder, "/tmp/test_programs_XXXXXX");
     assert_non_null(mkdtemp(files.folder));
-#define FOLDER_FILE(field, name) \
+#define FOLDER_FILE(field, name)                                                                   \
     snprintf(files.field, sizeof files.field, "%s/%s", files.folder, name)
     FOLDER_FILE(out, "out");
     FOLDER_FILE(blank_line, "blank_line.txt");
@@ -224,17 +259,17 @@ static int teardown_files(void **state)
 
 /* A command line of up to 47 arguments. */
 typedef struct Command {
-    char *argv[48];     /* argv[0] is the program's path; NULL-terminated */
+    char *argv[48]; /* argv[0] is the program's path; NULL-terminated */
     int count;
     char path[PATH_MAX + 32];
 } Command;
 
 /* What a run printed and how it ended. */
 typedef struct Run {
-    int status;         /* exit status, or 128 + the signal that stopped it */
-    char *out;          /* stdout, NUL-terminated; owned */
-    char *err;          /* stderr, NUL-terminated; owned */
-    char line[512];     /* the command line, shortened, for failure messages */
+    int status;     /* exit status, or 128 + the signal that stopped it */
+    char *out;      /* stdout, NUL-terminated; owned */
+    char *err;      /* stderr, NUL-terminated; owned */
+    char line[512]; /* the command line, shortened, for failure messages */
 } Run;
 
 static void command_add(Command *command, const char *argument)
@@ -248,8 +283,7 @@ static void command_add(Command *command, const char *argument)
  * options that keep a legal run short when fast is true. */
 static void command_init(Command *command, const Program *program, bool fast)
 {
-    int length = snprintf(command->path, sizeof command->path, "%s/%s", files.bin,
-                          program->name);
+    int length = snprintf(command->path, sizeof command->path, "%s/%s", files.bin, program->name);
     assert_true(length > 0 && (size_t)length < sizeof command->path);
     command->count = 0;
     command_add(command, command->path);
@@ -286,8 +320,8 @@ static void describe_command(const Command *command, Run *run)
     for (int i = 0; i < command->count && used < sizeof run->line; i++) {
         const char *argument = command->argv[i];
         const char *shown = i == 0 ? strrchr(argument, '/') + 1 : argument;
-        int written = snprintf(run->line + used, sizeof run->line - used, "%s%.40s%s",
-                               i ? " " : "", shown, strlen(shown) > 40 ? "..." : "");
+        int written = snprintf(run->line + used, sizeof run->line - used, "%s%.40s%s", i ? " " : "",
+                               shown, strlen(shown) > 40 ? "..." : "");
         used += written > 0 ? (size_t)written : 0;
     }
 }
@@ -380,8 +414,7 @@ static void test_programs_empty_sentence_rejected(void **state)
     (void)state;
     for (size_t p = 0; p < PROGRAM_COUNT; p++)
         expect_answer(&PROGRAMS[p], false, NULL, 2,
-                      WORDS("invalid value '' for --sentence", "no words"), "--sentence", "",
-                      NULL);
+                      WORDS("invalid value '' for --sentence", "no words"), "--sentence", "", NULL);
 }
 
 /* Spaces and a tab: the tab is shown as \x09, so the message stays on one line. */
@@ -435,8 +468,8 @@ static void test_programs_nul_byte_stdin_rejected(void **state)
 {
     (void)state;
     for (size_t p = 0; p < PROGRAM_COUNT; p++)
-        expect_answer(&PROGRAMS[p], false, files.nul, 2,
-                      WORDS("standard input line 1", "NUL byte"), "--sentence-file", "-", NULL);
+        expect_answer(&PROGRAMS[p], false, files.nul, 2, WORDS("standard input line 1", "NUL byte"),
+                      "--sentence-file", "-", NULL);
 }
 
 /* A line of 1 MiB holds 524,288 words: each program's word limit or size guard rejects it. */
@@ -475,9 +508,8 @@ static void test_programs_folder_as_file_rejected(void **state)
 {
     (void)state;
     for (size_t p = 0; p < PROGRAM_COUNT; p++)
-        expect_answer(&PROGRAMS[p], false, NULL, 2,
-                      WORDS("for --sentence-file", "Is a directory"), "--sentence-file",
-                      files.folder, NULL);
+        expect_answer(&PROGRAMS[p], false, NULL, 2, WORDS("for --sentence-file", "Is a directory"),
+                      "--sentence-file", files.folder, NULL);
 }
 
 static void test_programs_empty_file_rejected(void **state)
@@ -572,8 +604,8 @@ static void test_programs_unknown_words_handled(void **state)
         bool noted = strstr(run->err, "'zebra' is not in the model's vocabulary and is read as "
                                       "<unk>") != NULL;
         if (noted != PROGRAMS[p].notes_unknown)
-            fail_msg("%s: expected %s note about 'zebra' on stderr, got: %.400s",
-                     PROGRAMS[p].name, PROGRAMS[p].notes_unknown ? "a" : "no", run->err);
+            fail_msg("%s: expected %s note about 'zebra' on stderr, got: %.400s", PROGRAMS[p].name,
+                     PROGRAMS[p].notes_unknown ? "a" : "no", run->err);
     }
 }
 
@@ -637,8 +669,8 @@ static void test_programs_huge_value_shortened(void **state)
     (void)state;
     char *digits = repeat_letter('7', 5000);
     for (size_t p = 0; p < PROGRAM_COUNT; p++)
-        expect_answer(&PROGRAMS[p], false, NULL, 2,
-                      WORDS("for --seed", "77777... (5000 bytes)"), "--seed", digits, NULL);
+        expect_answer(&PROGRAMS[p], false, NULL, 2, WORDS("for --seed", "77777... (5000 bytes)"),
+                      "--seed", digits, NULL);
     free(digits);
 }
 
@@ -673,24 +705,24 @@ static void test_programs_unknown_option_rejected(void **state)
 {
     (void)state;
     for (size_t p = 0; p < PROGRAM_COUNT; p++)
-        expect_answer(&PROGRAMS[p], false, NULL, 2,
-                      WORDS("unknown option '--bogus'", "--help"), "--bogus", NULL);
+        expect_answer(&PROGRAMS[p], false, NULL, 2, WORDS("unknown option '--bogus'", "--help"),
+                      "--bogus", NULL);
 }
 
 static void test_programs_missing_value_rejected(void **state)
 {
     (void)state;
     for (size_t p = 0; p < PROGRAM_COUNT; p++)
-        expect_answer(&PROGRAMS[p], false, NULL, 2,
-                      WORDS("option '--seed' requires a value"), "--seed", NULL);
+        expect_answer(&PROGRAMS[p], false, NULL, 2, WORDS("option '--seed' requires a value"),
+                      "--seed", NULL);
 }
 
 static void test_programs_stray_argument_rejected(void **state)
 {
     (void)state;
     for (size_t p = 0; p < PROGRAM_COUNT; p++)
-        expect_answer(&PROGRAMS[p], false, NULL, 2, WORDS("unexpected argument 'stray'"),
-                      "stray", NULL);
+        expect_answer(&PROGRAMS[p], false, NULL, 2, WORDS("unexpected argument 'stray'"), "stray",
+                      NULL);
 }
 
 static void test_programs_bad_out_rejected(void **state)
@@ -703,8 +735,8 @@ static void test_programs_bad_out_rejected(void **state)
         expect_answer(&PROGRAMS[p], false, NULL, 2,
                       WORDS("invalid value '' for --out", "folder name"), "--out", "", NULL);
         expect_answer(&PROGRAMS[p], false, NULL, 2,
-                      WORDS("for --out", "(5000 bytes)", "at most 4000 bytes"), "--out",
-                      long_name, NULL);
+                      WORDS("for --out", "(5000 bytes)", "at most 4000 bytes"), "--out", long_name,
+                      NULL);
     }
     free(long_name);
 }
@@ -740,8 +772,8 @@ static void check_same_output(const char *label, const char *first, const char *
         at++;
     while (at > 0 && first[at - 1] != '\n')
         at--;
-    fail_msg("%s: outputs differ from byte %zu on:\n  first:  %.120s\n  second: %.120s", label,
-             at, first + at, second + at);
+    fail_msg("%s: outputs differ from byte %zu on:\n  first:  %.120s\n  second: %.120s", label, at,
+             first + at, second + at);
 }
 
 /* Trains with one program's arguments twice with 1 thread and once with 2. */
@@ -761,8 +793,8 @@ static void check_training_repeats(const Program *program, const char *const *ar
 static void test_determinism_stage01(void **state)
 {
     (void)state;
-    check_training_repeats(&PROGRAMS[0], WORDS("--distances", "1", "--steps", "20", "--seeds",
-                                               "1"));
+    check_training_repeats(&PROGRAMS[0],
+                           WORDS("--distances", "1", "--steps", "20", "--seeds", "1"));
 }
 
 /* Stage 02 and stage 03 trained for 20 steps on the word order task. */
@@ -771,7 +803,6 @@ static void test_determinism_stage03(void **state)
     (void)state;
     check_training_repeats(&PROGRAMS[2], WORDS("--steps", "20"));
 }
-
 
 /* ------------------------------------------------------------------------- */
 /* Checkpoints: --save and --load                                             */
@@ -839,10 +870,10 @@ static void test_checkpoint_stage01_round_trip(void **state)
     folder_path(again, sizeof again, "stage01_again.ckpt");
     snprintf(temporary, sizeof temporary, "%s.tmp", saved);
 
-    char *trained = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--steps", "20", "--seeds",
-                                               "1", "--save", saved));
-    char *loaded = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--seeds", "1", "--load",
-                                              saved, "--save", again));
+    char *trained = run_ok(
+        &PROGRAMS[0], WORDS("--distances", "3", "--steps", "20", "--seeds", "1", "--save", saved));
+    char *loaded = run_ok(
+        &PROGRAMS[0], WORDS("--distances", "3", "--seeds", "1", "--load", saved, "--save", again));
     char *trained_row = find_line(trained, "3 ");
     char *loaded_row = find_line(loaded, "3 ");
 
@@ -882,17 +913,17 @@ static void test_checkpoint_stage01_bad_files_rejected(void **state)
     char saved[PATH_MAX], damaged[PATH_MAX];
     folder_path(saved, sizeof saved, "stage01_small.ckpt");
     folder_path(damaged, sizeof damaged, "damaged.ckpt");
-    char *trained = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--steps", "1", "--seeds",
-                                               "1", "--width", "4", "--save", saved));
+    char *trained = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--steps", "1", "--seeds", "1",
+                                               "--width", "4", "--save", saved));
     free(trained);
     const Program *stage01 = &PROGRAMS[0];
 
     write_damaged_copy(saved, damaged, 100, -1);
-    expect_answer(stage01, true, NULL, 2, WORDS("truncated", "--load"), "--width", "4",
-                  "--load", damaged, NULL);
-    write_damaged_copy(saved, damaged, -1, 0);
-    expect_answer(stage01, true, NULL, 2, WORDS("magic number"), "--width", "4", "--load",
+    expect_answer(stage01, true, NULL, 2, WORDS("truncated", "--load"), "--width", "4", "--load",
                   damaged, NULL);
+    write_damaged_copy(saved, damaged, -1, 0);
+    expect_answer(stage01, true, NULL, 2, WORDS("magic number"), "--width", "4", "--load", damaged,
+                  NULL);
     write_damaged_copy(saved, damaged, -1, 90);
     expect_answer(stage01, true, NULL, 2, WORDS("checksum mismatch"), "--width", "4", "--load",
                   damaged, NULL);
@@ -900,8 +931,7 @@ static void test_checkpoint_stage01_bad_files_rejected(void **state)
                   "--load", saved, NULL);
     expect_answer(stage01, true, NULL, 2, WORDS("failed to open", "No such file"), "--load",
                   files.missing, NULL);
-    expect_answer(stage01, true, NULL, 2, WORDS("invalid value '' for --save"), "--save", "",
-                  NULL);
+    expect_answer(stage01, true, NULL, 2, WORDS("invalid value '' for --save"), "--save", "", NULL);
 }
 
 /* Stage 08's section 4 transformer saved after 10 steps and loaded: same held-out accuracy. */

@@ -21,10 +21,7 @@
 /* The fake clock's current time, in seconds. */
 static double fake_now;
 
-static double fake_clock(void)
-{
-    return fake_now;
-}
+static double fake_clock(void) { return fake_now; }
 
 /* Starts a display at fake time 0 that writes to a temporary file. */
 static Progress start_fake(const char *label, size_t total, bool terminal)
@@ -154,10 +151,9 @@ static void test_progress_update_plain_rate_limited(void **state)
 
     char text[1024];
     read_output(&progress, text, sizeof text);
-    assert_string_equal(text,
-                        "train: 5/12 (41.7%), 1.0/s, 0:07 left, loss 0.2000\n"
-                        "train: 10/12 (83.3%), 1.0/s, 0:02 left, loss 0.1000\n"
-                        "train: 12/12 (100.0%), 1.0/s, loss 0.0833, done in 0:12\n");
+    assert_string_equal(text, "train: 5/12 (41.7%), 1.0/s, 0:07 left, loss 0.2000\n"
+                              "train: 10/12 (83.3%), 1.0/s, 0:02 left, loss 0.1000\n"
+                              "train: 12/12 (100.0%), 1.0/s, loss 0.0833, done in 0:12\n");
 }
 
 /* On a terminal the line is redrawn in place at most every 0.1 s: updates

@@ -36,10 +36,7 @@ static TestFile write_file(const char *bytes, size_t length)
     return file;
 }
 
-static void remove_file(const TestFile *file)
-{
-    unlink(file->path);
-}
+static void remove_file(const TestFile *file) { unlink(file->path); }
 
 /*
  * "the fat cat" and "the cat" share a vocabulary of <unk> and 3 words, and

@@ -45,8 +45,11 @@ static Cnn *new_positive_cnn(int layers, ConvPadding padding)
 {
     Rng rng;
     rng_seed(&rng, 3, 0);
-    CnnConfig config = {.vocab_size = TEST_VOCAB, .width = TEST_WIDTH, .layers = layers,
-                        .classes = 2, .padding = padding};
+    CnnConfig config = {.vocab_size = TEST_VOCAB,
+                        .width = TEST_WIDTH,
+                        .layers = layers,
+                        .classes = 2,
+                        .padding = padding};
     Cnn *cnn = cnn_new(config, &rng);
     assert_non_null(cnn);
 
@@ -203,8 +206,8 @@ static void test_cnn_onehot_embedding_equals_lookup(void **state)
     (void)state;
     Rng rng;
     rng_seed(&rng, 5, 0);
-    CnnConfig config = {.vocab_size = 9, .width = 7, .layers = 1, .classes = 2,
-                        .padding = CONV_SAME};
+    CnnConfig config = {
+        .vocab_size = 9, .width = 7, .layers = 1, .classes = 2, .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
     assert_non_null(cnn);
     const int ids[2 * 5] = {3, 0, 8, 8, 1, 7, 2, 5, 4, 6};
@@ -230,8 +233,8 @@ static void test_cnn_parameter_count(void **state)
     (void)state;
     Rng rng;
     rng_seed(&rng, 1, 0);
-    CnnConfig config = {.vocab_size = 7, .width = 5, .layers = 3, .classes = 4,
-                        .padding = CONV_SAME};
+    CnnConfig config = {
+        .vocab_size = 7, .width = 5, .layers = 3, .classes = 4, .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
     assert_non_null(cnn);
     assert_int_equal(params_count_elements(cnn->params), 299);
@@ -244,8 +247,8 @@ static void test_cnn_parameter_count(void **state)
 static void test_cnn_multiply_adds_formula(void **state)
 {
     (void)state;
-    CnnConfig config = {.vocab_size = 50, .width = 4, .layers = 2, .classes = 3,
-                        .padding = CONV_SAME};
+    CnnConfig config = {
+        .vocab_size = 50, .width = 4, .layers = 2, .classes = 3, .padding = CONV_SAME};
     size_t count = 0;
     assert_true(cnn_multiply_adds(config, 10, &count));
     assert_int_equal(count, 972);
@@ -254,7 +257,10 @@ static void test_cnn_multiply_adds_formula(void **state)
 static void test_cnn_multiply_adds_overflow(void **state)
 {
     (void)state;
-    CnnConfig config = {.vocab_size = 1, .width = INT32_MAX, .layers = INT32_MAX, .classes = 1,
+    CnnConfig config = {.vocab_size = 1,
+                        .width = INT32_MAX,
+                        .layers = INT32_MAX,
+                        .classes = 1,
                         .padding = CONV_SAME};
     size_t count = 7;
     assert_false(cnn_multiply_adds(config, INT32_MAX, &count));
@@ -266,8 +272,8 @@ static void test_cnn_new_rejects_bad_config(void **state)
     (void)state;
     Rng rng;
     rng_seed(&rng, 1, 0);
-    const CnnConfig good = {.vocab_size = 5, .width = 3, .layers = 1, .classes = 2,
-                            .padding = CONV_SAME};
+    const CnnConfig good = {
+        .vocab_size = 5, .width = 3, .layers = 1, .classes = 2, .padding = CONV_SAME};
     CnnConfig bad[] = {good, good, good, good, good};
     bad[0].vocab_size = 0;
     bad[1].width = 0;
@@ -284,8 +290,8 @@ static void test_cnn_forward_shapes(void **state)
     (void)state;
     Rng rng;
     rng_seed(&rng, 2, 0);
-    CnnConfig config = {.vocab_size = 6, .width = 5, .layers = 2, .classes = 3,
-                        .padding = CONV_SAME};
+    CnnConfig config = {
+        .vocab_size = 6, .width = 5, .layers = 2, .classes = 3, .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
     assert_non_null(cnn);
     const int ids[3 * 4] = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5};
@@ -340,8 +346,8 @@ static void test_cnn_gradients_match_central_differences(void **state)
 
     for (size_t p = 0; p < cnn->params->count; p++) {
         Tensor *input = cnn->params->tensors[p];
-        GradcheckResult result = checks_gradients(cnn->params->names[p], forward_for_gradcheck,
-                                                  &input, 1, &context);
+        GradcheckResult result =
+            checks_gradients(cnn->params->names[p], forward_for_gradcheck, &input, 1, &context);
         assert_int_equal(result.mismatches, 0);
         assert_false(result.all_zero);
     }
@@ -368,8 +374,11 @@ static float train_one_layer(int distance)
     assert_non_null(task);
     Rng rng;
     rng_seed(&rng, 1, 0);
-    CnnConfig config = {.vocab_size = task->vocab->size, .width = 16, .layers = 1,
-                        .classes = 2, .padding = CONV_SAME};
+    CnnConfig config = {.vocab_size = task->vocab->size,
+                        .width = 16,
+                        .layers = 1,
+                        .classes = 2,
+                        .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
     assert_non_null(cnn);
 

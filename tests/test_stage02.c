@@ -69,7 +69,8 @@ static void reference_tree(const PairwiseModel *model, const int *sequence, doub
                 const float *w = net->weight->data + (size_t)o * (size_t)(2 * width);
                 double sum = net->bias->data[o];
                 for (int c = 0; c < width; c++)
-                    sum += (double)w[c] * level[2 * j][c] + (double)w[width + c] * level[2 * j + 1][c];
+                    sum +=
+                        (double)w[c] * level[2 * j][c] + (double)w[width + c] * level[2 * j + 1][c];
                 next[j][o] = sum > 0.0 ? sum : 0.0;
             }
         }
@@ -113,7 +114,8 @@ static void reference_output(const PairwiseModel *model, const int *ids, int n, 
     for (int c = 0; c < model->config.classes; c++) {
         double sum = model->out_bias->data[c];
         for (int o = 0; o < width; o++)
-            sum += (double)model->out_weight->data[(size_t)c * (size_t)width + o] * mean[o] / (double)count;
+            sum += (double)model->out_weight->data[(size_t)c * (size_t)width + o] * mean[o] /
+                   (double)count;
         logits[c] = sum;
     }
 }
@@ -430,7 +432,8 @@ static void test_final_vectors_follow_digit_order(void **state)
         for (int o = 0; o < WIDTH; o++)
             expected[i * WIDTH + o] = (float)vector[o];
     }
-    assert_true(checks_near("pairwise vectors", vectors->data, expected, COUNT * WIDTH, 1e-5f, 1e-5f));
+    assert_true(
+        checks_near("pairwise vectors", vectors->data, expected, COUNT * WIDTH, 1e-5f, 1e-5f));
     assert_true(checks_near("tree CNN vectors", tree->data, expected, COUNT * WIDTH, 1e-5f, 1e-5f));
 
     tape_free(&tape);

@@ -48,8 +48,8 @@ static PairwiseModel *new_word_model(int layers)
 {
     Rng rng;
     rng_seed(&rng, 99, 1);
-    PairwiseConfig config = {.input_width = TEST_VOCAB, .width = TEST_WIDTH, .layers = layers,
-                             .classes = TEST_CLASSES};
+    PairwiseConfig config = {
+        .input_width = TEST_VOCAB, .width = TEST_WIDTH, .layers = layers, .classes = TEST_CLASSES};
     PairwiseModel *model = pairwise_model_new(&config, &rng, NULL);
     assert_non_null(model);
     return model;
@@ -82,14 +82,14 @@ static void word_output(const PairwiseModel *model, const int *ids, int n, float
 /* The encoding                                                               */
 /* ------------------------------------------------------------------------- */
 
-/* ids {4, 0} with V = 5, P = 6, by hand: [0 0 0 0 1 | 1 0 0 0 0 0] and [1 0 0 0 0 | 0 1 0 0 0 0]. */
+/* ids {4, 0} with V = 5, P = 6, by hand: [0 0 0 0 1 | 1 0 0 0 0 0] and [1 0 0 0 0 | 0 1 0 0 0 0].
+ */
 static void test_encode_rows_hand(void **state)
 {
     (void)state;
     const int ids[] = {4, 0};
     const float expected[] = {
-        0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0,
-        1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+        0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
     };
     Tape tape;
     tape_init(&tape);
@@ -111,7 +111,8 @@ static void test_encode_batch_restarts_positions(void **state)
     Tensor *x = positions_encode(&tape, ids, 2, 3, TEST_VOCAB, TEST_POSITIONS);
     size_t width = TEST_VOCAB + TEST_POSITIONS;
     for (int row = 0; row < 6; row++)
-        assert_float_equal(x->data[(size_t)row * width + TEST_VOCAB + (size_t)(row % 3)], 1.0f, 0.0f);
+        assert_float_equal(x->data[(size_t)row * width + TEST_VOCAB + (size_t)(row % 3)], 1.0f,
+                           0.0f);
     tape_free(&tape);
 }
 
@@ -158,12 +159,14 @@ static void test_order_sensitivity_fat_cat(void **state)
     float fat_cat[TEST_CLASSES], cat_fat[TEST_CLASSES];
     position_output(model, FAT_CAT, 3, fat_cat);
     position_output(model, CAT_FAT, 3, cat_fat);
-    double difference = fabs((double)fat_cat[0] - cat_fat[0]) + fabs((double)fat_cat[1] - cat_fat[1]);
+    double difference =
+        fabs((double)fat_cat[0] - cat_fat[0]) + fabs((double)fat_cat[1] - cat_fat[1]);
     assert_true(difference > 1e-4);
 
     word_output(words, FAT_CAT, 3, fat_cat);
     word_output(words, CAT_FAT, 3, cat_fat);
-    assert_true(checks_near("stage 02 on both orders", cat_fat, fat_cat, TEST_CLASSES, 1e-6f, 1e-5f));
+    assert_true(
+        checks_near("stage 02 on both orders", cat_fat, fat_cat, TEST_CLASSES, 1e-6f, 1e-5f));
 
     pairwise_model_free(words);
     position_model_free(model);
@@ -257,7 +260,8 @@ static void test_position_vector_identity(void **state)
         const Tensor *weight = model->pairwise->nets[0]->weight;
         for (int d = 0; d < TEST_WIDTH; d++)
             memcpy(part->data + (size_t)d * (size_t)half,
-                   weight->data + (size_t)d * (size_t)(2 * half) + offset, (size_t)half * sizeof(float));
+                   weight->data + (size_t)d * (size_t)(2 * half) + offset,
+                   (size_t)half * sizeof(float));
 
         Tape tape;
         tape_init(&tape);
@@ -376,25 +380,26 @@ static void test_order_task_positions_beat_chance(void **state)
     OrderTask *task = order_task_new();
     assert_non_null(task);
     int vocab_size = task->vocab->size;
-    ClassifierTask classifier_task = {.sample = sample_order_task, .task = task,
-                                      .length = ORDER_TASK_LENGTH};
+    ClassifierTask classifier_task = {
+        .sample = sample_order_task, .task = task, .length = ORDER_TASK_LENGTH};
     TrainConfig train = train_default_config();
     train.steps = 200;
-    PairwiseConfig config = {.input_width = vocab_size, .width = 8, .layers = 1,
-                             .classes = TEST_CLASSES};
+    PairwiseConfig config = {
+        .input_width = vocab_size, .width = 8, .layers = 1, .classes = TEST_CLASSES};
     Rng rng;
     rng_seed(&rng, 1, 4);
 
     ParamList *params = params_new();
     PairwiseModel *words = pairwise_model_new(&config, &rng, params);
-    TrainResult without = train_classifier(word_model_forward, words, params, classifier_task, train);
+    TrainResult without =
+        train_classifier(word_model_forward, words, params, classifier_task, train);
     pairwise_model_free(words);
     params_free(params);
 
     params = params_new();
     PositionModel *positions = position_model_new(vocab_size, 4, &config, &rng, params);
-    TrainResult with = train_classifier(position_model_forward, positions, params, classifier_task,
-                                        train);
+    TrainResult with =
+        train_classifier(position_model_forward, positions, params, classifier_task, train);
     position_model_free(positions);
     params_free(params);
     order_task_free(task);

@@ -26,7 +26,8 @@
 /* The column-sum layer                                                        */
 /* ------------------------------------------------------------------------- */
 
-/* Computes y_q = sum_k relu(W [x_q ; x_k] + b) with plain loops: x [B, n, Din], out [B, n, Dout]. */
+/* Computes y_q = sum_k relu(W [x_q ; x_k] + b) with plain loops: x [B, n, Din], out [B, n, Dout].
+ */
 static void column_sum_by_loop(const PairNet *net, const Tensor *x, float *out)
 {
     int batch = x->shape.dim[0], n = x->shape.dim[1], din = x->shape.dim[2];

@@ -133,9 +133,8 @@ static void test_attention_weights_extreme_scores_finite(void **state)
 static void test_attention_weights_worked_example(void **state)
 {
     (void)state;
-    float scores[9] = {-INFINITY, logf(10.0f), -INFINITY,
-                       logf(90.0f), logf(10.0f), -INFINITY,
-                       0, 0, 0};
+    float scores[9] = {-INFINITY, logf(10.0f), -INFINITY, logf(90.0f), logf(10.0f), -INFINITY,
+                       0,         0,           0};
     float expected[9] = {0, 1, 0, 0.9f, 0.1f, 0, 1.0f / 3, 1.0f / 3, 1.0f / 3};
     assert_true(weights_near("weights of ln 10, ln 90", scores, expected, 3, 1e-6f));
 }
@@ -207,8 +206,8 @@ static void test_attention_combine_pairs_matches_loop(void **state)
     tape_init(&tape);
 
     Tensor *y = attention_combine_pairs(&tape, weights, pairs);
-    bool shape_ok = y->shape.ndim == 3 && y->shape.dim[0] == B && y->shape.dim[1] == N &&
-                    y->shape.dim[2] == D;
+    bool shape_ok =
+        y->shape.ndim == 3 && y->shape.dim[0] == B && y->shape.dim[1] == N && y->shape.dim[2] == D;
     bool near = checks_near("combine vs loop", y->data, expected, B * N * D, 1e-5f, 1e-5f);
 
     tape_free(&tape);
@@ -377,8 +376,8 @@ static void test_scored_attention_matches_loop(void **state)
                     y->shape.dim[2] == DOUT;
     bool weights_ok = weights && weights->shape.dim[0] == B && weights->shape.dim[1] == N &&
                       weights->shape.dim[2] == N;
-    bool near = checks_near("scored attention vs loop", y->data, expected, B * N * DOUT, 1e-5f,
-                            1e-4f);
+    bool near =
+        checks_near("scored attention vs loop", y->data, expected, B * N * DOUT, 1e-5f, 1e-4f);
 
     tape_free(&tape);
     tensor_free(x);
@@ -405,14 +404,17 @@ static void test_scored_attention_grad(void **state)
     rng_seed(&rng, 17, 0);
     ScoredAttention *layer = scored_attention_new(3, 4, 5, &rng, NULL);
     Tensor *x = checks_random_tensor(shape3(2, 3, 3), 61u);
-    Tensor *inputs[6] = {x, layer->represent->weight, layer->represent->bias,
-                         layer->score_hidden->weight, layer->score_hidden->bias,
+    Tensor *inputs[6] = {x,
+                         layer->represent->weight,
+                         layer->represent->bias,
+                         layer->score_hidden->weight,
+                         layer->score_hidden->bias,
                          layer->score_out};
     GradcheckOptions options = gradcheck_default_options();
     options.eps = 1e-3f;
 
-    GradcheckResult result = gradcheck("scored attention layer", build_scored_attention, inputs,
-                                       6, layer, options);
+    GradcheckResult result =
+        gradcheck("scored attention layer", build_scored_attention, inputs, 6, layer, options);
     tensor_free(x);
     scored_attention_free(layer);
     assert_int_equal(result.mismatches, 0);
@@ -476,8 +478,8 @@ static ScoredModel *new_tiny_model(void)
 {
     Rng rng;
     rng_seed(&rng, 8, 0);
-    ScoredModelConfig config = {.vocab_size = 6, .positions = 5, .width = 3, .score_width = 2,
-                                .classes = 4, .query_id = 5};
+    ScoredModelConfig config = {
+        .vocab_size = 6, .positions = 5, .width = 3, .score_width = 2, .classes = 4, .query_id = 5};
     return scored_model_new(config, &rng);
 }
 
@@ -548,8 +550,8 @@ static void test_scored_model_rejects_bad_config(void **state)
     (void)state;
     Rng rng;
     rng_seed(&rng, 8, 0);
-    ScoredModelConfig config = {.vocab_size = 6, .positions = 5, .width = 3, .score_width = 2,
-                                .classes = 4, .query_id = 6};
+    ScoredModelConfig config = {
+        .vocab_size = 6, .positions = 5, .width = 3, .score_width = 2, .classes = 4, .query_id = 6};
     assert_null(scored_model_new(config, &rng));
     config.query_id = 5;
     config.positions = 0;
@@ -638,7 +640,8 @@ static int encode_words(const RoarTask *task, const char *text, int *ids)
     return count;
 }
 
-/* Hand positions in the two sentences of the worked example and in sentences that break the rule. */
+/* Hand positions in the two sentences of the worked example and in sentences that break the rule.
+ */
 static void test_roar_task_find_roarer_hand(void **state)
 {
     (void)state;

@@ -122,8 +122,8 @@ static void test_linear_attention_score_scale(void **state)
     for (size_t i = 0; i < plain->size; i++)
         halves[i] = 0.5f * plain->data[i];
     assert_true(checks_near("scaled scores", scaled->data, halves, plain->size, 1e-6f, 1e-6f));
-    assert_true(checks_near("scaled full scores", scaled_full->data, halves, plain->size, 1e-5f,
-                            1e-5f));
+    assert_true(
+        checks_near("scaled full scores", scaled_full->data, halves, plain->size, 1e-5f, 1e-5f));
 
     tape_free(&tape);
     tensor_free(x);
@@ -309,8 +309,7 @@ static void check_mlp_gradients(MlpActivation activation, const char *label)
     Mlp *mlp = mlp_new(WIDTH, HIDDEN_WIDTH, VALUE_WIDTH, activation, "mlp", &rng, NULL);
     assert_non_null(mlp);
     Tensor *x = checks_random_tensor(shape3(BATCH, WORDS, WIDTH), 62);
-    Tensor *inputs[5] = {x, mlp->hidden_weight, mlp->hidden_bias, mlp->out_weight,
-                         mlp->out_bias};
+    Tensor *inputs[5] = {x, mlp->hidden_weight, mlp->hidden_bias, mlp->out_weight, mlp->out_bias};
 
     GradcheckOptions options = gradcheck_default_options();
     if (activation == MLP_RELU) {
@@ -386,8 +385,8 @@ static void test_mlp_forward_hand_computed(void **state)
 /* ------------------------------------------------------------------------- */
 
 /* n = 3 words, D = 2, Dk = 1, Dv = 2, Dh = 3. */
-static const AttentionWidths SMALL = {.width = 2, .key_width = 1, .value_width = 2,
-                                      .hidden_width = 3};
+static const AttentionWidths SMALL = {
+    .width = 2, .key_width = 1, .value_width = 2, .hidden_width = 3};
 
 /*
  * Hand count, bilinear scorer, one product at a time:
@@ -451,8 +450,8 @@ static void test_pair_nets_cost_hand_count(void **state)
 static void check_cost_against_tape(ScoreKind kind, const char *label)
 {
     enum { N = 5, D = 6, DK = 3, DV = 4, DH = 7 };
-    const AttentionWidths widths = {.width = D, .key_width = DK, .value_width = DV,
-                                    .hidden_width = DH};
+    const AttentionWidths widths = {
+        .width = D, .key_width = DK, .value_width = DV, .hidden_width = DH};
     Rng rng;
     rng_seed(&rng, 91, 0);
     LinearAttention *layer = linear_attention_new(D, DK, DV, kind, "attention", &rng, NULL);
@@ -530,8 +529,7 @@ static void test_linear_attention_duplicate_name_leaves_params(void **state)
     rng_seed(&rng, 82, 0);
     ParamList *params = params_new();
     assert_non_null(params);
-    LinearAttention *first =
-        linear_attention_new(3, 2, 2, SCORE_NET, "attention", &rng, params);
+    LinearAttention *first = linear_attention_new(3, 2, 2, SCORE_NET, "attention", &rng, params);
     assert_non_null(first);
     assert_int_equal(params->count, 5);
 

@@ -51,8 +51,8 @@ static void test_multi_head_one_head_is_stage06(void **state)
     rng_seed(&rng, 1, 0);
     LinearAttention *layer =
         linear_attention_new(WIDTH, 3, 5, SCORE_BILINEAR, "attention", &rng, NULL);
-    MultiHeadAttention *one = multi_head_new(WIDTH, 1, 3, 5, SCORE_BILINEAR, false, "multi", &rng,
-                                             NULL);
+    MultiHeadAttention *one =
+        multi_head_new(WIDTH, 1, 3, 5, SCORE_BILINEAR, false, "multi", &rng, NULL);
     assert_non_null(layer);
     assert_non_null(one);
     tensor_copy_data(one->head[0]->query, layer->query);
@@ -81,8 +81,8 @@ static void test_multi_head_width_is_sum_of_heads(void **state)
     (void)state;
     Rng rng;
     rng_seed(&rng, 3, 0);
-    MultiHeadAttention *layer = multi_head_new(WIDTH, 3, 2, 5, SCORE_BILINEAR, false, "multi",
-                                               &rng, NULL);
+    MultiHeadAttention *layer =
+        multi_head_new(WIDTH, 3, 2, 5, SCORE_BILINEAR, false, "multi", &rng, NULL);
     assert_non_null(layer);
     Tensor *x = checks_random_tensor(shape3(BATCH, WORDS, WIDTH), 4);
     Tape tape;
@@ -106,8 +106,8 @@ static void test_multi_head_projection_width(void **state)
     (void)state;
     Rng rng;
     rng_seed(&rng, 5, 0);
-    MultiHeadAttention *layer = multi_head_new(WIDTH, 3, 2, 5, SCORE_BILINEAR, true, "multi",
-                                               &rng, NULL);
+    MultiHeadAttention *layer =
+        multi_head_new(WIDTH, 3, 2, 5, SCORE_BILINEAR, true, "multi", &rng, NULL);
     assert_non_null(layer);
     assert_int_equal(layer->output->shape.dim[0], WIDTH);
     assert_int_equal(layer->output->shape.dim[1], 15);
@@ -132,8 +132,8 @@ static void test_multi_head_concatenates_in_order(void **state)
     enum { HEADS = 3, DV = 2 };
     Rng rng;
     rng_seed(&rng, 7, 0);
-    MultiHeadAttention *layer = multi_head_new(WIDTH, HEADS, 2, DV, SCORE_NET, false, "multi",
-                                               &rng, NULL);
+    MultiHeadAttention *layer =
+        multi_head_new(WIDTH, HEADS, 2, DV, SCORE_NET, false, "multi", &rng, NULL);
     assert_non_null(layer);
     Tensor *x = checks_random_tensor(shape3(BATCH, WORDS, WIDTH), 8);
     Tape tape;
@@ -170,8 +170,8 @@ static void test_multi_head_gradients(void **state)
     (void)state;
     Rng rng;
     rng_seed(&rng, 9, 0);
-    MultiHeadAttention *layer = multi_head_new(WIDTH, 2, 3, 3, SCORE_BILINEAR, true, "multi",
-                                               &rng, NULL);
+    MultiHeadAttention *layer =
+        multi_head_new(WIDTH, 2, 3, 3, SCORE_BILINEAR, true, "multi", &rng, NULL);
     assert_non_null(layer);
     Tensor *x = checks_random_tensor(shape3(BATCH, WORDS, WIDTH), 10);
     Tensor *inputs[10] = {x, layer->output};
@@ -183,8 +183,8 @@ static void test_multi_head_gradients(void **state)
         inputs[count++] = layer->head[h]->value;
     }
 
-    GradcheckResult result = checks_gradients("multi-head gradients", multi_head_output, inputs,
-                                              count, layer);
+    GradcheckResult result =
+        checks_gradients("multi-head gradients", multi_head_output, inputs, count, layer);
     assert_int_equal(result.mismatches, 0);
     for (int i = 0; i < count; i++)
         assert_true(has_nonzero_grad(inputs[i]));
@@ -213,8 +213,8 @@ static void test_multi_head_failure_leaves_params(void **state)
     rng_seed(&rng, 12, 0);
     ParamList *params = params_new();
     assert_non_null(params);
-    MultiHeadAttention *first = multi_head_new(WIDTH, 2, 3, 3, SCORE_BILINEAR, true, "multi",
-                                               &rng, params);
+    MultiHeadAttention *first =
+        multi_head_new(WIDTH, 2, 3, 3, SCORE_BILINEAR, true, "multi", &rng, params);
     assert_non_null(first);
     assert_int_equal(params->count, 9);
 

@@ -34,9 +34,14 @@
 
 static TransformerConfig test_config(bool causal)
 {
-    return (TransformerConfig){.vocab_size = TEST_VOCAB, .positions = TEST_POSITIONS,
-                               .width = TEST_WIDTH, .heads = TEST_HEADS, .mlp_width = TEST_MLP,
-                               .layers = TEST_LAYERS, .classes = TEST_CLASSES, .causal = causal};
+    return (TransformerConfig){.vocab_size = TEST_VOCAB,
+                               .positions = TEST_POSITIONS,
+                               .width = TEST_WIDTH,
+                               .heads = TEST_HEADS,
+                               .mlp_width = TEST_MLP,
+                               .layers = TEST_LAYERS,
+                               .classes = TEST_CLASSES,
+                               .causal = causal};
 }
 
 static Transformer *new_test_model(TransformerConfig config, uint64_t seed)
@@ -56,8 +61,7 @@ static void fill_ids(int *ids, int count)
 }
 
 /* Copies the features [batch, length, D] of ids into out, computed without gradients. */
-static void features_of(const Transformer *model, const int *ids, int batch, int length,
-                        float *out)
+static void features_of(const Transformer *model, const int *ids, int batch, int length, float *out)
 {
     Tape tape;
     tape_init(&tape);
@@ -157,9 +161,9 @@ static MultiHeadAttention *new_attention(int heads, bool output_projection)
     Rng rng;
     rng_seed(&rng, 5, 0);
     int head_width = TEST_WIDTH / heads;
-    MultiHeadAttention *attention = multi_head_new(TEST_WIDTH, heads, head_width, head_width,
-                                                   SCORE_BILINEAR, output_projection, "attention",
-                                                   &rng, NULL);
+    MultiHeadAttention *attention =
+        multi_head_new(TEST_WIDTH, heads, head_width, head_width, SCORE_BILINEAR, output_projection,
+                       "attention", &rng, NULL);
     assert_non_null(attention);
     for (int h = 0; h < heads; h++)
         attention->head[h]->score_scale = 1.0f / sqrtf((float)head_width);
@@ -203,8 +207,8 @@ static void test_scaling_equals_scaled_query_weights(void **state)
  * of W_Q x_q and W_K x_k, and keys k > q left out when @p causal.
  * Shapes: x [n, D], query and key [Dk, D], out [n, n].
  */
-static void hand_weights(const float *x, const float *query, const float *key, int n, int D,
-                         int Dk, bool causal, double *out)
+static void hand_weights(const float *x, const float *query, const float *key, int n, int D, int Dk,
+                         bool causal, double *out)
 {
     for (int q = 0; q < n; q++) {
         double largest = -INFINITY, sum = 0.0;
@@ -278,8 +282,8 @@ static void test_model_weights_match_hand_softmax(void **state)
     const Tensor *positions = find_param(model, "position_embedding");
     for (int t = 0; t < TEST_LENGTH; t++)
         for (int d = 0; d < TEST_WIDTH; d++)
-            x[t * TEST_WIDTH + d] = words->data[ids[t] * TEST_WIDTH + d] +
-                                    positions->data[t * TEST_WIDTH + d];
+            x[t * TEST_WIDTH + d] =
+                words->data[ids[t] * TEST_WIDTH + d] + positions->data[t * TEST_WIDTH + d];
 
     Tensor *weights[TEST_LAYERS * TEST_HEADS];
     Tape tape;
@@ -348,8 +352,14 @@ static Tensor *block_forward(Tape *tape, Tensor **inputs, void *context)
 static void test_block_gradients_match_differences(void **state)
 {
     (void)state;
-    TransformerConfig config = {.vocab_size = 5, .positions = 4, .width = 4, .heads = 2,
-                                .mlp_width = 6, .layers = 1, .classes = 2, .causal = true};
+    TransformerConfig config = {.vocab_size = 5,
+                                .positions = 4,
+                                .width = 4,
+                                .heads = 2,
+                                .mlp_width = 6,
+                                .layers = 1,
+                                .classes = 2,
+                                .causal = true};
     Transformer *model = new_test_model(config, 3);
     ParamList *params = transformer_params(model);
     Tensor *inputs[BLOCK_MAX_INPUTS];
@@ -367,8 +377,8 @@ static void test_block_gradients_match_differences(void **state)
     /* Two layer norms of 2 tensors, 2 heads of 4, W_O, an MLP of 4. */
     assert_int_equal(count, 1 + 4 + 2 * 4 + 1 + 4);
 
-    GradcheckResult result = checks_gradients("transformer block", block_forward, inputs, count,
-                                              model);
+    GradcheckResult result =
+        checks_gradients("transformer block", block_forward, inputs, count, model);
     assert_int_equal(result.mismatches, 0);
     assert_false(result.all_zero);
 
@@ -419,10 +429,9 @@ static void test_parameter_count_by_hand(void **state)
 {
     (void)state;
     size_t classifier = 0, next_word = 0;
-    assert_true(transformer_parameter_count(test_config(false), TRANSFORMER_CLASSIFIER,
-                                            &classifier));
-    assert_true(transformer_parameter_count(test_config(false), TRANSFORMER_NEXT_WORD,
-                                            &next_word));
+    assert_true(
+        transformer_parameter_count(test_config(false), TRANSFORMER_CLASSIFIER, &classifier));
+    assert_true(transformer_parameter_count(test_config(false), TRANSFORMER_NEXT_WORD, &next_word));
     assert_int_equal(classifier, 1291);
     assert_int_equal(next_word, 1327);
 
@@ -468,7 +477,7 @@ static void test_new_rejects_invalid_sizes(void **state)
     Rng rng;
     rng_seed(&rng, 1, 0);
     TransformerConfig config = test_config(false);
-    config.heads = 3;   /* 8 is not a multiple of 3 */
+    config.heads = 3; /* 8 is not a multiple of 3 */
     assert_null(transformer_new(config, &rng));
     config = test_config(false);
     config.layers = 0;
@@ -504,8 +513,8 @@ static void test_misuse_stops_program(void **state)
 {
     (void)state;
     Transformer *model = new_test_model(test_config(false), 1);
-    assert_true(checks_fatal("next word unmasked", call_next_word_unmasked, model,
-                             "needs config.causal"));
+    assert_true(
+        checks_fatal("next word unmasked", call_next_word_unmasked, model, "needs config.causal"));
     assert_true(checks_fatal("too long", call_features_too_long, model, "do not fit"));
     transformer_free(model);
 }

@@ -53,13 +53,13 @@ typedef struct NamedArray {
     char name[128];
     int ndim;
     int dim[TENSOR_MAX_DIMS];
-    size_t count;     /* product of dim */
-    float *values;    /* [count], owned */
+    size_t count;  /* product of dim */
+    float *values; /* [count], owned */
 } NamedArray;
 
 /* Every tensor of one reference file. */
 typedef struct DataFile {
-    NamedArray *arrays;   /* [count], owned */
+    NamedArray *arrays; /* [count], owned */
     size_t count;
 } DataFile;
 
@@ -210,10 +210,11 @@ static bool compare_values(const char *label, const float *actual, size_t count,
     if (verbose) {
         char index[64];
         format_index(expected, worst_index, index, sizeof index);
-        fprintf(stderr, "%s: worst index %s is %.9g, PyTorch %.9g; difference %.3g exceeds "
-                        "%g x largest magnitude %.3g = %.3g\n", label, index,
-                (double)actual[worst_index], (double)expected->values[worst_index], worst,
-                RELATIVE_TOLERANCE, largest, tolerance);
+        fprintf(stderr,
+                "%s: worst index %s is %.9g, PyTorch %.9g; difference %.3g exceeds "
+                "%g x largest magnitude %.3g = %.3g\n",
+                label, index, (double)actual[worst_index], (double)expected->values[worst_index],
+                worst, RELATIVE_TOLERANCE, largest, tolerance);
     }
     return false;
 }
@@ -224,11 +225,11 @@ static bool compare_values(const char *label, const float *actual, size_t count,
 
 /* A model under test: its forward pass, its parameters and the batch. */
 typedef struct ModelCase {
-    ClassifierForwardFn forward;   /* logits [batch * length, V] or [batch, C] */
+    ClassifierForwardFn forward; /* logits [batch * length, V] or [batch, C] */
     void *model;
     ParamList *params;
-    const int *ids;                /* [batch * length] */
-    const int *targets;            /* [rows of the logits] */
+    const int *ids;     /* [batch * length] */
+    const int *targets; /* [rows of the logits] */
     int batch;
     int length;
 } ModelCase;
@@ -356,9 +357,9 @@ typedef struct Fixture {
     int *labels;
     int batch;
     int length;
-    Transformer *next_word;   /* causal, for next-word prediction */
-    Transformer *classifier;  /* without mask, for classification */
-    Cnn *cnn;                 /* causal, with V outputs used as the next-word head */
+    Transformer *next_word;  /* causal, for next-word prediction */
+    Transformer *classifier; /* without mask, for classification */
+    Cnn *cnn;                /* causal, with V outputs used as the next-word head */
 } Fixture;
 
 /* Reads the batch (ids [B, n], targets [B*n], labels [B]) from a weights file. */
@@ -382,9 +383,14 @@ static Transformer *new_reference_transformer(const DataFile *weights, bool caus
     const NamedArray *sizes = data_find(weights, "config");
     assert_int_equal(sizes->count, 7);
     const float *s = sizes->values;
-    TransformerConfig config = {.vocab_size = (int)s[0], .positions = (int)s[1],
-                                .width = (int)s[2], .heads = (int)s[3], .mlp_width = (int)s[4],
-                                .layers = (int)s[5], .classes = (int)s[6], .causal = causal};
+    TransformerConfig config = {.vocab_size = (int)s[0],
+                                .positions = (int)s[1],
+                                .width = (int)s[2],
+                                .heads = (int)s[3],
+                                .mlp_width = (int)s[4],
+                                .layers = (int)s[5],
+                                .classes = (int)s[6],
+                                .causal = causal};
     Rng rng;
     rng_seed(&rng, 1, 0);
     Transformer *model = transformer_new(config, &rng);
@@ -421,8 +427,10 @@ static Fixture cnn_fixture(void)
     load_batch(&f);
     const NamedArray *sizes = data_find(&f.weights, "config");
     assert_int_equal(sizes->count, 3);
-    CnnConfig config = {.vocab_size = (int)sizes->values[0], .width = (int)sizes->values[1],
-                        .layers = (int)sizes->values[2], .classes = (int)sizes->values[0],
+    CnnConfig config = {.vocab_size = (int)sizes->values[0],
+                        .width = (int)sizes->values[1],
+                        .layers = (int)sizes->values[2],
+                        .classes = (int)sizes->values[0],
                         .padding = CONV_CAUSAL};
     Rng rng;
     rng_seed(&rng, 1, 0);
@@ -445,22 +453,34 @@ static void fixture_free(Fixture *f)
 
 static ModelCase next_word_case(const Fixture *f)
 {
-    return (ModelCase){.forward = transformer_next_word_logits, .model = f->next_word,
-                       .params = transformer_params(f->next_word), .ids = f->ids,
-                       .targets = f->targets, .batch = f->batch, .length = f->length};
+    return (ModelCase){.forward = transformer_next_word_logits,
+                       .model = f->next_word,
+                       .params = transformer_params(f->next_word),
+                       .ids = f->ids,
+                       .targets = f->targets,
+                       .batch = f->batch,
+                       .length = f->length};
 }
 
 static ModelCase classifier_case(const Fixture *f)
 {
-    return (ModelCase){.forward = transformer_classify, .model = f->classifier,
-                       .params = transformer_params(f->classifier), .ids = f->ids,
-                       .targets = f->labels, .batch = f->batch, .length = f->length};
+    return (ModelCase){.forward = transformer_classify,
+                       .model = f->classifier,
+                       .params = transformer_params(f->classifier),
+                       .ids = f->ids,
+                       .targets = f->labels,
+                       .batch = f->batch,
+                       .length = f->length};
 }
 
 static ModelCase cnn_case(const Fixture *f)
 {
-    return (ModelCase){.forward = cnn_next_word_logits, .model = f->cnn, .params = f->cnn->params,
-                       .ids = f->ids, .targets = f->targets, .batch = f->batch,
+    return (ModelCase){.forward = cnn_next_word_logits,
+                       .model = f->cnn,
+                       .params = f->cnn->params,
+                       .ids = f->ids,
+                       .targets = f->targets,
+                       .batch = f->batch,
                        .length = f->length};
 }
 

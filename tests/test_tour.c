@@ -30,8 +30,8 @@ static const int IDS[WORDS] = {1, 2, 3, 1};
 
 static TourConfig small_config(void)
 {
-    return (TourConfig){.vocab_size = 4, .positions = 5, .width = 2, .layers = 2, .heads = 2,
-                        .classes = 2};
+    return (TourConfig){
+        .vocab_size = 4, .positions = 5, .width = 2, .layers = 2, .heads = 2, .classes = 2};
 }
 
 /* Returns the tape's multiply-adds of one inference pass of @p stage on IDS. */

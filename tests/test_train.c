@@ -49,9 +49,9 @@ typedef struct Bag {
     Tensor *weight;
     Tensor *bias;
     ParamList *params;
-    int calls;            /* forward passes so far */
-    int poison_call;      /* the forward pass (1-based) that writes a NaN into weight; 0 never */
-    float *snapshot;      /* every weight, in list order, just before the poisoned pass */
+    int calls;       /* forward passes so far */
+    int poison_call; /* the forward pass (1-based) that writes a NaN into weight; 0 never */
+    float *snapshot; /* every weight, in list order, just before the poisoned pass */
 } Bag;
 
 /* Copies every parameter's values, in list order, into one new array. */
@@ -84,8 +84,13 @@ static void bag_init(Bag *bag, uint64_t seed)
 {
     Rng rng;
     rng_seed(&rng, seed, 0);
-    *bag = (Bag){tensor_new(shape2(VOCAB, WIDTH), true), tensor_new(shape2(2, WIDTH), true),
-                 tensor_new(shape1(2), true), params_new(), 0, 0, NULL};
+    *bag = (Bag){tensor_new(shape2(VOCAB, WIDTH), true),
+                 tensor_new(shape2(2, WIDTH), true),
+                 tensor_new(shape1(2), true),
+                 params_new(),
+                 0,
+                 0,
+                 NULL};
     assert_non_null(bag->params);
     init_normal(bag->embedding, &rng, 1.0f);
     init_linear_default(bag->weight, &rng);

@@ -25,41 +25,41 @@ static void test_utf8_sequence_length_valid_boundaries(void **state)
     (void)state;
     assert_int_equal(sequence_length("A"), 1);
     assert_int_equal(sequence_length("\x7F"), 1);
-    assert_int_equal(sequence_length("\xC2\x80"), 2);          /* U+0080 */
-    assert_int_equal(sequence_length("\xDF\xBF"), 2);          /* U+07FF */
-    assert_int_equal(sequence_length("\xE0\xA0\x80"), 3);      /* U+0800 */
-    assert_int_equal(sequence_length("\xED\x9F\xBF"), 3);      /* U+D7FF, below the surrogates */
-    assert_int_equal(sequence_length("\xEE\x80\x80"), 3);      /* U+E000, above the surrogates */
-    assert_int_equal(sequence_length("\xEF\xBF\xBF"), 3);      /* U+FFFF */
-    assert_int_equal(sequence_length("\xF0\x90\x80\x80"), 4);  /* U+10000 */
-    assert_int_equal(sequence_length("\xF4\x8F\xBF\xBF"), 4);  /* U+10FFFF */
+    assert_int_equal(sequence_length("\xC2\x80"), 2);         /* U+0080 */
+    assert_int_equal(sequence_length("\xDF\xBF"), 2);         /* U+07FF */
+    assert_int_equal(sequence_length("\xE0\xA0\x80"), 3);     /* U+0800 */
+    assert_int_equal(sequence_length("\xED\x9F\xBF"), 3);     /* U+D7FF, below the surrogates */
+    assert_int_equal(sequence_length("\xEE\x80\x80"), 3);     /* U+E000, above the surrogates */
+    assert_int_equal(sequence_length("\xEF\xBF\xBF"), 3);     /* U+FFFF */
+    assert_int_equal(sequence_length("\xF0\x90\x80\x80"), 4); /* U+10000 */
+    assert_int_equal(sequence_length("\xF4\x8F\xBF\xBF"), 4); /* U+10FFFF */
 }
 
 static void test_utf8_sequence_length_common_characters(void **state)
 {
     (void)state;
-    assert_int_equal(sequence_length("\xC3\xA9"), 2);          /* é U+00E9 */
-    assert_int_equal(sequence_length("\xE6\x97\xA5"), 3);      /* 日 U+65E5 */
-    assert_int_equal(sequence_length("\xF0\x9F\x98\x80"), 4);  /* 😀 U+1F600 */
+    assert_int_equal(sequence_length("\xC3\xA9"), 2);         /* é U+00E9 */
+    assert_int_equal(sequence_length("\xE6\x97\xA5"), 3);     /* 日 U+65E5 */
+    assert_int_equal(sequence_length("\xF0\x9F\x98\x80"), 4); /* 😀 U+1F600 */
 }
 
 static void test_utf8_sequence_length_rejects_ill_formed(void **state)
 {
     (void)state;
-    assert_int_equal(sequence_length("\x80"), 0);              /* lone continuation byte */
+    assert_int_equal(sequence_length("\x80"), 0); /* lone continuation byte */
     assert_int_equal(sequence_length("\xBF"), 0);
-    assert_int_equal(sequence_length("\xC0\x80"), 0);          /* overlong U+0000 */
-    assert_int_equal(sequence_length("\xC1\xBF"), 0);          /* overlong U+007F */
-    assert_int_equal(sequence_length("\xE0\x80\x80"), 0);      /* overlong U+0000 */
-    assert_int_equal(sequence_length("\xE0\x9F\xBF"), 0);      /* overlong U+07FF */
-    assert_int_equal(sequence_length("\xF0\x80\x80\x80"), 0);  /* overlong U+0000 */
-    assert_int_equal(sequence_length("\xF0\x8F\xBF\xBF"), 0);  /* overlong U+FFFF */
-    assert_int_equal(sequence_length("\xED\xA0\x80"), 0);      /* surrogate U+D800 */
-    assert_int_equal(sequence_length("\xED\xBF\xBF"), 0);      /* surrogate U+DFFF */
-    assert_int_equal(sequence_length("\xF4\x90\x80\x80"), 0);  /* U+110000 */
+    assert_int_equal(sequence_length("\xC0\x80"), 0);         /* overlong U+0000 */
+    assert_int_equal(sequence_length("\xC1\xBF"), 0);         /* overlong U+007F */
+    assert_int_equal(sequence_length("\xE0\x80\x80"), 0);     /* overlong U+0000 */
+    assert_int_equal(sequence_length("\xE0\x9F\xBF"), 0);     /* overlong U+07FF */
+    assert_int_equal(sequence_length("\xF0\x80\x80\x80"), 0); /* overlong U+0000 */
+    assert_int_equal(sequence_length("\xF0\x8F\xBF\xBF"), 0); /* overlong U+FFFF */
+    assert_int_equal(sequence_length("\xED\xA0\x80"), 0);     /* surrogate U+D800 */
+    assert_int_equal(sequence_length("\xED\xBF\xBF"), 0);     /* surrogate U+DFFF */
+    assert_int_equal(sequence_length("\xF4\x90\x80\x80"), 0); /* U+110000 */
     assert_int_equal(sequence_length("\xF5\x80\x80\x80"), 0);
     assert_int_equal(sequence_length("\xFF"), 0);
-    assert_int_equal(sequence_length("\xE6\x41\xA5"), 0);      /* ASCII inside a character */
+    assert_int_equal(sequence_length("\xE6\x41\xA5"), 0); /* ASCII inside a character */
     assert_int_equal(sequence_length("\xE6\x97\x41"), 0);
 }
 

@@ -59,8 +59,8 @@ static void test_tokenize_splits_punctuation(void **state)
 {
     (void)state;
     TokenList list = tokenize_string("The dog's tail, wagged!(twice)");
-    const char *expected[] = {"the", "dog", "'", "s", "tail", ",", "wagged", "!",
-                              "(", "twice", ")"};
+    const char *expected[] = {"the",    "dog", "'", "s",     "tail", ",",
+                              "wagged", "!",   "(", "twice", ")"};
     assert_true(tokens_equal(&list, expected, COUNT_OF(expected)));
     token_list_free(&list);
 }
@@ -82,8 +82,14 @@ static void test_tokenize_lowercases_ascii_only(void **state)
 {
     (void)state;
     /* "ÉCOLE Über" -> É and Ü keep their case, the ASCII letters do not. */
-    TokenList list = tokenize_string("\xC3\x89" "COLE \xC3\x9C" "BER x1Y2");
-    const char *expected[] = {"\xC3\x89" "cole", "\xC3\x9C" "ber", "x1y2"};
+    TokenList list = tokenize_string("\xC3\x89"
+                                     "COLE \xC3\x9C"
+                                     "BER x1Y2");
+    const char *expected[] = {"\xC3\x89"
+                              "cole",
+                              "\xC3\x9C"
+                              "ber",
+                              "x1y2"};
     assert_true(tokens_equal(&list, expected, COUNT_OF(expected)));
     token_list_free(&list);
 }
@@ -95,9 +101,8 @@ static void test_tokenize_keeps_multibyte_characters(void **state)
      * punctuation, so it stays in the word. */
     TokenList list = tokenize_string("caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC\xE3\x80\x82"
                                      "\xF0\x9F\x98\x80,\xF0\x9F\x98\x80");
-    const char *expected[] = {"caf\xC3\xA9",
-                              "\xE6\x97\xA5\xE6\x9C\xAC\xE3\x80\x82\xF0\x9F\x98\x80", ",",
-                              "\xF0\x9F\x98\x80"};
+    const char *expected[] = {"caf\xC3\xA9", "\xE6\x97\xA5\xE6\x9C\xAC\xE3\x80\x82\xF0\x9F\x98\x80",
+                              ",", "\xF0\x9F\x98\x80"};
     assert_true(tokens_equal(&list, expected, COUNT_OF(expected)));
     for (size_t i = 0; i < list.count; i++) {
         const char *token = token_list_get(&list, i);

@@ -61,22 +61,17 @@ static const int SWEEP_WORDS[] = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128
 
 /* How each stage's cost grows with n, by the cost formula in its README. */
 static const char *const GROWTH[TOUR_STAGE_COUNT] = {
-    "n L D^2: linear",
-    "n^(2^L): n^4 for L = 2",
-    "n^(2^L): n^4 for L = 2",
-    "n^2 L D^2: quadratic",
-    "n^2 L D^2: quadratic",
-    "n D^2 + n^2 D: 1 to 2",
-    "n D^2 + n^2 D: 1 to 2",
-    "n D^2 + n^2 D: 1 to 2",
+    "n L D^2: linear",       "n^(2^L): n^4 for L = 2", "n^(2^L): n^4 for L = 2",
+    "n^2 L D^2: quadratic",  "n^2 L D^2: quadratic",   "n D^2 + n^2 D: 1 to 2",
+    "n D^2 + n^2 D: 1 to 2", "n D^2 + n^2 D: 1 to 2",
 };
 
 /* Everything the command line sets. */
 typedef struct Options {
-    int width;              /* D */
-    bool sweep;             /* run the sweep after the table */
-    ProgramOptions common;  /* seed of every stage's weights, threads, out_dir (the sweep's
-                               CSV and figure), sentences */
+    int width;             /* D */
+    bool sweep;            /* run the sweep after the table */
+    ProgramOptions common; /* seed of every stage's weights, threads, out_dir (the sweep's
+                              CSV and figure), sentences */
 } Options;
 
 /* What one forward pass of one model on one sentence measured. */
@@ -113,8 +108,8 @@ static void print_usage(void)
            "  --seed N              seed of the weights (default 1)\n"
            "  --threads N           threads for the heavy loops, 1..%d (default 1)\n"
            "  --help                print this help and exit\n",
-           PROGRAM, TOUR_LAYERS, TOUR_HEADS, TOUR_CLASSES, DEFAULT_SENTENCE, MAX_WORDS,
-           MAX_WIDTH, DEFAULT_WIDTH, MAX_WORDS, DEFAULT_OUT, PROGRAM_MAX_THREADS);
+           PROGRAM, TOUR_LAYERS, TOUR_HEADS, TOUR_CLASSES, DEFAULT_SENTENCE, MAX_WORDS, MAX_WIDTH,
+           DEFAULT_WIDTH, MAX_WORDS, DEFAULT_OUT, PROGRAM_MAX_THREADS);
 }
 
 /* Parses --width: an even number, so that H = 2 heads split it evenly. */
@@ -122,8 +117,10 @@ static int parse_width(const char *text)
 {
     int width = cli_parse_int(PROGRAM, "--width", text, 2, MAX_WIDTH);
     if (width % TOUR_HEADS != 0)
-        cli_usage_error(PROGRAM, "invalid value '%s' for --width: it must be a multiple of %d, "
-                        "the number of heads of stages 07 and 08", text, TOUR_HEADS);
+        cli_usage_error(PROGRAM,
+                        "invalid value '%s' for --width: it must be a multiple of %d, "
+                        "the number of heads of stages 07 and 08",
+                        text, TOUR_HEADS);
     return width;
 }
 
@@ -149,10 +146,16 @@ static void parse_options(int argc, char **argv, Options *options)
     };
     static const char *const default_sentences[] = {DEFAULT_SENTENCE};
     *options = (Options){.width = DEFAULT_WIDTH};
-    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
-                        .handle_option = handle_option, .context = options,
-                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
-                        .default_threads = 1, PROGRAM_DEFAULT_SENTENCES(default_sentences),
+    ProgramSpec spec = {.name = PROGRAM,
+                        .print_usage = print_usage,
+                        .own_options = own_options,
+                        .handle_option = handle_option,
+                        .context = options,
+                        .takes_sentences = true,
+                        .takes_out = true,
+                        .default_out = DEFAULT_OUT,
+                        .default_threads = 1,
+                        PROGRAM_DEFAULT_SENTENCES(default_sentences),
                         .max_words = MAX_WORDS,
                         .max_words_reason = "the sweep's largest sentence length"};
     program_parse_options(&spec, argc, argv, &options->common);
@@ -243,7 +246,9 @@ static TourConfig tour_config(const Options *options, int positions)
 {
     return (TourConfig){.vocab_size = options->common.sentences.vocab->size,
                         .positions = positions,
-                        .width = options->width, .layers = TOUR_LAYERS, .heads = TOUR_HEADS,
+                        .width = options->width,
+                        .layers = TOUR_LAYERS,
+                        .heads = TOUR_HEADS,
                         .classes = TOUR_CLASSES};
 }
 
@@ -314,8 +319,8 @@ static void print_stage_row(TourStage stage, const TourConfig *config, const Opt
     *seconds = 0.0;
 
     if (!tour_model_check(model, length, error, sizeof error)) {
-        printf("%-24s %-12s %-16s %-7s %10zu  rejected (see below)\n", tour_stage_name(stage),
-               "-", vectors, field, tour_model_parameters(model));
+        printf("%-24s %-12s %-16s %-7s %10zu  rejected (see below)\n", tour_stage_name(stage), "-",
+               vectors, field, tour_model_parameters(model));
         size_t used = strlen(notes);
         snprintf(notes + used, notes_size - used, "%s: %s\n", tour_stage_name(stage), error);
         tour_model_free(model);
@@ -359,8 +364,8 @@ static void print_sentence_table(const Options *options, const TourConfig *confi
            length == 1 ? "" : "s");
     if (length >= 2)
         printf(", swapped: \"%s\"", swapped_text);
-    printf("\n\n%-24s %-12s %-16s %-7s %10s %14s %12s  %s\n", "stage", "swap", "vectors",
-           "field", "parameters", "mult-adds", "peak bytes", "output");
+    printf("\n\n%-24s %-12s %-16s %-7s %10s %14s %12s  %s\n", "stage", "swap", "vectors", "field",
+           "parameters", "mult-adds", "peak bytes", "output");
 
     char notes[4096] = "";
     double seconds[TOUR_STAGE_COUNT];
@@ -397,13 +402,13 @@ static double fit_exponent(const double *x, const double *y, int count)
 
 /* The lengths one stage ran in the sweep, and what they cost. */
 typedef struct StageSweep {
-    int count;                           /* lengths that ran */
-    double words[SWEEP_COUNT];           /* n */
-    double counted[SWEEP_COUNT];         /* multiply-adds counted by the tape */
-    double formula[SWEEP_COUNT];         /* multiply-adds of the README's formula */
-    size_t peak_bytes[SWEEP_COUNT];      /* the arena's peak */
-    char stop_reason[512];               /* why the sweep stopped early, or "" */
-    int stop_words;                      /* the first length rejected, or 0 */
+    int count;                      /* lengths that ran */
+    double words[SWEEP_COUNT];      /* n */
+    double counted[SWEEP_COUNT];    /* multiply-adds counted by the tape */
+    double formula[SWEEP_COUNT];    /* multiply-adds of the README's formula */
+    size_t peak_bytes[SWEEP_COUNT]; /* the arena's peak */
+    char stop_reason[512];          /* why the sweep stopped early, or "" */
+    int stop_words;                 /* the first length rejected, or 0 */
 } StageSweep;
 
 /* Writes a sentence of @p length words, the first sentence's ids repeated. Shapes: ids [length]. */
@@ -462,8 +467,8 @@ static void print_exponents(TourStage stage, const StageSweep *sweep)
     snprintf(range, sizeof range, "%g-%g", sweep->words[0], sweep->words[last]);
     snprintf(fit, sizeof fit, "%g-%g", sweep->words[first], sweep->words[last]);
     printf("%-24s %-8s %14.0f %12zu %-8s %8.3f %8.3f %6.3f  %-6s %s\n", tour_stage_name(stage),
-           range, sweep->counted[last], sweep->peak_bytes[last], fit, measured, formula,
-           difference, difference <= EXPONENT_TOLERANCE ? "yes" : "no", GROWTH[stage]);
+           range, sweep->counted[last], sweep->peak_bytes[last], fit, measured, formula, difference,
+           difference <= EXPONENT_TOLERANCE ? "yes" : "no", GROWTH[stage]);
 }
 
 /* Creates the output directory and opens OUT/tour_sweep.csv; exits 1 on failure. */
@@ -475,8 +480,8 @@ static CsvWriter *open_sweep_csv(const Options *options, char *path, size_t path
         exit(1);
     }
     snprintf(path, path_size, "%s/tour_sweep.csv", options->common.out_dir);
-    CsvWriter *csv = csv_open(path, "stage,n,layers,multiply_adds,peak_bytes,seconds", error,
-                              sizeof error);
+    CsvWriter *csv =
+        csv_open(path, "stage,n,layers,multiply_adds,peak_bytes,seconds", error, sizeof error);
     if (!csv) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);

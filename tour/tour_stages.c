@@ -26,9 +26,9 @@
 #include "rng.h"
 
 static const char *const STAGE_NAMES[TOUR_STAGE_COUNT] = {
-    "01_cnn_baseline",     "02_pairwise_convolution", "03_position_encoding",
-    "04_column_sum",       "05_scored_attention",     "06_linear_projections",
-    "07_multi_head",       "08_transformer_block",
+    "01_cnn_baseline", "02_pairwise_convolution", "03_position_encoding",
+    "04_column_sum",   "05_scored_attention",     "06_linear_projections",
+    "07_multi_head",   "08_transformer_block",
 };
 
 /* Spells a macro's value as a string literal. */
@@ -41,12 +41,12 @@ static const char *const STAGE_NAMES[TOUR_STAGE_COUNT] = {
 struct TourModel {
     TourStage stage;
     TourConfig config;
-    ParamList *params;                          /* 02 to 07: every tensor below; owned */
+    ParamList *params; /* 02 to 07: every tensor below; owned */
 
-    Cnn *cnn;                                   /* 01 */
-    PairwiseModel *pairwise;                    /* 02 */
-    PositionModel *positioned;                  /* 03 */
-    Transformer *transformer;                   /* 08 */
+    Cnn *cnn;                  /* 01 */
+    PairwiseModel *pairwise;   /* 02 */
+    PositionModel *positioned; /* 03 */
+    Transformer *transformer;  /* 08 */
 
     /* Stages 04 to 07: an input, L layers (one kind per stage), a mean and a linear map. */
     Tensor *word_table;                         /* 05-07: [V, D] */
@@ -131,22 +131,23 @@ static bool add_layer(TourModel *model, int l, Rng *rng)
         model->scored[l] = scored_attention_new(width, width, width, rng, model->params);
         return model->scored[l] != NULL;
     case TOUR_LINEAR:
-        model->linear[l] = linear_attention_new(width, width, width, SCORE_BILINEAR, name, rng,
-                                                model->params);
+        model->linear[l] =
+            linear_attention_new(width, width, width, SCORE_BILINEAR, name, rng, model->params);
         break;
     case TOUR_MULTI_HEAD:
         model->multi[l] = multi_head_new(width, c->heads, head_width, head_width, SCORE_BILINEAR,
                                          false, name, rng, model->params);
         break;
-    default: return false;
+    default:
+        return false;
     }
     if (!model->linear[l] && !model->multi[l])
         return false;
 
     /* Stages 06 and 07: the per-vector MLP after attention. */
     snprintf(name, sizeof name, "mlp%d", l + 1);
-    model->mlps[l] = mlp_new(width, TOUR_MLP_FACTOR * width, width, MLP_RELU, name, rng,
-                             model->params);
+    model->mlps[l] =
+        mlp_new(width, TOUR_MLP_FACTOR * width, width, MLP_RELU, name, rng, model->params);
     return model->mlps[l] != NULL;
 }
 
@@ -168,13 +169,17 @@ static bool build_stacked(TourModel *model, Rng *rng)
 static bool build(TourModel *model, Rng *rng)
 {
     const TourConfig *c = &model->config;
-    PairwiseConfig pairwise = {.input_width = c->vocab_size, .width = c->width,
-                               .layers = c->layers, .classes = c->classes};
+    PairwiseConfig pairwise = {.input_width = c->vocab_size,
+                               .width = c->width,
+                               .layers = c->layers,
+                               .classes = c->classes};
 
     switch (model->stage) {
     case TOUR_CNN:
-        model->cnn = cnn_new((CnnConfig){.vocab_size = c->vocab_size, .width = c->width,
-                                         .layers = c->layers, .classes = c->classes,
+        model->cnn = cnn_new((CnnConfig){.vocab_size = c->vocab_size,
+                                         .width = c->width,
+                                         .layers = c->layers,
+                                         .classes = c->classes,
                                          .padding = CONV_SAME},
                              rng);
         return model->cnn != NULL;
@@ -182,18 +187,23 @@ static bool build(TourModel *model, Rng *rng)
         model->pairwise = pairwise_model_new(&pairwise, rng, model->params);
         return model->pairwise != NULL;
     case TOUR_POSITIONS:
-        model->positioned = position_model_new(c->vocab_size, c->positions, &pairwise, rng,
-                                               model->params);
+        model->positioned =
+            position_model_new(c->vocab_size, c->positions, &pairwise, rng, model->params);
         return model->positioned != NULL;
     case TOUR_TRANSFORMER:
-        model->transformer = transformer_new(
-            (TransformerConfig){.vocab_size = c->vocab_size, .positions = c->positions,
-                                .width = c->width, .heads = c->heads,
-                                .mlp_width = TOUR_MLP_FACTOR * c->width, .layers = c->layers,
-                                .classes = c->classes, .causal = false},
-            rng);
+        model->transformer =
+            transformer_new((TransformerConfig){.vocab_size = c->vocab_size,
+                                                .positions = c->positions,
+                                                .width = c->width,
+                                                .heads = c->heads,
+                                                .mlp_width = TOUR_MLP_FACTOR * c->width,
+                                                .layers = c->layers,
+                                                .classes = c->classes,
+                                                .causal = false},
+                            rng);
         return model->transformer != NULL;
-    default: return build_stacked(model, rng);
+    default:
+        return build_stacked(model, rng);
     }
 }
 
@@ -273,8 +283,11 @@ bool tour_model_check(const TourModel *model, int length, char *error, size_t er
 
     /* The pairwise stages allocate n^(2^L) vectors: ask their size guard first. */
     int input_width = c->vocab_size + (model->stage == TOUR_POSITIONS ? c->positions : 0);
-    PairwiseRequest request = {.batch = 1, .words = (size_t)length, .layers = c->layers,
-                               .input_width = input_width, .width = c->width,
+    PairwiseRequest request = {.batch = 1,
+                               .words = (size_t)length,
+                               .layers = c->layers,
+                               .input_width = input_width,
+                               .width = c->width,
                                .gradients = false};
     return pairwise_check_size(&request, NULL, error, error_size);
 }
@@ -294,15 +307,18 @@ static Tensor *embed_words(Tape *tape, const TourModel *model, const int *ids, i
 static Tensor *forward_layer(Tape *tape, const TourModel *model, int l, Tensor *x)
 {
     switch (model->stage) {
-    case TOUR_COLUMN_SUM: return column_sum_layer_forward(tape, model->pair_nets[l], x, NULL);
-    case TOUR_SCORED: return scored_attention_forward(tape, model->scored[l], x, NULL);
+    case TOUR_COLUMN_SUM:
+        return column_sum_layer_forward(tape, model->pair_nets[l], x, NULL);
+    case TOUR_SCORED:
+        return scored_attention_forward(tape, model->scored[l], x, NULL);
     case TOUR_LINEAR:
         return mlp_forward(tape, model->mlps[l],
                            linear_attention_forward(tape, model->linear[l], x, NULL));
     case TOUR_MULTI_HEAD:
         return mlp_forward(tape, model->mlps[l],
                            multi_head_forward(tape, model->multi[l], x, NULL));
-    default: core_fatal("forward_layer: stage %d has no stacked layers", (int)model->stage);
+    default:
+        core_fatal("forward_layer: stage %d has no stacked layers", (int)model->stage);
     }
 }
 
@@ -325,14 +341,18 @@ Tensor *tour_model_forward(Tape *tape, const TourModel *model, const int *ids, i
         core_fatal("tour_model_forward: %s: %s", tour_stage_name(model->stage), error);
 
     switch (model->stage) {
-    case TOUR_CNN: return cnn_forward(tape, model->cnn, ids, 1, length);
+    case TOUR_CNN:
+        return cnn_forward(tape, model->cnn, ids, 1, length);
     case TOUR_PAIRWISE: {
         Tensor *x = pairwise_onehot_words(tape, ids, 1, length, model->config.vocab_size);
         return pairwise_model_forward(tape, model->pairwise, x);
     }
-    case TOUR_POSITIONS: return position_model_forward(tape, model->positioned, ids, 1, length);
-    case TOUR_TRANSFORMER: return transformer_classify(tape, model->transformer, ids, 1, length);
-    default: return forward_stacked(tape, model, ids, length);
+    case TOUR_POSITIONS:
+        return position_model_forward(tape, model->positioned, ids, 1, length);
+    case TOUR_TRANSFORMER:
+        return transformer_classify(tape, model->transformer, ids, 1, length);
+    default:
+        return forward_stacked(tape, model, ids, length);
     }
 }
 
@@ -359,8 +379,10 @@ static double pairwise_formula(double n, int layers, int in_width, int width, in
 static bool multi_head_formula(uint64_t n, const TourConfig *c, double *count)
 {
     int head_width = c->width / c->heads, hidden = TOUR_MLP_FACTOR * c->width;
-    AttentionWidths widths = {.width = c->width, .key_width = head_width,
-                              .value_width = head_width, .hidden_width = hidden};
+    AttentionWidths widths = {.width = c->width,
+                              .key_width = head_width,
+                              .value_width = head_width,
+                              .hidden_width = hidden};
     AttentionCost head;
     uint64_t mlp;
     if (!linear_attention_cost(n, widths, SCORE_BILINEAR, &head) ||
@@ -376,11 +398,11 @@ static bool stacked_formula(TourStage stage, const TourConfig *c, int length, do
 {
     size_t size = 0;
     AttentionCost cost;
-    AttentionWidths widths = {.width = c->width, .key_width = c->width,
+    AttentionWidths widths = {.width = c->width,
+                              .key_width = c->width,
                               .value_width = c->width,
                               .hidden_width = TOUR_MLP_FACTOR * c->width};
-    ScoredAttention scored = {.in_width = c->width, .out_width = c->width,
-                              .score_width = c->width};
+    ScoredAttention scored = {.in_width = c->width, .out_width = c->width, .score_width = c->width};
 
     switch (stage) {
     case TOUR_COLUMN_SUM:
@@ -399,8 +421,10 @@ static bool stacked_formula(TourStage stage, const TourConfig *c, int length, do
             return false;
         *count = (double)cost.total * c->layers;
         return true;
-    case TOUR_MULTI_HEAD: return multi_head_formula((uint64_t)length, c, count);
-    default: return false;
+    case TOUR_MULTI_HEAD:
+        return multi_head_formula((uint64_t)length, c, count);
+    default:
+        return false;
     }
 }
 
@@ -408,12 +432,18 @@ static bool stacked_formula(TourStage stage, const TourConfig *c, int length, do
 static bool whole_model_formula(TourStage stage, const TourConfig *c, int length, double *count)
 {
     size_t size = 0;
-    CnnConfig cnn = {.vocab_size = c->vocab_size, .width = c->width, .layers = c->layers,
-                     .classes = c->classes, .padding = CONV_SAME};
-    TransformerConfig transformer = {.vocab_size = c->vocab_size, .positions = c->positions,
-                                     .width = c->width, .heads = c->heads,
+    CnnConfig cnn = {.vocab_size = c->vocab_size,
+                     .width = c->width,
+                     .layers = c->layers,
+                     .classes = c->classes,
+                     .padding = CONV_SAME};
+    TransformerConfig transformer = {.vocab_size = c->vocab_size,
+                                     .positions = c->positions,
+                                     .width = c->width,
+                                     .heads = c->heads,
                                      .mlp_width = TOUR_MLP_FACTOR * c->width,
-                                     .layers = c->layers, .classes = c->classes};
+                                     .layers = c->layers,
+                                     .classes = c->classes};
     bool ok = stage == TOUR_CNN
                   ? cnn_multiply_adds(cnn, length, &size)
                   : transformer_multiply_adds(transformer, length, TRANSFORMER_CLASSIFIER, &size);
@@ -431,7 +461,8 @@ bool tour_formula_multiply_adds(TourStage stage, const TourConfig *config, int l
 
     switch (stage) {
     case TOUR_CNN:
-    case TOUR_TRANSFORMER: return whole_model_formula(stage, c, length, count);
+    case TOUR_TRANSFORMER:
+        return whole_model_formula(stage, c, length, count);
     case TOUR_PAIRWISE:
     case TOUR_POSITIONS: {
         int in_width = c->vocab_size + (stage == TOUR_POSITIONS ? c->positions : 0);
@@ -448,7 +479,8 @@ bool tour_formula_multiply_adds(TourStage stage, const TourConfig *config, int l
         *count = layers + (double)c->classes * c->width;
         return true;
     }
-    default: return false;
+    default:
+        return false;
     }
 }
 

@@ -38,15 +38,15 @@
 
 /** The stages of the derivation, in order. */
 typedef enum TourStage {
-    TOUR_CNN,            /**< 01_cnn_baseline */
-    TOUR_PAIRWISE,       /**< 02_pairwise_convolution */
-    TOUR_POSITIONS,      /**< 03_position_encoding */
-    TOUR_COLUMN_SUM,     /**< 04_column_sum */
-    TOUR_SCORED,         /**< 05_scored_attention */
-    TOUR_LINEAR,         /**< 06_linear_projections */
-    TOUR_MULTI_HEAD,     /**< 07_multi_head */
-    TOUR_TRANSFORMER,    /**< 08_transformer_block */
-    TOUR_STAGE_COUNT     /**< number of stages */
+    TOUR_CNN,         /**< 01_cnn_baseline */
+    TOUR_PAIRWISE,    /**< 02_pairwise_convolution */
+    TOUR_POSITIONS,   /**< 03_position_encoding */
+    TOUR_COLUMN_SUM,  /**< 04_column_sum */
+    TOUR_SCORED,      /**< 05_scored_attention */
+    TOUR_LINEAR,      /**< 06_linear_projections */
+    TOUR_MULTI_HEAD,  /**< 07_multi_head */
+    TOUR_TRANSFORMER, /**< 08_transformer_block */
+    TOUR_STAGE_COUNT  /**< number of stages */
 } TourStage;
 
 /** Largest number of layers a tour model can have. */
@@ -57,12 +57,12 @@ typedef enum TourStage {
 
 /** The sizes every stage model of one run shares. */
 typedef struct TourConfig {
-    int vocab_size;   /**< V, word ids are 0 .. V-1 */
-    int positions;    /**< P, the longest sentence stages 03 to 08 accept */
-    int width;        /**< D, the width of every layer's vectors */
-    int layers;       /**< L, 1 .. TOUR_MAX_LAYERS */
-    int heads;        /**< H, the heads of stages 07 and 08; D must be a multiple of H */
-    int classes;      /**< C, the outputs of every model */
+    int vocab_size; /**< V, word ids are 0 .. V-1 */
+    int positions;  /**< P, the longest sentence stages 03 to 08 accept */
+    int width;      /**< D, the width of every layer's vectors */
+    int layers;     /**< L, 1 .. TOUR_MAX_LAYERS */
+    int heads;      /**< H, the heads of stages 07 and 08; D must be a multiple of H */
+    int classes;    /**< C, the outputs of every model */
 } TourConfig;
 
 /** One stage's model; see tour_model_new. */

@@ -160,7 +160,8 @@ static int checked_word_count(const char *function, int batch, int length)
 {
     if (batch < 1 || length < 1 || batch > INT_MAX / length)
         core_fatal("%s: expects batch >= 1 and length >= 1 with batch * length <= %d, "
-                   "got batch %d and length %d", function, INT_MAX, batch, length);
+                   "got batch %d and length %d",
+                   function, INT_MAX, batch, length);
     return batch * length;
 }
 
@@ -199,10 +200,7 @@ Tensor *cnn_forward(Tape *tape, void *model, const int *ids, int batch, int leng
     return op_linear(tape, pooled, cnn->out_weight, cnn->out_bias);
 }
 
-int cnn_receptive_field(int layers)
-{
-    return layers * (CNN_KERNEL - 1) + 1;
-}
+int cnn_receptive_field(int layers) { return layers * (CNN_KERNEL - 1) + 1; }
 
 /* Sets *product = a * b; returns false when it overflows size_t. */
 static bool multiply_size(size_t a, size_t b, size_t *product)

@@ -39,8 +39,8 @@
  * position t (with CONV_SAME padding), one set of weights for all positions.
  */
 typedef struct ConvLayer {
-    Tensor *weight;   /**< [D, CNN_KERNEL*D], He-initialised */
-    Tensor *bias;     /**< [D], initialised to 0 */
+    Tensor *weight; /**< [D, CNN_KERNEL*D], He-initialised */
+    Tensor *bias;   /**< [D], initialised to 0 */
 } ConvLayer;
 
 /**
@@ -73,21 +73,21 @@ Tensor *conv_layer_forward(Tape *tape, const ConvLayer *layer, Tensor *x, ConvPa
 
 /** Sizes and padding of a Cnn. */
 typedef struct CnnConfig {
-    int vocab_size;        /**< V, rows of the embedding table, >= 1 */
-    int width;             /**< D, width of every word vector and layer, >= 1 */
-    int layers;            /**< L, convolutional layers, >= 0 (0 is a bag of words) */
-    int classes;           /**< C, outputs of the final linear layer, >= 1 */
-    ConvPadding padding;   /**< CONV_SAME for classification, CONV_CAUSAL for language models */
+    int vocab_size;      /**< V, rows of the embedding table, >= 1 */
+    int width;           /**< D, width of every word vector and layer, >= 1 */
+    int layers;          /**< L, convolutional layers, >= 0 (0 is a bag of words) */
+    int classes;         /**< C, outputs of the final linear layer, >= 1 */
+    ConvPadding padding; /**< CONV_SAME for classification, CONV_CAUSAL for language models */
 } CnnConfig;
 
 /** A CNN classifier; every tensor is owned by it. */
 typedef struct Cnn {
-    CnnConfig config;      /**< the sizes it was built with */
-    Tensor *embedding;     /**< [V, D] word vectors; row v is the vector of word v */
-    ConvLayer **layers;    /**< [L] the convolutional layers, input side first */
-    Tensor *out_weight;    /**< [C, D] the final linear layer */
-    Tensor *out_bias;      /**< [C] */
-    ParamList *params;     /**< every trainable tensor, in the order above */
+    CnnConfig config;   /**< the sizes it was built with */
+    Tensor *embedding;  /**< [V, D] word vectors; row v is the vector of word v */
+    ConvLayer **layers; /**< [L] the convolutional layers, input side first */
+    Tensor *out_weight; /**< [C, D] the final linear layer */
+    Tensor *out_bias;   /**< [C] */
+    ParamList *params;  /**< every trainable tensor, in the order above */
 } Cnn;
 
 /**

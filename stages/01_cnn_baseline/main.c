@@ -74,21 +74,18 @@ static const int DEFAULT_DISTANCES[] = {1, 2, 3, 4, 5, 6, 7, 8, 10};
 
 /* Everything the command line sets. */
 typedef struct Options {
-    int seeds;                  /* training runs per distance, one per seed */
-    int layers;                 /* L */
-    int width;                  /* D */
-    int steps;                  /* training steps per run */
-    int distances[MAX_DISTANCE_COUNT];  /* [distance_count] */
+    int seeds;                         /* training runs per distance, one per seed */
+    int layers;                        /* L */
+    int width;                         /* D */
+    int steps;                         /* training steps per run */
+    int distances[MAX_DISTANCE_COUNT]; /* [distance_count] */
     int distance_count;
-    ProgramOptions common;      /* seed (section 3 also uses seed + 1, ...), threads, out_dir,
-                                   sentences */
+    ProgramOptions common; /* seed (section 3 also uses seed + 1, ...), threads, out_dir,
+                              sentences */
 } Options;
 
 /* Returns "s" unless count is 1, for "1 layer" and "3 layers". */
-static const char *plural(int count)
-{
-    return count == 1 ? "" : "s";
-}
+static const char *plural(int count) { return count == 1 ? "" : "s"; }
 
 /* ------------------------------------------------------------------------- */
 /* Options                                                                    */
@@ -96,36 +93,36 @@ static const char *plural(int count)
 
 static void print_usage(void)
 {
-    printf("Usage: %s [OPTION]...\n"
-           "Walk through the CNN baseline: words become ids (section 1), the receptive\n"
-           "field of L layers (section 2), and accuracy on the distance task inside and\n"
-           "beyond it (section 3).\n"
-           "\n"
-           "  --sentence TEXT       sentence for sections 1 and 2, repeatable; replaces the\n"
-           "                        example \"%s\".\n"
-           "                        At most %d words each. The vocabulary is built from\n"
-           "                        these sentences, so no word is unknown.\n"
-           "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
-           "  --layers N            convolutional layers L in every section, 0..%d\n"
-           "                        (default %d)\n"
-           "  --width N             width D of word vectors and layers, 1..%d (default %d)\n"
-           "  --steps N             training steps per run in section 3, 1..%d (default %d)\n"
-           "  --distances LIST      comma-separated distances between the related words in\n"
-           "                        section 3, each 1..%d (default 1,2,3,4,5,6,7,8,10)\n"
-           "  --seed N              seed of the random weights and of the first training run\n"
-           "                        (default 1)\n"
-           "  --seeds N             training runs per distance, with seeds SEED, SEED+1, ...,\n"
-           "                        1..%d (default %d)\n"
-           "  --out DIR             folder for stage01_distance.csv and .png (default %s)\n"
-           PROGRAM_CHECKPOINT_HELP
-           "                        --save writes the run of the first distance with seed\n"
-           "                        SEED; --load skips training and measures the loaded\n"
-           "                        CNN at every distance\n"
-           "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
-           "  --help                print this help and exit\n",
-           PROGRAM, EXAMPLE_SENTENCE, MAX_WORDS, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH,
-           DEFAULT_WIDTH, MAX_STEPS, train_default_config().steps, MAX_DISTANCE, MAX_SEEDS,
-           DEFAULT_SEEDS, DEFAULT_OUT, PROGRAM_MAX_THREADS, DEFAULT_THREADS);
+    printf(
+        "Usage: %s [OPTION]...\n"
+        "Walk through the CNN baseline: words become ids (section 1), the receptive\n"
+        "field of L layers (section 2), and accuracy on the distance task inside and\n"
+        "beyond it (section 3).\n"
+        "\n"
+        "  --sentence TEXT       sentence for sections 1 and 2, repeatable; replaces the\n"
+        "                        example \"%s\".\n"
+        "                        At most %d words each. The vocabulary is built from\n"
+        "                        these sentences, so no word is unknown.\n"
+        "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
+        "  --layers N            convolutional layers L in every section, 0..%d\n"
+        "                        (default %d)\n"
+        "  --width N             width D of word vectors and layers, 1..%d (default %d)\n"
+        "  --steps N             training steps per run in section 3, 1..%d (default %d)\n"
+        "  --distances LIST      comma-separated distances between the related words in\n"
+        "                        section 3, each 1..%d (default 1,2,3,4,5,6,7,8,10)\n"
+        "  --seed N              seed of the random weights and of the first training run\n"
+        "                        (default 1)\n"
+        "  --seeds N             training runs per distance, with seeds SEED, SEED+1, ...,\n"
+        "                        1..%d (default %d)\n"
+        "  --out DIR             folder for stage01_distance.csv and .png (default %s)\n" PROGRAM_CHECKPOINT_HELP
+        "                        --save writes the run of the first distance with seed\n"
+        "                        SEED; --load skips training and measures the loaded\n"
+        "                        CNN at every distance\n"
+        "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
+        "  --help                print this help and exit\n",
+        PROGRAM, EXAMPLE_SENTENCE, MAX_WORDS, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH,
+        MAX_STEPS, train_default_config().steps, MAX_DISTANCE, MAX_SEEDS, DEFAULT_SEEDS,
+        DEFAULT_OUT, PROGRAM_MAX_THREADS, DEFAULT_THREADS);
 }
 
 static int compare_ints(const void *a, const void *b)
@@ -144,9 +141,10 @@ static void parse_distances(const char *text, Options *options)
     for (;;) {
         size_t length = strcspn(start, ",");
         if (length == 0 || length >= sizeof item || count == MAX_DISTANCE_COUNT)
-            cli_usage_error(PROGRAM, "invalid value '%s' for --distances: expected 1 to %d "
-                            "comma-separated integers from 1 to %d", shown, MAX_DISTANCE_COUNT,
-                            MAX_DISTANCE);
+            cli_usage_error(PROGRAM,
+                            "invalid value '%s' for --distances: expected 1 to %d "
+                            "comma-separated integers from 1 to %d",
+                            shown, MAX_DISTANCE_COUNT, MAX_DISTANCE);
         memcpy(item, start, length);
         item[length] = '\0';
         options->distances[count++] = cli_parse_int(PROGRAM, "--distances", item, 1, MAX_DISTANCE);
@@ -160,8 +158,10 @@ static void parse_distances(const char *text, Options *options)
     qsort(options->distances, (size_t)count, sizeof options->distances[0], compare_ints);
     for (int i = 1; i < count; i++)
         if (options->distances[i] == options->distances[i - 1])
-            cli_usage_error(PROGRAM, "invalid value '%s' for --distances: distance %d appears "
-                            "twice", shown, options->distances[i]);
+            cli_usage_error(PROGRAM,
+                            "invalid value '%s' for --distances: distance %d appears "
+                            "twice",
+                            shown, options->distances[i]);
 }
 
 enum { OPT_LAYERS = PROGRAM_OWN_OPTION, OPT_WIDTH, OPT_STEPS, OPT_DISTANCES, OPT_SEEDS };
@@ -201,15 +201,23 @@ static void parse_options(int argc, char **argv, Options *options)
         {NULL, 0, NULL, 0},
     };
     static const char *const default_sentences[] = {EXAMPLE_SENTENCE};
-    *options = (Options){.seeds = DEFAULT_SEEDS, .layers = DEFAULT_LAYERS,
-                         .width = DEFAULT_WIDTH, .steps = train_default_config().steps};
+    *options = (Options){.seeds = DEFAULT_SEEDS,
+                         .layers = DEFAULT_LAYERS,
+                         .width = DEFAULT_WIDTH,
+                         .steps = train_default_config().steps};
 
     /* Runs use seed, seed + 1, ..., so the top MAX_SEEDS values of --seed are kept free. */
-    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
-                        .handle_option = handle_option, .context = options,
-                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+    ProgramSpec spec = {.name = PROGRAM,
+                        .print_usage = print_usage,
+                        .own_options = own_options,
+                        .handle_option = handle_option,
+                        .context = options,
+                        .takes_sentences = true,
+                        .takes_out = true,
+                        .default_out = DEFAULT_OUT,
                         .takes_checkpoint = true,
-                        .default_threads = DEFAULT_THREADS, .extra_seeds = MAX_SEEDS,
+                        .default_threads = DEFAULT_THREADS,
+                        .extra_seeds = MAX_SEEDS,
                         PROGRAM_DEFAULT_SENTENCES(default_sentences),
                         .max_words = MAX_WORDS,
                         .max_words_reason = "so that the grid of section 2 fits a line"};
@@ -315,9 +323,9 @@ static void section_words(const SentenceSet *sentences, const Cnn *cnn)
 
         /* The identity: a one-hot row times the table selects one row of it. */
         printf("word vectors as one-hot [%d, %d] x table [%d, %d] versus the lookup of rows "
-               "[%d, %d]:\nmax |difference| = %g\n", length, cnn->config.vocab_size,
-               cnn->config.vocab_size, cnn->config.width, length, cnn->config.width,
-               onehot_lookup_difference(cnn, sentences->items[s].ids, length));
+               "[%d, %d]:\nmax |difference| = %g\n",
+               length, cnn->config.vocab_size, cnn->config.vocab_size, cnn->config.width, length,
+               cnn->config.width, onehot_lookup_difference(cnn, sentences->items[s].ids, length));
     }
 }
 
@@ -330,8 +338,11 @@ static Cnn *new_sentence_model(const SentenceSet *sentences, int layers, int wid
 {
     Rng rng;
     rng_seed(&rng, seed, 0);
-    CnnConfig config = {.vocab_size = sentences->vocab->size, .width = width, .layers = layers,
-                        .classes = 2, .padding = CONV_SAME};
+    CnnConfig config = {.vocab_size = sentences->vocab->size,
+                        .width = width,
+                        .layers = layers,
+                        .classes = 2,
+                        .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
     if (!cnn) {
         fprintf(stderr, "%s: out of memory building a CNN of %d layers\n", PROGRAM, layers);
@@ -353,10 +364,10 @@ static void compute_features(const Cnn *cnn, const int *ids, int length, float *
 
 /* Work space for the receptive-field measurements of one sentence. */
 typedef struct FieldBuffers {
-    float *base;       /* [length * D] outputs for the sentence as it is */
-    float *scratch;    /* [length * D] outputs after one word was replaced */
-    int *ids;          /* [length] the sentence with one word replaced */
-    bool *changed;     /* [length * length] row j: outputs that changed when word j did */
+    float *base;    /* [length * D] outputs for the sentence as it is */
+    float *scratch; /* [length * D] outputs after one word was replaced */
+    int *ids;       /* [length] the sentence with one word replaced */
+    bool *changed;  /* [length * length] row j: outputs that changed when word j did */
 } FieldBuffers;
 
 /* Allocates the buffers for sentences of up to MAX_WORDS words at width D. */
@@ -432,8 +443,8 @@ static void print_field_grid(const TokenList *tokens, int layers, const FieldBuf
     printf("outputs more than %d position%s from the replaced word that changed: %d\n", layers,
            plural(layers), changed_outside);
     printf("outputs at most %d position%s away that stayed bit-identical: %d%s\n", layers,
-           plural(layers),
-           unchanged_inside, unchanged_inside ? " (every ReLU on their paths was inactive)" : "");
+           plural(layers), unchanged_inside,
+           unchanged_inside ? " (every ReLU on their paths was inactive)" : "");
 }
 
 /* Returns the position of the first `word` in tokens, or -1. */
@@ -488,8 +499,8 @@ static void print_layers_to_meet(const SentenceSet *sentences, size_t sentence, 
     for (int layers = 1; layers <= MAX_LAYERS; layers++) {
         Cnn *cnn = new_sentence_model(sentences, layers, options->width, options->common.seed);
         int first = -1, last = -1;
-        bool met = some_output_sees_both(cnn, sentences->items[sentence].ids, (int)tokens->count,
-                                         a, b, buffers, &first, &last);
+        bool met = some_output_sees_both(cnn, sentences->items[sentence].ids, (int)tokens->count, a,
+                                         b, buffers, &first, &last);
         cnn_free(cnn);
         if (!met)
             continue;
@@ -503,8 +514,8 @@ static void print_layers_to_meet(const SentenceSet *sentences, size_t sentence, 
             printf(" to %d", last);
         printf(" change%s with both\n", first == last ? "s" : "");
         printf("layers needed before any output sees both '%s' and '%s': %d "
-               "(by the formula, the smallest L with 2L >= %d is %d)\n", word_a, word_b, layers,
-               apart, (apart + 1) / 2);
+               "(by the formula, the smallest L with 2L >= %d is %d)\n",
+               word_a, word_b, layers, apart, (apart + 1) / 2);
         return;
     }
     printf("no output of up to %d layers changes with both\n", MAX_LAYERS);
@@ -517,8 +528,8 @@ static void section_receptive_field(const SentenceSet *sentences, const Cnn *cnn
     printf("\n== 2. The receptive field ==\n\n");
     printf("A CNN of %d layer%s, width %d, random weights (seed %llu). Each row replaces one "
            "word\nby another; X marks an output of the last layer that changed, '.' one that "
-           "stayed\nbit-identical.\n", layers, plural(layers), options->width,
-           (unsigned long long)options->common.seed);
+           "stayed\nbit-identical.\n",
+           layers, plural(layers), options->width, (unsigned long long)options->common.seed);
 
     FieldBuffers buffers = new_field_buffers(options->width);
     for (size_t s = 0; s < sentences->count; s++) {
@@ -562,8 +573,11 @@ static float train_at_distance(const DistanceTask *task, const Options *options,
 {
     Rng rng;
     rng_seed(&rng, seed, 0);
-    CnnConfig config = {.vocab_size = task->vocab->size, .width = options->width,
-                        .layers = options->layers, .classes = 2, .padding = CONV_SAME};
+    CnnConfig config = {.vocab_size = task->vocab->size,
+                        .width = options->width,
+                        .layers = options->layers,
+                        .classes = 2,
+                        .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
     if (!cnn) {
         fprintf(stderr, "%s: out of memory building the CNN\n", PROGRAM);
@@ -587,8 +601,8 @@ static float train_at_distance(const DistanceTask *task, const Options *options,
     ClassifierTask classifier_task = {sample_distance_task, task, task->length};
     TrainResult result = train_classifier(cnn_forward, cnn, cnn->params, classifier_task, train);
     train_exit_on_failure(PROGRAM, &result);
-    fprintf(stderr, "%s: accuracy %.3f, final loss %.3f, %.1f s\n", label,
-            (double)result.accuracy, (double)result.final_loss, result.seconds);
+    fprintf(stderr, "%s: accuracy %.3f, final loss %.3f, %.1f s\n", label, (double)result.accuracy,
+            (double)result.final_loss, result.seconds);
 
     cnn_free(cnn);
     return result.accuracy;
@@ -599,8 +613,11 @@ static size_t count_task_parameters(const DistanceTask *task, const Options *opt
 {
     Rng rng;
     rng_seed(&rng, options->common.seed, 0);
-    CnnConfig config = {.vocab_size = task->vocab->size, .width = options->width,
-                        .layers = options->layers, .classes = 2, .padding = CONV_SAME};
+    CnnConfig config = {.vocab_size = task->vocab->size,
+                        .width = options->width,
+                        .layers = options->layers,
+                        .classes = 2,
+                        .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
     if (!cnn) {
         fprintf(stderr, "%s: out of memory building the CNN\n", PROGRAM);
@@ -632,12 +649,13 @@ static void print_training_setup(const DistanceTask *task, const Options *option
            2 * options->layers);
     if (options->common.load_path) {
         printf("No training: every run uses the parameters of %s; accuracy on %d held-out\n"
-               "sentences.\n\n", options->common.load_path, train.eval_batches * train.batch);
+               "sentences.\n\n",
+               options->common.load_path, train.eval_batches * train.batch);
         return;
     }
     printf("Training per run: %d steps of %d sentences, Adam with learning rate %g, gradient\n"
-           "norm clipped to %g; accuracy on %d held-out sentences.\n\n", options->steps,
-           train.batch, (double)train.learning_rate, (double)train.clip_norm,
+           "norm clipped to %g; accuracy on %d held-out sentences.\n\n",
+           options->steps, train.batch, (double)train.learning_rate, (double)train.clip_norm,
            train.eval_batches * train.batch);
 }
 
@@ -671,8 +689,10 @@ static DistanceTask *new_task(int distance, int layers)
 {
     DistanceTask *task = distance_task_new(distance, cnn_receptive_field(layers), TASK_MARGIN);
     if (!task) {
-        fprintf(stderr, "%s: failed to build the distance task for distance %d "
-                "(sentence too long, or out of memory)\n", PROGRAM, distance);
+        fprintf(stderr,
+                "%s: failed to build the distance task for distance %d "
+                "(sentence too long, or out of memory)\n",
+                PROGRAM, distance);
         exit(1);
     }
     return task;
@@ -695,8 +715,11 @@ static void run_distance(int distance, const Options *options, float *accuracies
                          AccuracySummary *inside, AccuracySummary *beyond)
 {
     DistanceTask *task = new_task(distance, options->layers);
-    CnnConfig config = {.vocab_size = task->vocab->size, .width = options->width,
-                        .layers = options->layers, .classes = 2, .padding = CONV_SAME};
+    CnnConfig config = {.vocab_size = task->vocab->size,
+                        .width = options->width,
+                        .layers = options->layers,
+                        .classes = 2,
+                        .padding = CONV_SAME};
     size_t multiply_adds = 0;
     cnn_multiply_adds(config, task->length, &multiply_adds);
 
@@ -740,8 +763,8 @@ static void write_distance_results(const Options *options, const float *accuraci
         exit(1);
     }
 
-    CsvWriter *csv = csv_open(csv_path, "distance,layers,receptive_field,seed,accuracy", error,
-                              sizeof error);
+    CsvWriter *csv =
+        csv_open(csv_path, "distance,layers,receptive_field,seed,accuracy", error, sizeof error);
     if (!csv) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
@@ -769,8 +792,11 @@ static void check_checkpoint(const Options *options)
     DistanceTask *task = new_task(options->distances[0], options->layers);
     Rng rng;
     rng_seed(&rng, options->common.seed, 0);
-    CnnConfig config = {.vocab_size = task->vocab->size, .width = options->width,
-                        .layers = options->layers, .classes = 2, .padding = CONV_SAME};
+    CnnConfig config = {.vocab_size = task->vocab->size,
+                        .width = options->width,
+                        .layers = options->layers,
+                        .classes = 2,
+                        .padding = CONV_SAME};
     Cnn *cnn = cnn_new(config, &rng);
     if (!cnn) {
         fprintf(stderr, "%s: out of memory building the CNN\n", PROGRAM);
@@ -798,7 +824,8 @@ static void section_training(const Options *options)
         /* A rule between the last distance inside the receptive field and the first beyond it. */
         if (!ruled && options->distances[i] > 2 * options->layers) {
             printf("---- receptive field: %d word%s; from distance %d on no output sees both "
-                   "----\n", field, plural(field), field);
+                   "----\n",
+                   field, plural(field), field);
             ruled = true;
         }
         float *row = accuracies + (size_t)i * (size_t)options->seeds;

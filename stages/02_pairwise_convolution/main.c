@@ -51,9 +51,9 @@ static const int TREE_CASES[][2] = {{3, 2}, {4, 2}, {2, 3}};
 
 /* Everything the command line sets. */
 typedef struct Options {
-    int layers;             /* L */
-    int width;              /* D */
-    ProgramOptions common;  /* seed, threads (0 keeps OpenMP's default), out_dir, sentences */
+    int layers;            /* L */
+    int width;             /* D */
+    ProgramOptions common; /* seed, threads (0 keeps OpenMP's default), out_dir, sentences */
 } Options;
 
 /* ------------------------------------------------------------------------- */
@@ -108,9 +108,14 @@ static void parse_options(int argc, char **argv, Options *options)
     *options = (Options){.layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH};
 
     /* No word limit: check_sentence_sizes applies the size guard to each sentence. */
-    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
-                        .handle_option = handle_option, .context = options,
-                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+    ProgramSpec spec = {.name = PROGRAM,
+                        .print_usage = print_usage,
+                        .own_options = own_options,
+                        .handle_option = handle_option,
+                        .context = options,
+                        .takes_sentences = true,
+                        .takes_out = true,
+                        .default_out = DEFAULT_OUT,
                         PROGRAM_DEFAULT_SENTENCES(default_sentences)};
     program_parse_options(&spec, argc, argv, &options->common);
 }
@@ -149,8 +154,10 @@ static void check_sentence_sizes(const Options *options, int vocab_size)
 {
     for (size_t i = 0; i < options->common.sentences.count; i++) {
         const Sentence *sentence = &options->common.sentences.items[i];
-        PairwiseRequest request = {.batch = 1, .words = sentence->words.count,
-                                   .layers = options->layers, .input_width = vocab_size,
+        PairwiseRequest request = {.batch = 1,
+                                   .words = sentence->words.count,
+                                   .layers = options->layers,
+                                   .input_width = vocab_size,
                                    .width = options->width};
         char error[1024];
         if (!pairwise_check_size(&request, NULL, error, sizeof error))
@@ -221,8 +228,8 @@ static void format_count(bool fits, size_t exact, double approximate, char *text
 /* Prints one row of the growth table and writes it to the CSV (when csv is not NULL). */
 static void growth_row(CsvWriter *csv, size_t words, int layers, int width)
 {
-    PairwiseRequest request = {.batch = 1, .words = words, .layers = layers,
-                               .input_width = width, .width = width};
+    PairwiseRequest request = {
+        .batch = 1, .words = words, .layers = layers, .input_width = width, .width = width};
     PairwiseSize size = {0};
     size_t vectors = 0;
     bool count_fits = pairwise_vector_count(words, layers, &vectors);
@@ -240,10 +247,10 @@ static void growth_row(CsvWriter *csv, size_t words, int layers, int width)
     char vectors_text[48], bytes_text[48];
     format_count(count_fits, vectors, approx_vectors, vectors_text, sizeof vectors_text);
     format_count(size_fits, size.bytes, approx_bytes, bytes_text, sizeof bytes_text);
-    const char *status = accepted ? "accepted"
-                         : !count_fits || !size_fits ? "rejected: overflows size_t"
+    const char *status = accepted                              ? "accepted"
+                         : !count_fits || !size_fits           ? "rejected: overflows size_t"
                          : size.vectors > PAIRWISE_MAX_VECTORS ? "rejected: vector count"
-                                                                : "rejected: bytes";
+                                                               : "rejected: bytes";
     printf("%5zu  %6d  %26s  %26s  %s\n", words, layers, vectors_text, bytes_text, status);
     if (csv)
         csv_row(csv, "%zu,%d,%.6g,%.6g,%d", words, layers, approx_vectors, approx_bytes,
@@ -306,8 +313,8 @@ static void tree_case(const Options *options, int n, int layers)
 {
     Rng rng;
     rng_seed(&rng, options->common.seed, 3);
-    PairwiseConfig config = {.input_width = n, .width = options->width, .layers = layers,
-                             .classes = CLASSES};
+    PairwiseConfig config = {
+        .input_width = n, .width = options->width, .layers = layers, .classes = CLASSES};
     PairwiseModel *model = pairwise_model_new(&config, &rng, NULL);
     if (!model) {
         fprintf(stderr, "%s: out of memory building the model of section 3\n", PROGRAM);
@@ -368,8 +375,8 @@ static void section_order(const PairwiseModel *model, const SentenceSet *sentenc
             continue;
         }
         int *swapped_ids = malloc(n * sizeof *swapped_ids);
-        char *swapped_text = swapped_ids ? sentence_swap_words(sentence, n - 2, n - 1, swapped_ids)
-                                         : NULL;
+        char *swapped_text =
+            swapped_ids ? sentence_swap_words(sentence, n - 2, n - 1, swapped_ids) : NULL;
         if (!swapped_text) {
             fprintf(stderr, "%s: out of memory reordering a sentence\n", PROGRAM);
             exit(1);
@@ -405,8 +412,10 @@ int main(int argc, char **argv)
 
     Rng rng;
     rng_seed(&rng, options.common.seed, 2);
-    PairwiseConfig config = {.input_width = vocab_size, .width = options.width,
-                             .layers = options.layers, .classes = CLASSES};
+    PairwiseConfig config = {.input_width = vocab_size,
+                             .width = options.width,
+                             .layers = options.layers,
+                             .classes = CLASSES};
     PairwiseModel *model = pairwise_model_new(&config, &rng, NULL);
     if (!model) {
         fprintf(stderr, "%s: out of memory building the model\n", PROGRAM);

@@ -137,8 +137,8 @@ static bool add_sizes(size_t a, size_t b, size_t *sum)
 /* Returns whether every size of the request is in range. */
 static bool request_valid(const PairwiseRequest *request)
 {
-    return request->batch >= 1 && request->words >= 1 && request->layers >= 0
-           && request->input_width >= 1 && request->width >= 1;
+    return request->batch >= 1 && request->words >= 1 && request->layers >= 0 &&
+           request->input_width >= 1 && request->width >= 1;
 }
 
 bool pairwise_forward_size(const PairwiseRequest *request, PairwiseSize *size)
@@ -154,10 +154,10 @@ bool pairwise_forward_size(const PairwiseRequest *request, PairwiseSize *size)
     for (int l = 1; l <= request->layers; l++) {
         size_t per_vector = 2 * in_width + 2 * width; /* both are below 2^32, so no overflow */
         size_t layer_floats;
-        if (!multiply_sizes(vectors, vectors, &vectors)
-            || !multiply_sizes(request->batch, vectors, &layer_floats)
-            || !multiply_sizes(layer_floats, per_vector, &layer_floats)
-            || !add_sizes(floats, layer_floats, &floats))
+        if (!multiply_sizes(vectors, vectors, &vectors) ||
+            !multiply_sizes(request->batch, vectors, &layer_floats) ||
+            !multiply_sizes(layer_floats, per_vector, &layer_floats) ||
+            !add_sizes(floats, layer_floats, &floats))
             return false;
         in_width = width;
     }
@@ -201,13 +201,15 @@ bool pairwise_check_size(const PairwiseRequest *request, PairwiseSize *size, cha
     char power[64];
     char limits[160];
     format_power(request, power, sizeof power);
-    snprintf(limits, sizeof limits,
-             "the limit is %zu vectors (2^26) and %zu bytes (1 GiB): use fewer words or fewer layers",
-             PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
+    snprintf(
+        limits, sizeof limits,
+        "the limit is %zu vectors (2^26) and %zu bytes (1 GiB): use fewer words or fewer layers",
+        PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
 
     if (!request_valid(request)) {
-        snprintf(error, error_size, "invalid pairwise request: batch, words, widths must be >= 1 "
-                                    "and layers >= 0");
+        snprintf(error, error_size,
+                 "invalid pairwise request: batch, words, widths must be >= 1 "
+                 "and layers >= 0");
         return false;
     }
 
@@ -232,8 +234,9 @@ bool pairwise_check_size(const PairwiseRequest *request, PairwiseSize *size, cha
     }
 
     if (exact.vectors > PAIRWISE_MAX_VECTORS || exact.bytes > PAIRWISE_MAX_BYTES) {
-        snprintf(error, error_size, "%d layers on %zu words need %s = %zu vectors and %zu bytes; %s",
-                 request->layers, request->words, power, exact.vectors, exact.bytes, limits);
+        snprintf(error, error_size,
+                 "%d layers on %zu words need %s = %zu vectors and %zu bytes; %s", request->layers,
+                 request->words, power, exact.vectors, exact.bytes, limits);
         return false;
     }
     if (size)
@@ -257,9 +260,9 @@ static void params_truncate(ParamList *params, size_t count)
 /* Returns whether every size of @p config is in range. */
 static bool config_valid(const PairwiseConfig *config)
 {
-    return config->input_width >= 1 && config->input_width <= INT_MAX / 2 && config->width >= 1
-           && config->width <= INT_MAX / 2 && config->layers >= 1
-           && config->layers <= PAIRWISE_MAX_LAYERS && config->classes >= 1;
+    return config->input_width >= 1 && config->input_width <= INT_MAX / 2 && config->width >= 1 &&
+           config->width <= INT_MAX / 2 && config->layers >= 1 &&
+           config->layers <= PAIRWISE_MAX_LAYERS && config->classes >= 1;
 }
 
 /* Allocates the prediction's weight [C, D] and bias [C] and adds them to @p params. */
@@ -275,8 +278,8 @@ static bool add_prediction(PairwiseModel *model, Rng *rng, ParamList *params)
 
     if (!params)
         return true;
-    return params_add(params, model->out_weight, "prediction.weight")
-           && params_add(params, model->out_bias, "prediction.bias");
+    return params_add(params, model->out_weight, "prediction.weight") &&
+           params_add(params, model->out_bias, "prediction.bias");
 }
 
 PairwiseModel *pairwise_model_new(const PairwiseConfig *config, Rng *rng, ParamList *params)
@@ -381,12 +384,13 @@ Tensor *pairwise_index_sequences(Tape *tape, Tensor *x, int layers)
 
     /* T = n^(2^L) sequences of 2^L vectors of width Din, capped like a forward pass. */
     size_t count, floats;
-    if (!pairwise_vector_count(words, layers, &count) || !multiply_sizes(count, length, &floats)
-        || !multiply_sizes(floats, width, &floats) || floats > PAIRWISE_MAX_BYTES / sizeof(float))
+    if (!pairwise_vector_count(words, layers, &count) || !multiply_sizes(count, length, &floats) ||
+        !multiply_sizes(floats, width, &floats) || floats > PAIRWISE_MAX_BYTES / sizeof(float))
         return NULL;
     Tensor *out = tape_tensor(tape, shape3((int)count, (int)length, (int)width), false);
 
-    /* Sequence i, place j: the vector whose index is base-n digit j of i, most significant first. */
+    /* Sequence i, place j: the vector whose index is base-n digit j of i, most significant first.
+     */
     for (size_t i = 0; i < count; i++) {
         size_t rest = i;
         for (size_t j = length; j-- > 0;) {
@@ -403,13 +407,14 @@ Tensor *pairwise_tree_cnn_forward(Tape *tape, const PairwiseModel *model, Tensor
 {
     /* Shapes: sequences [T, 2^L, Din]. */
     int layers = model->config.layers;
-    if (sequences->shape.ndim != 3 || sequences->shape.dim[1] != 1 << layers
-        || sequences->shape.dim[2] != model->config.input_width)
+    if (sequences->shape.ndim != 3 || sequences->shape.dim[1] != 1 << layers ||
+        sequences->shape.dim[2] != model->config.input_width)
         core_fatal("pairwise_tree_cnn_forward: sequences must be [T, %d, %d] for this model",
                    1 << layers, model->config.input_width);
     int count = sequences->shape.dim[0];
 
-    /* Level l: windows of 2 vectors at stride 2, [T, 2s, W] read as [T, s, 2W], then the pair net. */
+    /* Level l: windows of 2 vectors at stride 2, [T, 2s, W] read as [T, s, 2W], then the pair net.
+     */
     Tensor *h = sequences;
     int length = 1 << layers;
     for (int l = 0; l < layers; l++) {

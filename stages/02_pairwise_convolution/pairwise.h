@@ -20,8 +20,8 @@
 
 /** The small net applied to one pair: relu(weight [x_q ; x_k] + bias). */
 typedef struct PairNet {
-    Tensor *weight;   /**< [Dout, 2*Din] */
-    Tensor *bias;     /**< [Dout] */
+    Tensor *weight; /**< [Dout, 2*Din] */
+    Tensor *bias;   /**< [Dout] */
 } PairNet;
 
 /**
@@ -71,18 +71,18 @@ bool pairwise_vector_count(size_t words, int layers, size_t *count);
 
 /** The sizes a pairwise forward pass would have, before anything is allocated. */
 typedef struct PairwiseRequest {
-    size_t batch;       /**< B, sentences processed together */
-    size_t words;       /**< n, words per sentence */
-    int layers;         /**< L, pairwise layers */
-    int input_width;    /**< Din of layer 1 (V for one-hot words) */
-    int width;          /**< D, the output width of every layer */
-    bool gradients;     /**< count the gradients a training step allocates too */
+    size_t batch;    /**< B, sentences processed together */
+    size_t words;    /**< n, words per sentence */
+    int layers;      /**< L, pairwise layers */
+    int input_width; /**< Din of layer 1 (V for one-hot words) */
+    int width;       /**< D, the output width of every layer */
+    bool gradients;  /**< count the gradients a training step allocates too */
 } PairwiseRequest;
 
 /** What a forward pass of a PairwiseRequest would allocate. */
 typedef struct PairwiseSize {
-    size_t vectors;     /**< n^(2^L), the final vectors of one sentence */
-    size_t bytes;       /**< bytes of every layer's tensors for the whole batch */
+    size_t vectors; /**< n^(2^L), the final vectors of one sentence */
+    size_t bytes;   /**< bytes of every layer's tensors for the whole batch */
 } PairwiseSize;
 
 /**
@@ -116,10 +116,10 @@ bool pairwise_check_size(const PairwiseRequest *request, PairwiseSize *size, cha
 
 /** The sizes of a pairwise model. */
 typedef struct PairwiseConfig {
-    int input_width;    /**< Din of layer 1: V for one-hot words, V + P with positions */
-    int width;          /**< D, the output width of every pair net */
-    int layers;         /**< L, 1 .. PAIRWISE_MAX_LAYERS */
-    int classes;        /**< C, the number of outputs of the prediction */
+    int input_width; /**< Din of layer 1: V for one-hot words, V + P with positions */
+    int width;       /**< D, the output width of every pair net */
+    int layers;      /**< L, 1 .. PAIRWISE_MAX_LAYERS */
+    int classes;     /**< C, the number of outputs of the prediction */
 } PairwiseConfig;
 
 /**
@@ -127,10 +127,10 @@ typedef struct PairwiseConfig {
  * Layer 1's pair net reads [x_q ; x_k] of width 2*Din, the others 2*D.
  */
 typedef struct PairwiseModel {
-    PairwiseConfig config;                /**< the sizes it was built with */
-    PairNet *nets[PAIRWISE_MAX_LAYERS];   /**< [layers] one pair net per layer */
-    Tensor *out_weight;                   /**< [C, D] the prediction's weight */
-    Tensor *out_bias;                     /**< [C] the prediction's bias */
+    PairwiseConfig config;              /**< the sizes it was built with */
+    PairNet *nets[PAIRWISE_MAX_LAYERS]; /**< [layers] one pair net per layer */
+    Tensor *out_weight;                 /**< [C, D] the prediction's weight */
+    Tensor *out_bias;                   /**< [C] the prediction's bias */
 } PairwiseModel;
 
 /**

@@ -48,11 +48,11 @@
 
 /* Everything the command line sets. */
 typedef struct Options {
-    int layers;             /* L */
-    int width;              /* D */
-    int positions;          /* P */
-    int steps;              /* training steps of section 5; 0 skips it */
-    ProgramOptions common;  /* seed, threads (0 keeps OpenMP's default), sentences */
+    int layers;            /* L */
+    int width;             /* D */
+    int positions;         /* P */
+    int steps;             /* training steps of section 5; 0 skips it */
+    ProgramOptions common; /* seed, threads (0 keeps OpenMP's default), sentences */
 } Options;
 
 /* ------------------------------------------------------------------------- */
@@ -83,8 +83,8 @@ static void print_usage(void)
            "A sentence whose layers need more than %zu vectors or %zu bytes is\n"
            "rejected with exit status 2 before anything is allocated.\n",
            PROGRAM, DEFAULT_SENTENCE, MAX_POSITIONS, POSITIONS_DEFAULT, PAIRWISE_MAX_LAYERS,
-           DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS,
-           PROGRAM_MAX_THREADS, PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
+           DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS, PROGRAM_MAX_THREADS,
+           PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
 }
 
 enum { OPT_POSITIONS = PROGRAM_OWN_OPTION, OPT_LAYERS, OPT_WIDTH, OPT_STEPS };
@@ -120,14 +120,20 @@ static void parse_options(int argc, char **argv, Options *options)
         {NULL, 0, NULL, 0},
     };
     static const char *const default_sentences[] = {DEFAULT_SENTENCE};
-    *options = (Options){.layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH,
-                         .positions = POSITIONS_DEFAULT, .steps = DEFAULT_STEPS};
+    *options = (Options){.layers = DEFAULT_LAYERS,
+                         .width = DEFAULT_WIDTH,
+                         .positions = POSITIONS_DEFAULT,
+                         .steps = DEFAULT_STEPS};
 
     /* No word limit here, because --positions may follow --sentence: check_sentences
      * applies P and the size guard once every option is read. */
-    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
-                        .handle_option = handle_option, .context = options,
-                        .takes_sentences = true, PROGRAM_DEFAULT_SENTENCES(default_sentences)};
+    ProgramSpec spec = {.name = PROGRAM,
+                        .print_usage = print_usage,
+                        .own_options = own_options,
+                        .handle_option = handle_option,
+                        .context = options,
+                        .takes_sentences = true,
+                        PROGRAM_DEFAULT_SENTENCES(default_sentences)};
     program_parse_options(&spec, argc, argv, &options->common);
 }
 
@@ -175,20 +181,22 @@ static void check_sentences(const Options *options, int vocab_size)
     for (size_t i = 0; i < options->common.sentences.count; i++) {
         const Sentence *sentence = &options->common.sentences.items[i];
         size_t n = sentence->words.count;
-        PairwiseRequest request = {.batch = 1, .words = n, .layers = options->layers,
+        PairwiseRequest request = {.batch = 1,
+                                   .words = n,
+                                   .layers = options->layers,
                                    .input_width = vocab_size + options->positions,
                                    .width = options->width};
         char error[1024];
-        if (!positions_check_length(n, options->positions, error, sizeof error)
-            || !pairwise_check_size(&request, NULL, error, sizeof error))
+        if (!positions_check_length(n, options->positions, error, sizeof error) ||
+            !pairwise_check_size(&request, NULL, error, sizeof error))
             program_reject_sentence(PROGRAM, &options->common.sentences, i, "%s", error);
     }
 }
 
 /* The models of sections 2 to 4: stage 03, and stage 02 with its word weights. */
 typedef struct Models {
-    PositionModel *positions;   /* stage 03 */
-    PairwiseModel *words;       /* stage 02: the same weights without the position columns */
+    PositionModel *positions; /* stage 03 */
+    PairwiseModel *words;     /* stage 02: the same weights without the position columns */
 } Models;
 
 /* Runs stage 03 on one sentence of ids [n] and copies its output [C] into out. */
@@ -217,9 +225,9 @@ static void word_output(const PairwiseModel *model, const int *ids, int n, float
 /* A sentence and the same words with the last two swapped; ids and text are owned. */
 typedef struct SentencePair {
     const Sentence *sentence;
-    int *swapped_ids;           /* [n] */
+    int *swapped_ids; /* [n] */
     char *swapped_text;
-    int length;                 /* n */
+    int length; /* n */
 } SentencePair;
 
 /* Fills @p pair for @p sentence; returns false for a sentence of one word. */
@@ -254,7 +262,8 @@ static void section_inputs(const Options *options, const SentenceSet *sentences)
 {
     int vocab_size = sentences->vocab->size;
     printf("== 1. Input vectors: [one-hot(word) ; one-hot(position)], V = %d word columns and "
-           "P = %d position columns\n\n", vocab_size, options->positions);
+           "P = %d position columns\n\n",
+           vocab_size, options->positions);
     const Sentence *sentence = &sentences->items[0];
     printf("sentence \"%s\"\n", sentence->text);
     for (size_t t = 0; t < sentence->words.count; t++) {
@@ -332,13 +341,13 @@ static void section_zero_identity(const Models *models, const SentenceSet *sente
     for (size_t i = 0; i < sentences->count; i++) {
         SentencePair pair;
         bool reordered = make_pair(&sentences->items[i], &pair);
-        double diff = zeroed_difference(models->positions, models->words,
-                                        pair.sentence->ids, pair.length);
+        double diff =
+            zeroed_difference(models->positions, models->words, pair.sentence->ids, pair.length);
         printf("  %-24s max difference %g\n", pair.sentence->text, diff);
         largest = fmax(largest, diff);
         if (reordered) {
-            diff = zeroed_difference(models->positions, models->words, pair.swapped_ids,
-                                     pair.length);
+            diff =
+                zeroed_difference(models->positions, models->words, pair.swapped_ids, pair.length);
             printf("  %-24s max difference %g\n", pair.swapped_text, diff);
             largest = fmax(largest, diff);
         }
@@ -361,7 +370,8 @@ static Tensor *weight_block(const PositionModel *model, int offset)
     Tensor *block = tensor_new(shape2(rows, half), false);
     for (int d = 0; d < rows; d++)
         memcpy(block->data + (size_t)d * (size_t)half,
-               weight->data + (size_t)d * (size_t)(2 * half) + offset, (size_t)half * sizeof(float));
+               weight->data + (size_t)d * (size_t)(2 * half) + offset,
+               (size_t)half * sizeof(float));
     return block;
 }
 
@@ -393,9 +403,10 @@ static void section_position_vectors(const PositionModel *model, const SentenceS
 {
     printf("== 3. One-hot positions times a weight matrix = a position vector added to the "
            "word's vector\n\n");
-    printf("Layer 1 multiplies [word ; position] by a [D, V+P] block of its weight (one for the\n"
-           "query, one for the key). Its first V columns are a word table, its last P columns a\n"
-           "table of learned position vectors: W [one-hot(w) ; one-hot(p)] = word(w) + position(p).\n\n");
+    printf(
+        "Layer 1 multiplies [word ; position] by a [D, V+P] block of its weight (one for the\n"
+        "query, one for the key). Its first V columns are a word table, its last P columns a\n"
+        "table of learned position vectors: W [one-hot(w) ; one-hot(p)] = word(w) + position(p).\n\n");
     int half = model->vocab_size + model->positions;
     for (size_t i = 0; i < sentences->count; i++) {
         const Sentence *sentence = &sentences->items[i];
@@ -433,19 +444,21 @@ static TrainResult train_one(const Options *options, const OrderTask *task, bool
     rng_seed(&rng, options->common.seed, 4);
     ParamList *params = params_new();
     check_allocated(params, "a parameter list");
-    PairwiseConfig config = {.input_width = vocab_size, .width = options->width,
-                             .layers = options->layers, .classes = CLASSES};
+    PairwiseConfig config = {.input_width = vocab_size,
+                             .width = options->width,
+                             .layers = options->layers,
+                             .classes = CLASSES};
 
     TrainConfig train = train_default_config();
     train.steps = options->steps;
     train.seed = options->common.seed;
-    ClassifierTask classifier_task = {.sample = sample_order_task, .task = task,
-                                      .length = ORDER_TASK_LENGTH};
+    ClassifierTask classifier_task = {
+        .sample = sample_order_task, .task = task, .length = ORDER_TASK_LENGTH};
     TrainResult result;
     if (with_positions) {
         train.label = "stage 03";
-        PositionModel *model = position_model_new(vocab_size, options->positions, &config, &rng,
-                                                  params);
+        PositionModel *model =
+            position_model_new(vocab_size, options->positions, &config, &rng, params);
         check_allocated(model, "the stage 03 model");
         result = train_classifier(position_model_forward, model, params, classifier_task, train);
         train_exit_on_failure(PROGRAM, &result);
@@ -466,8 +479,8 @@ static void section_training(const Options *options)
 {
     printf("== 5. Training on the word order task\n\n");
     if (options->steps == 0 || options->positions < ORDER_TASK_LENGTH) {
-        printf("  skipped: %s\n\n", options->steps == 0 ? "--steps 0"
-                                                        : "the task needs at least 3 positions");
+        printf("  skipped: %s\n\n",
+               options->steps == 0 ? "--steps 0" : "the task needs at least 3 positions");
         return;
     }
     printf("Sentences \"the ADJECTIVE NOUN\" (label 1) and \"the NOUN ADJECTIVE\" (label 0), from\n"
@@ -498,8 +511,11 @@ static void section_training(const Options *options)
 static void count_row(const Options *options, int input_width, size_t words)
 {
     for (int layers = 1; layers <= options->layers + 1; layers++) {
-        PairwiseRequest request = {.batch = 1, .words = words, .layers = layers,
-                                   .input_width = input_width, .width = options->width};
+        PairwiseRequest request = {.batch = 1,
+                                   .words = words,
+                                   .layers = layers,
+                                   .input_width = input_width,
+                                   .width = options->width};
         PairwiseSize size;
         size_t vectors;
         char vectors_text[32];
@@ -543,8 +559,10 @@ int main(int argc, char **argv)
     /* Stage 03 draws the weights; stage 02 gets a copy without the position columns. */
     Rng rng;
     rng_seed(&rng, options.common.seed, 2);
-    PairwiseConfig config = {.input_width = vocab_size, .width = options.width,
-                             .layers = options.layers, .classes = CLASSES};
+    PairwiseConfig config = {.input_width = vocab_size,
+                             .width = options.width,
+                             .layers = options.layers,
+                             .classes = CLASSES};
     Models models = {
         .positions = position_model_new(vocab_size, options.positions, &config, &rng, NULL),
         .words = pairwise_model_new(&config, &rng, NULL),

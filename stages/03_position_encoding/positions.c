@@ -86,7 +86,8 @@ Tensor *position_model_forward(Tape *tape, void *model, const int *ids, int batc
 
 void positions_zero_position_weights(PositionModel *model)
 {
-    /* Shapes: weight [D, 2(V+P)]; blocks: query word V, query position P, key word V, key position P. */
+    /* Shapes: weight [D, 2(V+P)]; blocks: query word V, query position P, key word V, key position
+     * P. */
     Tensor *weight = model->pairwise->nets[0]->weight;
     size_t columns = (size_t)tensor_cols(weight);
     size_t words = (size_t)model->vocab_size;
@@ -103,8 +104,8 @@ static bool sizes_match(const PositionModel *source, const PairwiseModel *target
 {
     PairwiseConfig a = source->pairwise->config;
     PairwiseConfig b = target->config;
-    return b.input_width == source->vocab_size && a.width == b.width && a.layers == b.layers
-           && a.classes == b.classes;
+    return b.input_width == source->vocab_size && a.width == b.width && a.layers == b.layers &&
+           a.classes == b.classes;
 }
 
 bool positions_copy_word_weights(const PositionModel *source, PairwiseModel *target)

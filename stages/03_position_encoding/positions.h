@@ -27,9 +27,9 @@
 
 /** A stage 02 model whose input is [one-hot(word) ; one-hot(position)]. */
 typedef struct PositionModel {
-    int vocab_size;             /**< V, the word part of each input vector */
-    int positions;              /**< P, the position part; sentences have at most P words */
-    PairwiseModel *pairwise;    /**< the layers and prediction, with input width V + P; owned */
+    int vocab_size;          /**< V, the word part of each input vector */
+    int positions;           /**< P, the position part; sentences have at most P words */
+    PairwiseModel *pairwise; /**< the layers and prediction, with input width V + P; owned */
 } PositionModel;
 
 /**

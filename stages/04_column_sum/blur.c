@@ -40,10 +40,10 @@ static double dot(const float *a, const float *b, int width)
 
 /* The dot products one trial needs; everything else about the vectors is not used. */
 typedef struct TrialDots {
-    double u_others;   /* u . S */
-    double others2;    /* S . S */
-    double *d_u;       /* [M - 1] distractor . u */
-    double *d_others;  /* [M - 1] distractor . S */
+    double u_others;  /* u . S */
+    double others2;   /* S . S */
+    double *d_u;      /* [M - 1] distractor . u */
+    double *d_others; /* [M - 1] distractor . S */
 } TrialDots;
 
 /* Draws trial @p trial into @p dots, using @p scratch [3 * width] as workspace. */

@@ -30,19 +30,19 @@
 
 /** Settings of a blurring measurement. */
 typedef struct BlurConfig {
-    int width;       /**< d, the width of every vector */
-    int codebook;    /**< M, candidates in the retrieval codebook, c included; >= 2 */
-    int trials;      /**< trials per point */
-    uint64_t seed;   /**< seeds the trials */
+    int width;     /**< d, the width of every vector */
+    int codebook;  /**< M, candidates in the retrieval codebook, c included; >= 2 */
+    int trials;    /**< trials per point */
+    uint64_t seed; /**< seeds the trials */
 } BlurConfig;
 
 /** One measured point: n vectors at one dominance. */
 typedef struct BlurPoint {
-    int count;               /**< n, vectors in the sum */
-    double dominance;        /**< |c| divided by the norm of each other vector */
-    double mean_cosine;      /**< mean of cos(s, c) over the trials */
-    double expected_cosine;  /**< dominance / sqrt(dominance^2 + n - 1), the large-d estimate */
-    double retrieval;        /**< fraction of trials in which c was the nearest codebook entry */
+    int count;              /**< n, vectors in the sum */
+    double dominance;       /**< |c| divided by the norm of each other vector */
+    double mean_cosine;     /**< mean of cos(s, c) over the trials */
+    double expected_cosine; /**< dominance / sqrt(dominance^2 + n - 1), the large-d estimate */
+    double retrieval;       /**< fraction of trials in which c was the nearest codebook entry */
 } BlurPoint;
 
 /**

@@ -63,11 +63,11 @@ static const double BLUR_DOMINANCES[] = {1, 2, 4, 8, 16};
 
 /* Everything the command line sets. */
 typedef struct Options {
-    int layers;               /* L of section 1 */
-    int width;                /* d of section 2 */
-    int codebook;             /* M of section 2 */
-    int trials;               /* trials per point of section 2 */
-    ProgramOptions common;    /* seed, threads, out_dir, sentences */
+    int layers;            /* L of section 1 */
+    int width;             /* d of section 2 */
+    int codebook;          /* M of section 2 */
+    int trials;            /* trials per point of section 2 */
+    ProgramOptions common; /* seed, threads, out_dir, sentences */
 } Options;
 
 /* ------------------------------------------------------------------------- */
@@ -93,9 +93,9 @@ static void print_usage(void)
            "  --out DIR             folder for stage04_blur.csv and .png (default %s)\n"
            "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
            "  --help                print this help and exit\n",
-           PROGRAM, MAX_WORDS, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH,
-           MAX_CODEBOOK, DEFAULT_CODEBOOK, MAX_TRIALS, DEFAULT_TRIALS, DEFAULT_OUT,
-           PROGRAM_MAX_THREADS, DEFAULT_THREADS);
+           PROGRAM, MAX_WORDS, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH, MAX_CODEBOOK,
+           DEFAULT_CODEBOOK, MAX_TRIALS, DEFAULT_TRIALS, DEFAULT_OUT, PROGRAM_MAX_THREADS,
+           DEFAULT_THREADS);
 }
 
 enum { OPT_LAYERS = PROGRAM_OWN_OPTION, OPT_WIDTH, OPT_CODEBOOK, OPT_TRIALS };
@@ -130,11 +130,18 @@ static void parse_options(int argc, char **argv, Options *options)
         {"trials", required_argument, NULL, OPT_TRIALS},
         {NULL, 0, NULL, 0},
     };
-    *options = (Options){.layers = DEFAULT_LAYERS, .width = DEFAULT_WIDTH,
-                         .codebook = DEFAULT_CODEBOOK, .trials = DEFAULT_TRIALS};
-    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
-                        .handle_option = handle_option, .context = options,
-                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+    *options = (Options){.layers = DEFAULT_LAYERS,
+                         .width = DEFAULT_WIDTH,
+                         .codebook = DEFAULT_CODEBOOK,
+                         .trials = DEFAULT_TRIALS};
+    ProgramSpec spec = {.name = PROGRAM,
+                        .print_usage = print_usage,
+                        .own_options = own_options,
+                        .handle_option = handle_option,
+                        .context = options,
+                        .takes_sentences = true,
+                        .takes_out = true,
+                        .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS,
                         PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
                         .max_words = MAX_WORDS,
@@ -192,8 +199,8 @@ static void print_counts(const char *text, int words, const size_t *pair_counts,
     }
 
     size_t cost;
-    if (column_sum_multiply_adds((size_t)words, layers, DEFAULT_MODEL_WIDTH,
-                                 DEFAULT_MODEL_WIDTH, &cost))
+    if (column_sum_multiply_adds((size_t)words, layers, DEFAULT_MODEL_WIDTH, DEFAULT_MODEL_WIDTH,
+                                 &cost))
         printf("multiply-adds of %d layers at D = %d: n^2 L (2 D^2 + D) = %zu\n", layers,
                DEFAULT_MODEL_WIDTH, cost);
 }
@@ -234,8 +241,10 @@ static void section_counts(const Options *options)
 /* Measures every (n, dominance) point into points [BLUR_COUNT_N * BLUR_DOMINANCE_N]. */
 static void measure_blur(const Options *options, BlurPoint *points)
 {
-    BlurConfig config = {.width = options->width, .codebook = options->codebook,
-                         .trials = options->trials, .seed = options->common.seed};
+    BlurConfig config = {.width = options->width,
+                         .codebook = options->codebook,
+                         .trials = options->trials,
+                         .seed = options->common.seed};
     for (int c = 0; c < BLUR_COUNT_N; c++)
         if (!blur_measure(&config, BLUR_COUNTS[c], BLUR_DOMINANCES, BLUR_DOMINANCE_N,
                           points + (size_t)c * BLUR_DOMINANCE_N)) {
@@ -279,9 +288,9 @@ static void write_blur_figure(const char *out_dir, const BlurPoint *points)
     snprintf(csv_path, sizeof csv_path, "%s/stage04_blur.csv", out_dir);
     snprintf(png_path, sizeof png_path, "%s/stage04_blur.png", out_dir);
 
-    CsvWriter *csv = csv_open(csv_path,
-                              "words,dominance,mean_cosine,expected_cosine,retrieval_accuracy",
-                              error, sizeof error);
+    CsvWriter *csv =
+        csv_open(csv_path, "words,dominance,mean_cosine,expected_cosine,retrieval_accuracy", error,
+                 sizeof error);
     for (int i = 0; csv && i < BLUR_COUNT_N * BLUR_DOMINANCE_N; i++)
         csv_row(csv, "%d,%g,%.6f,%.6f,%.6f", points[i].count, points[i].dominance,
                 points[i].mean_cosine, points[i].expected_cosine, points[i].retrieval);
@@ -309,7 +318,8 @@ static void section_blur(const Options *options)
     measure_blur(options, points);
     print_blur_table("cosine between the sum and c (measured):", points, pick_cosine);
     print_blur_table("cosine estimate dominance / sqrt(dominance^2 + n - 1), which treats the "
-                     "vectors as orthogonal:", points, pick_expected);
+                     "vectors as orthogonal:",
+                     points, pick_expected);
     print_blur_table("retrieval accuracy:", points, pick_retrieval);
 
     /* The first and last rows of dominance 1 and of the largest dominance. */

@@ -71,15 +71,15 @@ static const char *const DEFAULT_SENTENCES[] = {
 
 /* Everything the command line sets. */
 typedef struct Options {
-    int steps;                /* training steps */
-    ProgramOptions common;    /* seed, threads, out_dir, sentences */
+    int steps;             /* training steps */
+    ProgramOptions common; /* seed, threads, out_dir, sentences */
 } Options;
 
 /* A sentence encoded with the task's vocabulary. */
 typedef struct Encoded {
-    const TokenList *words;   /* the words as written; owned by the sentence set */
-    int *ids;                 /* [words->count] ids, unknown words as VOCAB_UNKNOWN_ID */
-    int length;               /* words->count */
+    const TokenList *words; /* the words as written; owned by the sentence set */
+    int *ids;               /* [words->count] ids, unknown words as VOCAB_UNKNOWN_ID */
+    int length;             /* words->count */
 } Encoded;
 
 /* ------------------------------------------------------------------------- */
@@ -125,9 +125,14 @@ static void parse_options(int argc, char **argv, Options *options)
         {NULL, 0, NULL, 0},
     };
     *options = (Options){.steps = DEFAULT_STEPS};
-    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
-                        .handle_option = handle_option, .context = options,
-                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+    ProgramSpec spec = {.name = PROGRAM,
+                        .print_usage = print_usage,
+                        .own_options = own_options,
+                        .handle_option = handle_option,
+                        .context = options,
+                        .takes_sentences = true,
+                        .takes_out = true,
+                        .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS,
                         PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
                         .max_words = POSITIONS,
@@ -160,9 +165,11 @@ static void encode_sentence(const Sentence *sentence, size_t index, const Vocab 
             continue;
         const char *word = token_list_get(out->words, (size_t)t);
         char shown[CLI_ABBREVIATION_SIZE];
-        fprintf(stderr, "%s: note: sentence %zu: '%s' is not in the model's vocabulary "
-                "and is read as %s\n", PROGRAM, index + 1,
-                cli_abbreviate(word, strlen(word), shown, sizeof shown), VOCAB_UNKNOWN_WORD);
+        fprintf(stderr,
+                "%s: note: sentence %zu: '%s' is not in the model's vocabulary "
+                "and is read as %s\n",
+                PROGRAM, index + 1, cli_abbreviate(word, strlen(word), shown, sizeof shown),
+                VOCAB_UNKNOWN_WORD);
     }
 }
 
@@ -212,7 +219,7 @@ typedef struct Example {
     const char *name;
     TokenList words;
     int fire_at;
-    int lion_at;      /* -1 when the sentence has no lion */
+    int lion_at; /* -1 when the sentence has no lion */
     int roaring_at;
 } Example;
 
@@ -315,8 +322,8 @@ static void print_shift(const Example *example, const float *scores, float shift
     for (int t = 0; t < n; t++)
         max_difference = fmax(max_difference, fabs((double)wa->data[t] - wb->data[t]));
 
-    printf("adding %g to every score of the row changes no weight: max |difference| = %g\n",
-           shift, max_difference);
+    printf("adding %g to every score of the row changes no weight: max |difference| = %g\n", shift,
+           max_difference);
     tape_free(&tape);
     tensor_free(a);
     tensor_free(b);
@@ -345,8 +352,9 @@ static void section_worked_example(void)
     print_plain(&lion, row);
     fill_row(&lion, row, 0.0f, 3.0f, -1.0f);
     print_plain(&lion, row);
-    printf("The first sum is zero, and the second gives fire a weight above 1 and the lion a\n"
-           "negative one. exp makes every term positive: a_qk = exp(s_qk) / sum_k' exp(s_qk').\n\n");
+    printf(
+        "The first sum is zero, and the second gives fire a weight above 1 and the lion a\n"
+        "negative one. exp makes every term positive: a_qk = exp(s_qk) / sum_k' exp(s_qk').\n\n");
 
     fill_row(&tree, row, -INFINITY, logf(10.0f), 0.0f);
     print_exp(&tree, row, "scores ln 10 for fire and -infinity elsewhere");
@@ -386,8 +394,8 @@ static void section_cost(const ScoredModel *model)
            "through Hs hidden units. Row q of the scores becomes weights a_qk, and\n"
            "y_q = sum_k a_qk r_qk. Multiply-adds of one layer on one sentence:\n"
            "n^2 (2 Din (Dout + Hs) + Hs + Dout), plus n^2 exp for the weights.\n"
-           "With Din = Dout = %d and Hs = %d, as trained below:\n", layer->in_width,
-           layer->score_width);
+           "With Din = Dout = %d and Hs = %d, as trained below:\n",
+           layer->in_width, layer->score_width);
     printf("%8s  %16s\n", "n", "multiply-adds");
     for (size_t i = 0; i < sizeof WORDS / sizeof WORDS[0]; i++) {
         size_t count;
@@ -477,9 +485,9 @@ static void print_attention_score(const AttentionScore *score)
 
 /* The weights of one shown sentence, kept for the CSV. */
 typedef struct Shown {
-    float weights[POSITIONS];   /* [length] the query word's weights */
-    int query;                  /* the query word's position */
-    int roarer;                 /* the roaring word by the task's rule, or -1 */
+    float weights[POSITIONS]; /* [length] the query word's weights */
+    int query;                /* the query word's position */
+    int roarer;               /* the roaring word by the task's rule, or -1 */
 } Shown;
 
 /* Runs the model on one sentence and prints the query word's weights and the prediction. */
@@ -491,8 +499,8 @@ static Shown show_sentence(const ScoredModel *model, const RoarTask *task, const
     tape_init(&tape);
     tape.grad_enabled = false;
     Tensor *weights;
-    Tensor *logits = scored_model_run(&tape, model, sentence->ids, 1, sentence->length, &weights,
-                                      &shown.query);
+    Tensor *logits =
+        scored_model_run(&tape, model, sentence->ids, 1, sentence->length, &weights, &shown.query);
     int n = sentence->length;
     memcpy(shown.weights, weights->data + (size_t)shown.query * n, (size_t)n * sizeof(float));
     shown.roarer = roar_task_find_roarer(task, sentence->ids, n);
@@ -512,8 +520,7 @@ static Shown show_sentence(const ScoredModel *model, const RoarTask *task, const
         printf(" (the word that roars is \"%s\": %s)",
                token_list_get(sentence->words, (size_t)shown.roarer),
                largest == shown.roarer ? "right" : "wrong");
-    printf("; the model predicts \"%s\"\n",
-           vocab_word(task->vocab, task->class_ids[answer]));
+    printf("; the model predicts \"%s\"\n", vocab_word(task->vocab, task->class_ids[answer]));
     return shown;
 }
 
@@ -552,8 +559,8 @@ static void write_attention_figure(const char *out_dir, const Encoded *sentences
     snprintf(csv_path, sizeof csv_path, "%s/stage05_attention.csv", out_dir);
     snprintf(png_path, sizeof png_path, "%s/stage05_attention.png", out_dir);
 
-    CsvWriter *csv = csv_open(csv_path, "sentence,position,word,weight,query,roarer", error,
-                              sizeof error);
+    CsvWriter *csv =
+        csv_open(csv_path, "sentence,position,word,weight,query,roarer", error, sizeof error);
     for (size_t s = 0; csv && s < count; s++)
         for (int t = 0; t < sentences[s].length; t++) {
             char *word = quote_csv(token_list_get(sentences[s].words, (size_t)t));
@@ -592,19 +599,18 @@ static void section_training(const Options *options, ScoredModel *model, const R
            "reaches it only through the pair vectors that the weights of \"roaring\" combine.\n",
            task->length);
     printf("model: word and position vectors D = %d (%d positions), one scored attention layer\n"
-           "(Hs = %d), a linear readout to %d classes; %zu parameters.\n", WIDTH, POSITIONS,
-           SCORE_WIDTH, ROAR_TASK_CLASSES, params_count_elements(model->params));
-    printf("training: Adam, %d steps of %d sentences, learning rate %g, seed %llu\n",
-           config.steps, config.batch, (double)config.learning_rate,
-           (unsigned long long)config.seed);
+           "(Hs = %d), a linear readout to %d classes; %zu parameters.\n",
+           WIDTH, POSITIONS, SCORE_WIDTH, ROAR_TASK_CLASSES, params_count_elements(model->params));
+    printf("training: Adam, %d steps of %d sentences, learning rate %g, seed %llu\n", config.steps,
+           config.batch, (double)config.learning_rate, (unsigned long long)config.seed);
 
     ClassifierTask classifier_task = {sample_roar, task, task->length};
-    TrainResult result = train_classifier(scored_model_forward, model, model->params,
-                                          classifier_task, config);
+    TrainResult result =
+        train_classifier(scored_model_forward, model, model->params, classifier_task, config);
     train_exit_on_failure(PROGRAM, &result);
     fprintf(stderr, "%s: trained in %.1f s\n", PROGRAM, result.seconds);
-    printf("final training loss %.4f; held-out accuracy %.3f\n",
-           (double)result.final_loss, (double)result.accuracy);
+    printf("final training loss %.4f; held-out accuracy %.3f\n", (double)result.final_loss,
+           (double)result.accuracy);
 
     Rng eval_rng;
     rng_seed(&eval_rng, options->common.seed, 3);
@@ -632,8 +638,10 @@ int main(int argc, char **argv)
     Rng rng;
     rng_seed(&rng, options.common.seed, 0);
     ScoredModelConfig config = {.vocab_size = task ? task->vocab->size : 1,
-                                .positions = POSITIONS, .width = WIDTH,
-                                .score_width = SCORE_WIDTH, .classes = ROAR_TASK_CLASSES,
+                                .positions = POSITIONS,
+                                .width = WIDTH,
+                                .score_width = SCORE_WIDTH,
+                                .classes = ROAR_TASK_CLASSES,
                                 .query_id = task ? task->roaring_id : 0};
     ScoredModel *model = task ? scored_model_new(config, &rng) : NULL;
     Encoded *sentences = calloc(given->count, sizeof *sentences);

@@ -67,7 +67,8 @@ Tensor *attention_combine_pairs(Tape *tape, Tensor *weights, Tensor *pairs)
     if (!fits || ps.dim[ps.ndim - 2] != pair_count) {
         char wbuf[64], pbuf[64];
         core_fatal("attention_combine_pairs: weights %s need pairs [B, n*n, D] with n*n = %lld, "
-                   "got %s", format_shape(weights->shape, wbuf, sizeof wbuf), pair_count,
+                   "got %s",
+                   format_shape(weights->shape, wbuf, sizeof wbuf), pair_count,
                    format_shape(ps, pbuf, sizeof pbuf));
     }
 
@@ -155,7 +156,8 @@ ScoredAttention *scored_attention_new(int in_width, int out_width, int score_wid
     layer->out_width = out_width;
     layer->score_width = score_width;
     layer->represent = pair_net_new(in_width, out_width, rng, params);
-    layer->score_hidden = layer->represent ? pair_net_new(in_width, score_width, rng, params) : NULL;
+    layer->score_hidden =
+        layer->represent ? pair_net_new(in_width, score_width, rng, params) : NULL;
     layer->score_out = tensor_new(shape2(1, score_width), true);
     layer->score_out->name = "scored_attention.score_out";
     init_linear_default(layer->score_out, rng);

@@ -50,12 +50,12 @@ bool attention_normalise_plain(const float *importances, int count, float *weigh
  * a = attention_weights(s).
  */
 typedef struct ScoredAttention {
-    int in_width;           /**< Din, the width of the input vectors */
-    int out_width;          /**< Dout, the width of r_qk and of the output */
-    int score_width;        /**< Hs, the hidden width of the scoring net */
-    PairNet *represent;     /**< r: relu(W [x_q ; x_k] + b), weight [Dout, 2*Din] */
-    PairNet *score_hidden;  /**< first part of s: weight [Hs, 2*Din] */
-    Tensor *score_out;      /**< second part of s: [1, Hs], a linear map to one number */
+    int in_width;          /**< Din, the width of the input vectors */
+    int out_width;         /**< Dout, the width of r_qk and of the output */
+    int score_width;       /**< Hs, the hidden width of the scoring net */
+    PairNet *represent;    /**< r: relu(W [x_q ; x_k] + b), weight [Dout, 2*Din] */
+    PairNet *score_hidden; /**< first part of s: weight [Hs, 2*Din] */
+    Tensor *score_out;     /**< second part of s: [1, Hs], a linear map to one number */
 } ScoredAttention;
 
 /**

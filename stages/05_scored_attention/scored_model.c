@@ -23,8 +23,8 @@ static Tensor *new_param(ScoredModel *model, Shape shape, const char *name, bool
 ScoredModel *scored_model_new(ScoredModelConfig config, Rng *rng)
 {
     ScoredModelConfig c = config;
-    if (c.vocab_size < 1 || c.positions < 1 || c.width < 1 || c.score_width < 1 ||
-        c.classes < 1 || c.query_id < 0 || c.query_id >= c.vocab_size)
+    if (c.vocab_size < 1 || c.positions < 1 || c.width < 1 || c.score_width < 1 || c.classes < 1 ||
+        c.query_id < 0 || c.query_id >= c.vocab_size)
         return NULL;
     ScoredModel *model = calloc(1, sizeof *model);
     if (!model)
@@ -104,8 +104,8 @@ Tensor *scored_model_run(Tape *tape, const ScoredModel *model, const int *ids, i
 {
     const ScoredModelConfig *c = &model->config;
     if (length > c->positions)
-        core_fatal("scored_model: a sentence of %d words is longer than the %d positions",
-                   length, c->positions);
+        core_fatal("scored_model: a sentence of %d words is longer than the %d positions", length,
+                   c->positions);
     if ((long long)batch * length > INT_MAX)
         core_fatal("scored_model: %d sentences of %d words overflow int", batch, length);
 

@@ -17,23 +17,23 @@
 
 /** Sizes of a scored attention classifier. */
 typedef struct ScoredModelConfig {
-    int vocab_size;   /**< V, word ids are 0 .. V-1 */
-    int positions;    /**< P, the longest sentence; positions are 0 .. P-1 */
-    int width;        /**< D, the width of word, position and output vectors */
-    int score_width;  /**< Hs, the hidden width of the scoring net */
-    int classes;      /**< C, the number of answers */
-    int query_id;     /**< the word whose output makes the prediction */
+    int vocab_size;  /**< V, word ids are 0 .. V-1 */
+    int positions;   /**< P, the longest sentence; positions are 0 .. P-1 */
+    int width;       /**< D, the width of word, position and output vectors */
+    int score_width; /**< Hs, the hidden width of the scoring net */
+    int classes;     /**< C, the number of answers */
+    int query_id;    /**< the word whose output makes the prediction */
 } ScoredModelConfig;
 
 /** A scored attention classifier. */
 typedef struct ScoredModel {
-    ScoredModelConfig config;   /**< sizes, as given to scored_model_new */
-    Tensor *word_table;         /**< [V, D] the vector of each word */
-    Tensor *position_table;     /**< [P, D] the vector added at each position */
-    ScoredAttention *layer;     /**< D -> D, scoring hidden width Hs */
-    Tensor *readout_weight;     /**< [C, D] */
-    Tensor *readout_bias;       /**< [C] */
-    ParamList *params;          /**< every trainable tensor above; owned */
+    ScoredModelConfig config; /**< sizes, as given to scored_model_new */
+    Tensor *word_table;       /**< [V, D] the vector of each word */
+    Tensor *position_table;   /**< [P, D] the vector added at each position */
+    ScoredAttention *layer;   /**< D -> D, scoring hidden width Hs */
+    Tensor *readout_weight;   /**< [C, D] */
+    Tensor *readout_bias;     /**< [C] */
+    ParamList *params;        /**< every trainable tensor above; owned */
 } ScoredModel;
 
 /**

@@ -50,8 +50,8 @@ static void new_scorer(LinearAttention *layer, Rng *rng)
  */
 static bool register_params(LinearAttention *layer, const char *name, ParamList *params)
 {
-    Tensor *tensors[LINEAR_ATTENTION_MAX_PARAMS] = {
-        layer->self, layer->value, layer->query, layer->key, NULL};
+    Tensor *tensors[LINEAR_ATTENTION_MAX_PARAMS] = {layer->self, layer->value, layer->query,
+                                                    layer->key, NULL};
     const char *suffixes[LINEAR_ATTENTION_MAX_PARAMS] = {"self", "value", "query", "key", NULL};
     size_t count = 4;
     if (layer->score_kind == SCORE_NET) {
@@ -273,8 +273,8 @@ bool linear_attention_cost(uint64_t words, AttentionWidths widths, ScoreKind kin
 
     /* Per pair: a Dk-long dot product, or the net 2D -> Dk -> 1; then Dv for the weighted sum. */
     uint64_t per_pair_score = kind == SCORE_BILINEAR ? Dk : 2 * D * Dk + Dk;
-    ok = ok && multiply_u64(pairs, per_pair_score, &c.scores) &&
-         multiply_u64(pairs, Dv, &c.combine);
+    ok =
+        ok && multiply_u64(pairs, per_pair_score, &c.scores) && multiply_u64(pairs, Dv, &c.combine);
 
     /* Per output vector: the MLP Dv -> Dh -> Dv. */
     ok = ok && mlp_cost(n, widths.value_width, widths.hidden_width, widths.value_width, &c.nets);

@@ -30,27 +30,27 @@
 
 /** The scorer of a linear attention layer. */
 typedef enum ScoreKind {
-    SCORE_BILINEAR,   /**< s_qk = (W_Q x_q) . (W_K x_k) */
-    SCORE_NET         /**< s_qk = w . relu(W_s [x_q ; x_k] + b_s), a small net as in stage 05 */
+    SCORE_BILINEAR, /**< s_qk = (W_Q x_q) . (W_K x_k) */
+    SCORE_NET       /**< s_qk = w . relu(W_s [x_q ; x_k] + b_s), a small net as in stage 05 */
 } ScoreKind;
 
 /** One attention operation with linear representations. */
 typedef struct LinearAttention {
-    int width;            /**< D, the input width */
-    int key_width;        /**< Dk: width of projected queries and keys, or the net scorer's hidden width */
+    int width;     /**< D, the input width */
+    int key_width; /**< Dk: width of projected queries and keys, or the net scorer's hidden width */
     int value_width;      /**< Dv, the output width */
     ScoreKind score_kind; /**< which scorer the forward pass uses */
     /** Factor applied to every score before softmax: 1 after linear_attention_new, as stages
      *  06 and 07 use it; the standard transformer sets 1/sqrt(Dk). */
     float score_scale;
-    Tensor *query;        /**< SCORE_BILINEAR only: W_Q [Dk, D], else NULL */
-    Tensor *key;          /**< SCORE_BILINEAR only: W_K [Dk, D], else NULL */
-    Tensor *self;         /**< A [Dv, D], the query's own term */
-    Tensor *value;        /**< B [Dv, D], the value projection */
+    Tensor *query; /**< SCORE_BILINEAR only: W_Q [Dk, D], else NULL */
+    Tensor *key;   /**< SCORE_BILINEAR only: W_K [Dk, D], else NULL */
+    Tensor *self;  /**< A [Dv, D], the query's own term */
+    Tensor *value; /**< B [Dv, D], the value projection */
     /** SCORE_NET only: [x_q ; x_k] -> relu(W_s [x_q ; x_k] + b_s) with W_s [Dk, 2D], b_s [Dk];
      *  both tensors NULL for SCORE_BILINEAR. Owned by the layer. */
     PairNet score_hidden;
-    Tensor *score_out;    /**< SCORE_NET only: w [1, Dk], else NULL */
+    Tensor *score_out; /**< SCORE_NET only: w [1, Dk], else NULL */
 } LinearAttention;
 
 /**
@@ -112,10 +112,10 @@ Tensor *linear_attention_forward_pairs(Tape *tape, const LinearAttention *layer,
 
 /** The widths a cost count depends on. */
 typedef struct AttentionWidths {
-    int width;         /**< D, the input width */
-    int key_width;     /**< Dk: projected query and key width, or a scoring net's hidden width */
-    int value_width;   /**< Dv, the width of pair vectors and outputs */
-    int hidden_width;  /**< Dh, the hidden width of the big net (MLP or representation net) */
+    int width;        /**< D, the input width */
+    int key_width;    /**< Dk: projected query and key width, or a scoring net's hidden width */
+    int value_width;  /**< Dv, the width of pair vectors and outputs */
+    int hidden_width; /**< Dh, the hidden width of the big net (MLP or representation net) */
 } AttentionWidths;
 
 /**
@@ -123,11 +123,11 @@ typedef struct AttentionWidths {
  * without a product (biases, the A x_q term, softmax) are not counted.
  */
 typedef struct AttentionCost {
-    uint64_t projections;  /**< per-word linear maps: W_Q, W_K, A, B */
-    uint64_t scores;       /**< the n*n scores */
-    uint64_t combine;      /**< the weighted sums sum_k a_qk v_k */
-    uint64_t nets;         /**< the big net: per vector (MLP) or per pair (representation net) */
-    uint64_t total;        /**< the sum of the four */
+    uint64_t projections; /**< per-word linear maps: W_Q, W_K, A, B */
+    uint64_t scores;      /**< the n*n scores */
+    uint64_t combine;     /**< the weighted sums sum_k a_qk v_k */
+    uint64_t nets;        /**< the big net: per vector (MLP) or per pair (representation net) */
+    uint64_t total;       /**< the sum of the four */
 } AttentionCost;
 
 /**

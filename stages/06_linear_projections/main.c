@@ -62,13 +62,13 @@ enum { TASK_DISTANCE = 3, TASK_GAP = 4, TASK_MARGIN = 2 };
 
 /* Command-line settings. */
 typedef struct Options {
-    int width;                   /* D, also Dk and Dv; the MLP's hidden width is 4*D */
-    int steps;                   /* training steps per scorer */
-    bool train_bilinear;         /* train the bilinear scorer */
-    bool train_net;              /* train the net scorer */
-    MlpActivation activation;    /* the MLP's non-linearity */
-    ProgramOptions common;       /* seed (weights, data and training), threads, out_dir,
-                                    sentences */
+    int width;                /* D, also Dk and Dv; the MLP's hidden width is 4*D */
+    int steps;                /* training steps per scorer */
+    bool train_bilinear;      /* train the bilinear scorer */
+    bool train_net;           /* train the net scorer */
+    MlpActivation activation; /* the MLP's non-linearity */
+    ProgramOptions common;    /* seed (weights, data and training), threads, out_dir,
+                                 sentences */
 } Options;
 
 static void print_usage(void)
@@ -124,9 +124,10 @@ static void handle_option(int option, const char *value, void *context)
         break;
     case OPT_ACTIVATION:
         if (!mlp_activation_from_name(value, &options->activation))
-            cli_usage_error(PROGRAM, "invalid value '%s' for --activation: expected relu or "
-                                     "gelu", cli_abbreviate(value, strlen(value), shown,
-                                                            sizeof shown));
+            cli_usage_error(PROGRAM,
+                            "invalid value '%s' for --activation: expected relu or "
+                            "gelu",
+                            cli_abbreviate(value, strlen(value), shown, sizeof shown));
         break;
     }
 }
@@ -141,11 +142,19 @@ static void parse_options(int argc, char **argv, Options *options)
         {"activation", required_argument, NULL, OPT_ACTIVATION},
         {NULL, 0, NULL, 0},
     };
-    *options = (Options){.width = DEFAULT_WIDTH, .steps = DEFAULT_STEPS, .train_bilinear = true,
-                         .train_net = true, .activation = MLP_RELU};
-    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
-                        .handle_option = handle_option, .context = options,
-                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
+    *options = (Options){.width = DEFAULT_WIDTH,
+                         .steps = DEFAULT_STEPS,
+                         .train_bilinear = true,
+                         .train_net = true,
+                         .activation = MLP_RELU};
+    ProgramSpec spec = {.name = PROGRAM,
+                        .print_usage = print_usage,
+                        .own_options = own_options,
+                        .handle_option = handle_option,
+                        .context = options,
+                        .takes_sentences = true,
+                        .takes_out = true,
+                        .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS,
                         PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
                         .max_words = MAX_WORDS,
@@ -202,8 +211,7 @@ static void print_identities(const Options *options, const SentenceSet *sentence
     int D = options->width;
     Tensor *table = tensor_new(shape2(sentences->vocab->size, D), false);
     init_normal(table, &rng, EMBEDDING_STD);
-    LinearAttention *layer =
-        linear_attention_new(D, D, D, SCORE_BILINEAR, "attention", &rng, NULL);
+    LinearAttention *layer = linear_attention_new(D, D, D, SCORE_BILINEAR, "attention", &rng, NULL);
     if (!layer)
         core_fatal("could not create the attention layer of width %d", D);
     Tape tape;
@@ -214,7 +222,8 @@ static void print_identities(const Options *options, const SentenceSet *sentence
            "   r_qk = A x_q + B x_k, weights a_qk summing to 1 over k, so\n"
            "   sum_k a_qk (A x_q + B x_k) = A x_q + sum_k a_qk B x_k.\n"
            "   Left: all n*n pair vectors combined as in stage 05. Right: n values only.\n"
-           "   Random word vectors and weights, D = Dk = Dv = %d.\n\n", D);
+           "   Random word vectors and weights, D = Dk = Dv = %d.\n\n",
+           D);
     for (size_t i = 0; i < sentences->count; i++) {
         tape_reset(&tape);
         Tensor *x = sentence_vectors(&tape, table, sentences, i);
@@ -222,7 +231,8 @@ static void print_identities(const Options *options, const SentenceSet *sentence
                                      linear_attention_forward(&tape, layer, x, NULL));
         int n = sentence_length(sentences, i);
         printf("   sentence %zu: %d words, %d pair vectors vs %d values; max |left - right| = "
-               "%.2e\n", i + 1, n, n * n, n, diff);
+               "%.2e\n",
+               i + 1, n, n * n, n, diff);
     }
 
     printf("\n2. Bilinear score: x_q^T (W_Q^T W_K) x_k = (W_Q x_q) . (W_K x_k)\n"
@@ -272,8 +282,8 @@ static void write_cost_figure(const Options *options, AttentionWidths widths)
     }
     snprintf(csv_path, sizeof csv_path, "%s/stage06_cost.csv", options->common.out_dir);
     snprintf(png_path, sizeof png_path, "%s/stage06_cost.png", options->common.out_dir);
-    CsvWriter *csv = csv_open(csv_path, "words,pair_nets,linear_net_scorer,linear_bilinear",
-                              error, sizeof error);
+    CsvWriter *csv = csv_open(csv_path, "words,pair_nets,linear_net_scorer,linear_bilinear", error,
+                              sizeof error);
     if (!csv) {
         fprintf(stderr, "%s: %s; the cost figure is not written\n", PROGRAM, error);
         return;
@@ -305,8 +315,8 @@ static unsigned long long counted_cost(int n, AttentionWidths widths, uint64_t s
     int D = widths.width;
     LinearAttention *layer = linear_attention_new(D, widths.key_width, widths.value_width,
                                                   SCORE_BILINEAR, "attention", &rng, NULL);
-    Mlp *mlp = mlp_new(widths.value_width, widths.hidden_width, widths.value_width, MLP_RELU,
-                       "mlp", &rng, NULL);
+    Mlp *mlp = mlp_new(widths.value_width, widths.hidden_width, widths.value_width, MLP_RELU, "mlp",
+                       &rng, NULL);
     if (!layer || !mlp)
         core_fatal("could not create the layer of width %d", D);
     Tape tape;
@@ -350,7 +360,8 @@ static void print_cost(const Options *options)
         AttentionCost bilinear = cost_of(2, n, widths);
         printf("   %5llu %14llu %14llu %14llu %14llu %8.1fx\n", (unsigned long long)n,
                (unsigned long long)pair.total, (unsigned long long)net.total,
-               (unsigned long long)bilinear.total, counted_cost((int)n, widths, options->common.seed),
+               (unsigned long long)bilinear.total,
+               counted_cost((int)n, widths, options->common.seed),
                (double)pair.total / (double)bilinear.total);
     }
     printf("\n   tape counted: the matrix products of one forward pass of the bilinear layer and\n"
@@ -439,8 +450,8 @@ static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int
     Tensor *x = classifier_inputs(tape, model, ids, batch, length);
 
     /* 2. Attention, then the MLP on each of the n outputs. */
-    Tensor *y = mlp_forward(tape, model->mlp, linear_attention_forward(tape, model->attention, x,
-                                                                         NULL));
+    Tensor *y =
+        mlp_forward(tape, model->mlp, linear_attention_forward(tape, model->attention, x, NULL));
 
     /* 3. The mean over positions, then the two class scores. */
     return op_linear(tape, op_mean_positions(tape, y), model->out_weight, model->out_bias);
@@ -452,8 +463,7 @@ static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int
  * one batch. Softmax of scores spread over a fraction of a unit gives
  * almost uniform weights.
  */
-static double initial_score_spread(const Classifier *model, const DistanceTask *task,
-                                   uint64_t seed)
+static double initial_score_spread(const Classifier *model, const DistanceTask *task, uint64_t seed)
 {
     enum { BATCH = 32 };
     int n = task->length;
@@ -502,8 +512,8 @@ static float train_one(const Options *options, const DistanceTask *task, ScoreKi
     config.label = kind == SCORE_BILINEAR ? "bilinear scorer" : "net scorer";
     ClassifierTask classifier_task = {
         .sample = (TaskSampleFn)distance_task_sample, .task = task, .length = task->length};
-    TrainResult result = train_classifier(classifier_forward, model, params, classifier_task,
-                                          config);
+    TrainResult result =
+        train_classifier(classifier_forward, model, params, classifier_task, config);
     train_exit_on_failure(PROGRAM, &result);
     fprintf(stderr, "%s: %s, seed %llu: trained in %.1f s, final loss %.3f\n", PROGRAM,
             config.label, (unsigned long long)seed, result.seconds, (double)result.final_loss);
@@ -549,7 +559,8 @@ static void print_training(const Options *options)
     printf("   %-16s", "scorer");
     for (int i = 0; i < TRAIN_SEEDS; i++) {
         char heading[32];
-        snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)(options->common.seed + (uint64_t)i));
+        snprintf(heading, sizeof heading, "seed %llu",
+                 (unsigned long long)(options->common.seed + (uint64_t)i));
         printf(" %8s", heading);
     }
     printf(" %8s %11s %13s\n", "mean", "parameters", "score spread");

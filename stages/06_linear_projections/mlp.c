@@ -103,8 +103,8 @@ bool mlp_cost(uint64_t vectors, int in_width, int hidden_width, int out_width, u
 
     /* Per vector: Din*Dh + Dh*Dout; every factor is below 2^31, so only the last product
      * can overflow. */
-    uint64_t per_vector = (uint64_t)in_width * (uint64_t)hidden_width +
-                          (uint64_t)hidden_width * (uint64_t)out_width;
+    uint64_t per_vector =
+        (uint64_t)in_width * (uint64_t)hidden_width + (uint64_t)hidden_width * (uint64_t)out_width;
     if (vectors != 0 && per_vector > UINT64_MAX / vectors)
         return false;
     *count = vectors * per_vector;

@@ -20,8 +20,8 @@
 
 /** The non-linearity between the two linear maps of an MLP. */
 typedef enum MlpActivation {
-    MLP_RELU,   /**< max(0, x) */
-    MLP_GELU    /**< x * Phi(x), the exact GELU of op_gelu */
+    MLP_RELU, /**< max(0, x) */
+    MLP_GELU  /**< x * Phi(x), the exact GELU of op_gelu */
 } MlpActivation;
 
 /** A two-layer net applied to every vector: out = W2 act(W1 x + b1) + b2. */

@@ -69,14 +69,14 @@ enum { TASK_LENGTH = 10, TASK_PAIRS = 4 };
 
 /* Command-line settings. */
 typedef struct Options {
-    int seeds;                           /* training runs per head count */
-    int width;                           /* D, the total width shared by the heads */
-    int head_counts[MAX_HEAD_COUNTS];    /* H of each training run, from --heads */
-    int head_count_total;                /* entries in head_counts */
-    int steps;                           /* training steps per run */
-    bool output_projection;              /* follow the concatenation with W_O */
-    ProgramOptions common;               /* seed (runs use seed, seed + 1, ...), threads,
-                                            out_dir, sentences */
+    int seeds;                        /* training runs per head count */
+    int width;                        /* D, the total width shared by the heads */
+    int head_counts[MAX_HEAD_COUNTS]; /* H of each training run, from --heads */
+    int head_count_total;             /* entries in head_counts */
+    int steps;                        /* training steps per run */
+    bool output_projection;           /* follow the concatenation with W_O */
+    ProgramOptions common;            /* seed (runs use seed, seed + 1, ...), threads,
+                                         out_dir, sentences */
 } Options;
 
 static void print_usage(void)
@@ -118,8 +118,9 @@ static void parse_heads(const char *text, Options *options)
         size_t length = comma ? (size_t)(comma - item) : strlen(item);
         char copy[32];
         if (length >= sizeof copy || options->head_count_total == MAX_HEAD_COUNTS)
-            cli_usage_error(PROGRAM, "invalid value '%s' for --heads: expected at most %d "
-                                     "comma-separated head counts from 1 to %d",
+            cli_usage_error(PROGRAM,
+                            "invalid value '%s' for --heads: expected at most %d "
+                            "comma-separated head counts from 1 to %d",
                             shown, MAX_HEAD_COUNTS, MAX_WIDTH);
         memcpy(copy, item, length);
         copy[length] = '\0';
@@ -171,13 +172,21 @@ static void parse_options(int argc, char **argv, Options *options)
         {"output-projection", no_argument, NULL, OPT_OUTPUT_PROJECTION},
         {NULL, 0, NULL, 0},
     };
-    *options = (Options){.seeds = DEFAULT_SEEDS, .width = DEFAULT_WIDTH,
-                         .head_counts = {1, 2, 4}, .head_count_total = 3,
+    *options = (Options){.seeds = DEFAULT_SEEDS,
+                         .width = DEFAULT_WIDTH,
+                         .head_counts = {1, 2, 4},
+                         .head_count_total = 3,
                          .steps = DEFAULT_STEPS};
-    ProgramSpec spec = {.name = PROGRAM, .print_usage = print_usage, .own_options = own_options,
-                        .handle_option = handle_option, .context = options,
-                        .takes_sentences = true, .takes_out = true, .default_out = DEFAULT_OUT,
-                        .default_threads = DEFAULT_THREADS, .extra_seeds = EXTRA_SEEDS,
+    ProgramSpec spec = {.name = PROGRAM,
+                        .print_usage = print_usage,
+                        .own_options = own_options,
+                        .handle_option = handle_option,
+                        .context = options,
+                        .takes_sentences = true,
+                        .takes_out = true,
+                        .default_out = DEFAULT_OUT,
+                        .default_threads = DEFAULT_THREADS,
+                        .extra_seeds = EXTRA_SEEDS,
                         PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
                         .max_words = MAX_WORDS,
                         .max_words_reason = "the check keeps n x n attention weights"};
@@ -186,8 +195,9 @@ static void parse_options(int argc, char **argv, Options *options)
     /* Each head gets D/H, so every head count must divide the width. */
     for (int i = 0; i < options->head_count_total; i++)
         if (options->width % options->head_counts[i] != 0)
-            cli_usage_error(PROGRAM, "invalid value '%d' in --heads: it does not divide the "
-                                     "width %d (set with --width)",
+            cli_usage_error(PROGRAM,
+                            "invalid value '%d' in --heads: it does not divide the "
+                            "width %d (set with --width)",
                             options->head_counts[i], options->width);
 }
 
@@ -238,8 +248,7 @@ static void print_one_head(const Options *options, const SentenceSet *sentences,
     Rng rng;
     rng_seed(&rng, options->common.seed, 10);
     int D = options->width;
-    LinearAttention *layer =
-        linear_attention_new(D, D, D, SCORE_BILINEAR, "attention", &rng, NULL);
+    LinearAttention *layer = linear_attention_new(D, D, D, SCORE_BILINEAR, "attention", &rng, NULL);
     MultiHeadAttention *one =
         multi_head_new(D, 1, D, D, SCORE_BILINEAR, false, "multi", &rng, NULL);
     if (!layer || !one)
@@ -250,7 +259,8 @@ static void print_one_head(const Options *options, const SentenceSet *sentences,
     tape.grad_enabled = false;
 
     printf("1. H = 1 is stage 06: one head with the weights of a stage 06 layer\n"
-           "   (D = Dk = Dv = %d, no output projection) gives the same outputs.\n\n", D);
+           "   (D = Dk = Dv = %d, no output projection) gives the same outputs.\n\n",
+           D);
     for (size_t i = 0; i < sentences->count; i++) {
         tape_reset(&tape);
         Tensor *x = sentence_vectors(&tape, table, sentences, i);
@@ -282,7 +292,8 @@ static int measured_width(const SentenceSet *sentences, Tensor *table, int heads
     Tape tape;
     tape_init(&tape);
     tape.grad_enabled = false;
-    Tensor *y = multi_head_forward(&tape, layer, sentence_vectors(&tape, table, sentences, 0), NULL);
+    Tensor *y =
+        multi_head_forward(&tape, layer, sentence_vectors(&tape, table, sentences, 0), NULL);
     int width = tensor_cols(y);
     tape_free(&tape);
     multi_head_free(layer);
@@ -312,7 +323,8 @@ static void print_widths(const Options *options, const SentenceSet *sentences, T
     printf("2. Output width = sum of head widths. The stage splits D = %d evenly, Dk = Dv = D/H,\n"
            "   so the concatenation is D wide whatever H. The last row has 3 heads of width 5.\n"
            "   The output projection W_O maps the concatenation back to D. Shapes are read\n"
-           "   off the forward pass on sentence 1.\n\n", D);
+           "   off the forward pass on sentence 1.\n\n",
+           D);
     printf("   %4s %10s %14s %16s %16s\n", "H", "head width", "sum of widths", "output",
            "output with W_O");
     for (int heads = 1; heads <= D && heads <= 16; heads *= 2)
@@ -330,12 +342,12 @@ static void print_widths(const Options *options, const SentenceSet *sentences, T
 /* A classifier: word and position vectors, one multi-head layer, the MLP on every output,
  * the mean over positions and a linear layer to the two classes. */
 typedef struct Classifier {
-    Tensor *word_table;             /* [V, D] */
-    Tensor *position_table;         /* [P, D], P = the task's sentence length */
-    MultiHeadAttention *attention;  /* H heads of width D/H, concatenated: D -> D */
-    Mlp *mlp;                       /* D -> 4D -> D, applied to each of the n outputs */
-    Tensor *out_weight;             /* [2, D] */
-    Tensor *out_bias;               /* [2] */
+    Tensor *word_table;            /* [V, D] */
+    Tensor *position_table;        /* [P, D], P = the task's sentence length */
+    MultiHeadAttention *attention; /* H heads of width D/H, concatenated: D -> D */
+    Mlp *mlp;                      /* D -> 4D -> D, applied to each of the n outputs */
+    Tensor *out_weight;            /* [2, D] */
+    Tensor *out_bias;              /* [2] */
 } Classifier;
 
 /* Allocates a learned table [rows, D] drawn from a normal distribution and registers it. */
@@ -349,8 +361,8 @@ static Tensor *new_table(int rows, int width, float std, Rng *rng, ParamList *pa
     return table;
 }
 
-static Classifier *classifier_new(const Options *options, const CueTask *task, int heads,
-                                  Rng *rng, ParamList *params)
+static Classifier *classifier_new(const Options *options, const CueTask *task, int heads, Rng *rng,
+                                  ParamList *params)
 {
     int D = options->width;
     Classifier *model = calloc(1, sizeof *model);
@@ -424,11 +436,11 @@ static float train_one(const Options *options, const CueTask *task, int heads, u
     config.label = label;
     ClassifierTask classifier_task = {
         .sample = (TaskSampleFn)cue_task_sample, .task = task, .length = task->length};
-    TrainResult result = train_classifier(classifier_forward, model, params, classifier_task,
-                                          config);
+    TrainResult result =
+        train_classifier(classifier_forward, model, params, classifier_task, config);
     train_exit_on_failure(PROGRAM, &result);
-    fprintf(stderr, "%s: %s: trained in %.1f s, final loss %.3f\n", PROGRAM, label,
-            result.seconds, (double)result.final_loss);
+    fprintf(stderr, "%s: %s: trained in %.1f s, final loss %.3f\n", PROGRAM, label, result.seconds,
+            (double)result.final_loss);
     *parameter_count = params_count_elements(params);
 
     classifier_free(model);
@@ -464,12 +476,13 @@ static void print_training(const Options *options)
            "   One layer: word + position vectors, H heads of width D/H concatenated%s,\n"
            "   MLP per vector, mean, linear. D = %d, %d steps of 32 sentences, Adam lr 3e-3.\n"
            "   Held-out accuracy:\n\n",
-           task->length, task->pairs, options->output_projection ? ", W_O" : "",
-           options->width, options->steps);
+           task->length, task->pairs, options->output_projection ? ", W_O" : "", options->width,
+           options->steps);
     printf("   %5s %10s", "heads", "head width");
     for (int s = 0; s < options->seeds; s++) {
         char heading[32];
-        snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)options->common.seed + (unsigned)s);
+        snprintf(heading, sizeof heading, "seed %llu",
+                 (unsigned long long)options->common.seed + (unsigned)s);
         printf(" %8s", heading);
     }
     printf(" %8s %11s\n", "mean", "parameters");

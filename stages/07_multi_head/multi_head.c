@@ -49,8 +49,8 @@ MultiHeadAttention *multi_head_new(int width, int heads, int key_width, int valu
     for (int h = 0; h < heads; h++) {
         char head_name[MULTI_HEAD_NAME_MAX + 32];
         snprintf(head_name, sizeof head_name, "%s.head%d", name, h);
-        layer->head[h] = linear_attention_new(width, key_width, value_width, kind, head_name, rng,
-                                              params);
+        layer->head[h] =
+            linear_attention_new(width, key_width, value_width, kind, head_name, rng, params);
         if (!layer->head[h])
             return abandon(layer, params, params_before);
     }

@@ -24,12 +24,12 @@
 
 /** H linear attention heads whose outputs are concatenated. */
 typedef struct MultiHeadAttention {
-    int width;                 /**< D, the input width */
-    int heads;                 /**< H, the number of heads */
-    int key_width;             /**< Dk of every head */
-    int value_width;           /**< Dv of every head */
-    LinearAttention **head;    /**< [H] the heads, owned */
-    Tensor *output;            /**< W_O [D, H*Dv], or NULL without the output projection */
+    int width;              /**< D, the input width */
+    int heads;              /**< H, the number of heads */
+    int key_width;          /**< Dk of every head */
+    int value_width;        /**< Dv of every head */
+    LinearAttention **head; /**< [H] the heads, owned */
+    Tensor *output;         /**< W_O [D, H*Dv], or NULL without the output projection */
 } MultiHeadAttention;
 
 /**

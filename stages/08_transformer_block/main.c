@@ -70,13 +70,13 @@
 /* Everything the command line sets. */
 typedef struct Options {
     uint64_t seed;
-    int layers;             /* L of sections 2, 4 and 5 */
-    int heads;              /* H */
-    int width;              /* D */
-    int steps;              /* training steps of sections 4 and 5; 0 skips them */
-    int threads;            /* 0 keeps the OpenMP default */
-    const char *out_dir;    /* folder of the CSV files and figures */
-    SentenceSet sentences;  /* from --sentence and --sentence-file, or the default */
+    int layers;                /* L of sections 2, 4 and 5 */
+    int heads;                 /* H */
+    int width;                 /* D */
+    int steps;                 /* training steps of sections 4 and 5; 0 skips them */
+    int threads;               /* 0 keeps the OpenMP default */
+    const char *out_dir;       /* folder of the CSV files and figures */
+    SentenceSet sentences;     /* from --sentence and --sentence-file, or the default */
     ProgramOptions checkpoint; /* only save_path, load_path and checkpoint_every are used */
 } Options;
 
@@ -86,31 +86,30 @@ typedef struct Options {
 
 static void print_usage(void)
 {
-    printf("Usage: %s [OPTION]...\n"
-           "Show what the standard transformer block adds to the derivation, measured: scores\n"
-           "divided by sqrt(d), the causal mask, residual sums and layer norms; then train it\n"
-           "on the distance task and on next-word prediction.\n"
-           "\n"
-           "  --sentence TEXT       sentence for the causal mask section, repeatable; replaces\n"
-           "                        \"%s\"\n"
-           "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
-           "  --layers N            transformer blocks L of sections 2, 4 and 5, 1..%d\n"
-           "                        (default %d; section 3 always uses 8)\n"
-           "  --heads N             attention heads H, 1..%d; the width must be a multiple\n"
-           "                        (default %d)\n"
-           "  --width N             model width D, 1..%d (default %d); each MLP is %d D wide\n"
-           "  --steps N             Adam steps of each training run, 0..%d (default %d;\n"
-           "                        0 skips sections 4 and 5)\n"
-           "  --seed N              seed of the weights, the data and the training (default 1)\n"
-           "  --out DIR             folder for the CSV files and figures (default %s)\n"
-           PROGRAM_CHECKPOINT_HELP
-           "                        These apply to the transformer of section 4: --load\n"
-           "                        skips its training (the CNN and section 5 still train)\n"
-           "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n"
-           "  --help                print this help and exit\n",
-           PROGRAM, DEFAULT_SENTENCE, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_HEADS,
-           MAX_WIDTH, DEFAULT_WIDTH, MLP_FACTOR, MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT,
-           MAX_THREADS);
+    printf(
+        "Usage: %s [OPTION]...\n"
+        "Show what the standard transformer block adds to the derivation, measured: scores\n"
+        "divided by sqrt(d), the causal mask, residual sums and layer norms; then train it\n"
+        "on the distance task and on next-word prediction.\n"
+        "\n"
+        "  --sentence TEXT       sentence for the causal mask section, repeatable; replaces\n"
+        "                        \"%s\"\n"
+        "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
+        "  --layers N            transformer blocks L of sections 2, 4 and 5, 1..%d\n"
+        "                        (default %d; section 3 always uses 8)\n"
+        "  --heads N             attention heads H, 1..%d; the width must be a multiple\n"
+        "                        (default %d)\n"
+        "  --width N             model width D, 1..%d (default %d); each MLP is %d D wide\n"
+        "  --steps N             Adam steps of each training run, 0..%d (default %d;\n"
+        "                        0 skips sections 4 and 5)\n"
+        "  --seed N              seed of the weights, the data and the training (default 1)\n"
+        "  --out DIR             folder for the CSV files and figures (default %s)\n" PROGRAM_CHECKPOINT_HELP
+        "                        These apply to the transformer of section 4: --load\n"
+        "                        skips its training (the CNN and section 5 still train)\n"
+        "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n"
+        "  --help                print this help and exit\n",
+        PROGRAM, DEFAULT_SENTENCE, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_HEADS, MAX_WIDTH,
+        DEFAULT_WIDTH, MLP_FACTOR, MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT, MAX_THREADS);
 }
 
 /* Adds one sentence; exits through cli_usage_error when it is invalid, empty or too long. */
@@ -134,9 +133,11 @@ static void add_sentence_file(Options *options, const char *path)
         cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
     for (size_t i = before; i < options->sentences.count; i++)
         if (options->sentences.items[i].words.count > MAX_SENTENCE_WORDS)
-            cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: line %zu has %zu "
-                            "words, at most %d", path, i - before + 1,
-                            options->sentences.items[i].words.count, MAX_SENTENCE_WORDS);
+            cli_usage_error(PROGRAM,
+                            "invalid value '%s' for --sentence-file: line %zu has %zu "
+                            "words, at most %d",
+                            path, i - before + 1, options->sentences.items[i].words.count,
+                            MAX_SENTENCE_WORDS);
 }
 
 /* Returns a --save or --load value; exits through cli_usage_error when it is empty. */
@@ -150,8 +151,21 @@ static const char *checked_file_name(const char *option, const char *value)
 /* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_LAYERS, OPT_HEADS, OPT_WIDTH, OPT_STEPS,
-           OPT_SEED, OPT_OUT, OPT_THREADS, OPT_HELP, OPT_SAVE, OPT_LOAD, OPT_CHECKPOINT_EVERY };
+    enum {
+        OPT_SENTENCE = 256,
+        OPT_SENTENCE_FILE,
+        OPT_LAYERS,
+        OPT_HEADS,
+        OPT_WIDTH,
+        OPT_STEPS,
+        OPT_SEED,
+        OPT_OUT,
+        OPT_THREADS,
+        OPT_HELP,
+        OPT_SAVE,
+        OPT_LOAD,
+        OPT_CHECKPOINT_EVERY
+    };
     static const struct option long_options[] = {
         {"sentence", required_argument, NULL, OPT_SENTENCE},
         {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
@@ -169,8 +183,12 @@ static void parse_options(int argc, char **argv, Options *options)
         {NULL, 0, NULL, 0},
     };
 
-    *options = (Options){.seed = 1, .layers = DEFAULT_LAYERS, .heads = DEFAULT_HEADS,
-                         .width = DEFAULT_WIDTH, .steps = DEFAULT_STEPS, .out_dir = DEFAULT_OUT,
+    *options = (Options){.seed = 1,
+                         .layers = DEFAULT_LAYERS,
+                         .heads = DEFAULT_HEADS,
+                         .width = DEFAULT_WIDTH,
+                         .steps = DEFAULT_STEPS,
+                         .out_dir = DEFAULT_OUT,
                          .checkpoint.checkpoint_every = PROGRAM_DEFAULT_CHECKPOINT_EVERY};
     sentence_set_init(&options->sentences);
 
@@ -180,8 +198,12 @@ static void parse_options(int argc, char **argv, Options *options)
     const char *heads_text = NULL;
     while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
         switch (option) {
-        case OPT_SENTENCE: add_sentence(options, optarg); break;
-        case OPT_SENTENCE_FILE: add_sentence_file(options, optarg); break;
+        case OPT_SENTENCE:
+            add_sentence(options, optarg);
+            break;
+        case OPT_SENTENCE_FILE:
+            add_sentence_file(options, optarg);
+            break;
         case OPT_LAYERS:
             options->layers = cli_parse_int(PROGRAM, "--layers", optarg, 1, MAX_LAYERS);
             break;
@@ -206,25 +228,37 @@ static void parse_options(int argc, char **argv, Options *options)
         case OPT_THREADS:
             options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
             break;
-        case OPT_HELP: print_usage(); exit(0);
-        case OPT_SAVE: options->checkpoint.save_path = checked_file_name("--save", optarg); break;
-        case OPT_LOAD: options->checkpoint.load_path = checked_file_name("--load", optarg); break;
+        case OPT_HELP:
+            print_usage();
+            exit(0);
+        case OPT_SAVE:
+            options->checkpoint.save_path = checked_file_name("--save", optarg);
+            break;
+        case OPT_LOAD:
+            options->checkpoint.load_path = checked_file_name("--load", optarg);
+            break;
         case OPT_CHECKPOINT_EVERY:
             options->checkpoint.checkpoint_every =
                 cli_parse_int(PROGRAM, "--checkpoint-every", optarg, 0, INT_MAX);
             break;
-        case ':': cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default: cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
+        case ':':
+            cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
+        default:
+            cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
         cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
     if (options->width % options->heads != 0 && heads_text)
-        cli_usage_error(PROGRAM, "invalid value '%s' for --heads: the width %d is not a multiple "
-                        "of it", heads_text, options->width);
+        cli_usage_error(PROGRAM,
+                        "invalid value '%s' for --heads: the width %d is not a multiple "
+                        "of it",
+                        heads_text, options->width);
     if (options->width % options->heads != 0)
-        cli_usage_error(PROGRAM, "invalid value '%d' for --width: not a multiple of the %d heads "
-                        "(set --heads)", options->width, options->heads);
+        cli_usage_error(PROGRAM,
+                        "invalid value '%d' for --width: not a multiple of the %d heads "
+                        "(set --heads)",
+                        options->width, options->heads);
     if (options->sentences.count == 0)
         add_sentence(options, DEFAULT_SENTENCE);
 }
@@ -246,10 +280,14 @@ static void check_allocated(const void *pointer, const char *description)
 static TransformerConfig model_config(const Options *options, int vocab_size, int positions,
                                       int classes, bool causal)
 {
-    return (TransformerConfig){.vocab_size = vocab_size, .positions = positions,
-                               .width = options->width, .heads = options->heads,
+    return (TransformerConfig){.vocab_size = vocab_size,
+                               .positions = positions,
+                               .width = options->width,
+                               .heads = options->heads,
                                .mlp_width = MLP_FACTOR * options->width,
-                               .layers = options->layers, .classes = classes, .causal = causal};
+                               .layers = options->layers,
+                               .classes = classes,
+                               .causal = causal};
 }
 
 /* Builds a model drawn from stream @p stream of the seed; exits when the sizes are invalid. */
@@ -317,9 +355,9 @@ static const int SCALING_WIDTHS[] = {4, 16, 64, 256, 1024};
 
 /* Averages over random queries of one softmax row's statistics. */
 typedef struct SoftmaxStats {
-    double entropy;      /* -sum a ln a, in nats; ln 16 = 2.77 for equal weights */
-    double max_weight;   /* the largest weight of the row */
-    double gradient;     /* RMS of d(loss)/d(score) for a random upstream gradient */
+    double entropy;    /* -sum a ln a, in nats; ln 16 = 2.77 for equal weights */
+    double max_weight; /* the largest weight of the row */
+    double gradient;   /* RMS of d(loss)/d(score) for a random upstream gradient */
 } SoftmaxStats;
 
 /*
@@ -373,9 +411,9 @@ static SoftmaxStats measure_softmax(int d, bool scaled, Rng *rng)
 static void print_scaling_identity(const Options *options, Rng *rng)
 {
     int head_width = options->width / options->heads;
-    MultiHeadAttention *attention = multi_head_new(options->width, options->heads, head_width,
-                                                   head_width, SCORE_BILINEAR, true, "attention",
-                                                   rng, NULL);
+    MultiHeadAttention *attention =
+        multi_head_new(options->width, options->heads, head_width, head_width, SCORE_BILINEAR, true,
+                       "attention", rng, NULL);
     check_allocated(attention, "an attention layer");
     Tensor *x = tensor_new(shape3(2, 8, options->width), false);
     init_normal(x, rng, 1.0f);
@@ -445,11 +483,11 @@ static void section_scaling(const Options *options)
 
 /* Counts over every sentence and every changed position t. */
 typedef struct MaskCounts {
-    size_t changes;              /* sentences times positions changed */
-    size_t earlier_identical;    /* changes after which every output before t kept its bits */
-    size_t own_changed;          /* changes after which the output at t changed */
-    size_t zero_above;           /* weights above the diagonal that are exactly 0, every head */
-    size_t above;                /* weights above the diagonal, every block and head */
+    size_t changes;           /* sentences times positions changed */
+    size_t earlier_identical; /* changes after which every output before t kept its bits */
+    size_t own_changed;       /* changes after which the output at t changed */
+    size_t zero_above;        /* weights above the diagonal that are exactly 0, every head */
+    size_t above;             /* weights above the diagonal, every block and head */
 } MaskCounts;
 
 /* Adds the weights above the diagonal of one [n, n] weight matrix to the counts. */
@@ -554,10 +592,10 @@ static void section_causal(const Options *options, const SentenceSet *sentences)
            options->layers, sentences->count, vocab_size);
 
     /* The same seed and stream give both models the same weights; only the mask differs. */
-    Transformer *causal = new_model(model_config(options, vocab_size, positions, 2, true),
-                                    options->seed, 21);
-    Transformer *unmasked = new_model(model_config(options, vocab_size, positions, 2, false),
-                                      options->seed, 21);
+    Transformer *causal =
+        new_model(model_config(options, vocab_size, positions, 2, true), options->seed, 21);
+    Transformer *unmasked =
+        new_model(model_config(options, vocab_size, positions, 2, false), options->seed, 21);
     const Sentence *first = &sentences->items[0];
     size_t n = first->words.count;
     float *weights = malloc(n * n * sizeof *weights);
@@ -611,8 +649,8 @@ static const struct {
 
 /* What one variant measured at the embeddings (index 0) and after each block. */
 typedef struct DepthProfile {
-    double activation[DEPTH_BLOCKS + 1];   /* RMS of x */
-    double gradient[DEPTH_BLOCKS + 1];     /* RMS of d(loss)/dx; index 0 at the position vectors */
+    double activation[DEPTH_BLOCKS + 1]; /* RMS of x */
+    double gradient[DEPTH_BLOCKS + 1];   /* RMS of d(loss)/dx; index 0 at the position vectors */
 } DepthProfile;
 
 /* Returns the parameter named @p name; every model of this program has the embeddings. */
@@ -817,8 +855,8 @@ static void section_distance(const Options *options)
            distance, CNN_LAYERS, receptive_field, gap + 1, task->length, (double)LEARNING_RATE,
            options->steps, train_default_config().batch, train_default_config().eval_batches);
 
-    ClassifierTask classifier_task = {.sample = sample_distance_task, .task = task,
-                                      .length = task->length};
+    ClassifierTask classifier_task = {
+        .sample = sample_distance_task, .task = task, .length = task->length};
     Transformer *model = new_distance_model(options, task);
     TrainConfig transformer_config = training_config(options, "transformer");
     if (program_load_checkpoint(PROGRAM, &options->checkpoint, transformer_params(model),
@@ -828,15 +866,18 @@ static void section_distance(const Options *options)
                options->checkpoint.load_path);
     }
     program_configure_checkpoint(&options->checkpoint, &transformer_config);
-    TrainResult transformer = train_classifier(transformer_classify, model,
-                                               transformer_params(model), classifier_task,
-                                               transformer_config);
+    TrainResult transformer =
+        train_classifier(transformer_classify, model, transformer_params(model), classifier_task,
+                         transformer_config);
     train_exit_on_failure(PROGRAM, &transformer);
 
     Rng rng;
     rng_seed(&rng, options->seed, 42);
-    CnnConfig cnn_config = {.vocab_size = task->vocab->size, .width = options->width,
-                            .layers = CNN_LAYERS, .classes = 2, .padding = CONV_SAME};
+    CnnConfig cnn_config = {.vocab_size = task->vocab->size,
+                            .width = options->width,
+                            .layers = CNN_LAYERS,
+                            .classes = 2,
+                            .padding = CONV_SAME};
     Cnn *cnn = cnn_new(cnn_config, &rng);
     check_allocated(cnn, "the CNN");
     TrainResult baseline = train_classifier(cnn_forward, cnn, cnn->params, classifier_task,
@@ -877,7 +918,7 @@ static const char NEXT_WORD_TEXT[] =
 /* The text as word ids. */
 typedef struct Text {
     Vocab *vocab;
-    int *ids;        /* [count] */
+    int *ids; /* [count] */
     size_t count;
 } Text;
 
@@ -982,8 +1023,8 @@ static void train_next_word(const Options *options, Transformer *model, const Te
     for (int step = 1; step <= options->steps; step++) {
         tape_reset(&tape);
         sample_windows(text, &rng, ids, targets);
-        Tensor *logits = transformer_next_word_logits(&tape, model, ids, NEXT_WORD_BATCH,
-                                                      NEXT_WORD_LENGTH);
+        Tensor *logits =
+            transformer_next_word_logits(&tape, model, ids, NEXT_WORD_BATCH, NEXT_WORD_LENGTH);
         Tensor *loss = op_cross_entropy(&tape, logits, targets);
         params_zero_grad(params);
         tape_backward(&tape, loss);
@@ -1017,8 +1058,8 @@ static void section_next_word(const Options *options)
            text.vocab->size, NEXT_WORD_BATCH, (double)LEARNING_RATE,
            (double)train_default_config().clip_norm, log((double)text.vocab->size),
            unigram_loss(&text));
-    Transformer *model = new_model(model_config(options, text.vocab->size, NEXT_WORD_LENGTH, 2,
-                                                true), options->seed, 51);
+    Transformer *model = new_model(
+        model_config(options, text.vocab->size, NEXT_WORD_LENGTH, 2, true), options->seed, 51);
     train_next_word(options, model, &text);
     printf("\n");
     print_continuation(model, &text);
@@ -1044,8 +1085,8 @@ static void section_cost(const Options *options)
            V, D, options->heads, MLP_FACTOR, options->layers);
     printf("      n   transformer           CNN   transformer params   CNN params\n");
     TransformerConfig config = model_config(options, V, COST_LENGTHS[3], 2, false);
-    CnnConfig cnn = {.vocab_size = V, .width = D, .layers = CNN_LAYERS, .classes = 2,
-                     .padding = CONV_SAME};
+    CnnConfig cnn = {
+        .vocab_size = V, .width = D, .layers = CNN_LAYERS, .classes = 2, .padding = CONV_SAME};
     Rng rng;
     rng_seed(&rng, options->seed, 61);
     Cnn *cnn_model = cnn_new(cnn, &rng);
@@ -1056,9 +1097,10 @@ static void section_cost(const Options *options)
         int n = COST_LENGTHS[i];
         size_t transformer_count = 0, cnn_count = 0;
         config.positions = n;
-        bool ok = transformer_multiply_adds(config, n, TRANSFORMER_CLASSIFIER, &transformer_count)
-                  && cnn_multiply_adds(cnn, n, &cnn_count)
-                  && transformer_parameter_count(config, TRANSFORMER_CLASSIFIER, &params);
+        bool ok =
+            transformer_multiply_adds(config, n, TRANSFORMER_CLASSIFIER, &transformer_count) &&
+            cnn_multiply_adds(cnn, n, &cnn_count) &&
+            transformer_parameter_count(config, TRANSFORMER_CLASSIFIER, &params);
         if (!ok) {
             printf("  %5d   overflows size_t\n", n);
             continue;
@@ -1085,8 +1127,9 @@ int main(int argc, char **argv)
     }
 
     printf("Stage 08: the standard transformer block (seed %llu, L = %d, H = %d, D = %d, MLP "
-           "%d)\n\n", (unsigned long long)options.seed, options.layers, options.heads,
-           options.width, MLP_FACTOR * options.width);
+           "%d)\n\n",
+           (unsigned long long)options.seed, options.layers, options.heads, options.width,
+           MLP_FACTOR * options.width);
     section_scaling(&options);
     section_causal(&options, &options.sentences);
     section_depth(&options);

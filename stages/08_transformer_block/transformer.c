@@ -27,26 +27,26 @@
 
 /* One pre-norm block: x + MultiHead(LayerNorm_1(x)), then x + Mlp(LayerNorm_2(x)). */
 typedef struct TransformerBlock {
-    Tensor *norm1_gain;              /* [D] */
-    Tensor *norm1_bias;              /* [D] */
-    MultiHeadAttention *attention;   /* H heads of width D / H, with W_O [D, D] */
-    Tensor *norm2_gain;              /* [D] */
-    Tensor *norm2_bias;              /* [D] */
-    Mlp *mlp;                        /* D -> M -> D, GELU */
+    Tensor *norm1_gain;            /* [D] */
+    Tensor *norm1_bias;            /* [D] */
+    MultiHeadAttention *attention; /* H heads of width D / H, with W_O [D, D] */
+    Tensor *norm2_gain;            /* [D] */
+    Tensor *norm2_bias;            /* [D] */
+    Mlp *mlp;                      /* D -> M -> D, GELU */
 } TransformerBlock;
 
 struct Transformer {
     TransformerConfig config;
-    Tensor *word_embedding;          /* [V, D], row v is the vector of word v */
-    Tensor *position_embedding;      /* [P, D], row t is the vector of position t */
-    TransformerBlock *blocks;        /* [L], input side first */
-    Tensor *final_gain;              /* [D] */
-    Tensor *final_bias;              /* [D] */
-    Tensor *classifier_weight;       /* [C, D] */
-    Tensor *classifier_bias;         /* [C] */
-    Tensor *next_word_weight;        /* [V, D] */
-    Tensor *next_word_bias;          /* [V] */
-    ParamList *params;               /* every tensor above, and the blocks' */
+    Tensor *word_embedding;     /* [V, D], row v is the vector of word v */
+    Tensor *position_embedding; /* [P, D], row t is the vector of position t */
+    TransformerBlock *blocks;   /* [L], input side first */
+    Tensor *final_gain;         /* [D] */
+    Tensor *final_bias;         /* [D] */
+    Tensor *classifier_weight;  /* [C, D] */
+    Tensor *classifier_bias;    /* [C] */
+    Tensor *next_word_weight;   /* [V, D] */
+    Tensor *next_word_bias;     /* [V] */
+    ParamList *params;          /* every tensor above, and the blocks' */
 };
 
 /* ------------------------------------------------------------------------- */
@@ -78,8 +78,7 @@ static bool add_tensor(ParamList *params, Tensor **slot, Shape shape, const char
 }
 
 /* Allocates a layer norm's gain (1) and bias (0) [D] named "PREFIX.gain" and "PREFIX.bias". */
-static bool new_norm(ParamList *params, int width, const char *prefix, Tensor **gain,
-                     Tensor **bias)
+static bool new_norm(ParamList *params, int width, const char *prefix, Tensor **gain, Tensor **bias)
 {
     char name[NAME_MAX_BYTES + 16];
     snprintf(name, sizeof name, "%s.gain", prefix);
@@ -195,8 +194,8 @@ void transformer_free(Transformer *model)
         mlp_free(block->mlp);
     }
     free(model->blocks);
-    Tensor *own[] = {model->word_embedding, model->position_embedding, model->final_gain,
-                     model->final_bias, model->classifier_weight, model->classifier_bias,
+    Tensor *own[] = {model->word_embedding,   model->position_embedding, model->final_gain,
+                     model->final_bias,       model->classifier_weight,  model->classifier_bias,
                      model->next_word_weight, model->next_word_bias};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         tensor_free(own[i]);
@@ -204,15 +203,9 @@ void transformer_free(Transformer *model)
     free(model);
 }
 
-ParamList *transformer_params(Transformer *model)
-{
-    return model->params;
-}
+ParamList *transformer_params(Transformer *model) { return model->params; }
 
-TransformerConfig transformer_config(const Transformer *model)
-{
-    return model->config;
-}
+TransformerConfig transformer_config(const Transformer *model) { return model->config; }
 
 TransformerAdditions transformer_standard_additions(void)
 {
@@ -259,8 +252,8 @@ Tensor *transformer_attention_forward(Tape *tape, const MultiHeadAttention *atte
     /* 1. Every head on the same input, outputs side by side, head 0 first (as stage 07). */
     Tensor *out = NULL;
     for (int h = 0; h < attention->heads; h++) {
-        Tensor *y = masked_head_forward(tape, attention->head[h], x,
-                                        weights_out ? &weights_out[h] : NULL);
+        Tensor *y =
+            masked_head_forward(tape, attention->head[h], x, weights_out ? &weights_out[h] : NULL);
         out = out ? op_concat(tape, out, y) : y;
     }
 
@@ -284,8 +277,8 @@ Tensor *transformer_block_forward(Tape *tape, const Transformer *model, int laye
 
     /* 1. Attention reads the normalised x; the residual adds its result to x itself. */
     Tensor *h = maybe_norm(tape, x, block->norm1_gain, block->norm1_bias, additions.layer_norm);
-    Tensor *attended = transformer_attention_forward(tape, block->attention, h,
-                                                     model->config.causal, weights_out);
+    Tensor *attended =
+        transformer_attention_forward(tape, block->attention, h, model->config.causal, weights_out);
     x = additions.residual ? op_add(tape, x, attended) : attended;
 
     /* 2. The same for the per-vector MLP. */
@@ -346,8 +339,7 @@ Tensor *transformer_classify(Tape *tape, void *model, const int *ids, int batch,
     return op_linear(tape, pooled, transformer->classifier_weight, transformer->classifier_bias);
 }
 
-Tensor *transformer_next_word_logits(Tape *tape, void *model, const int *ids, int batch,
-                                     int length)
+Tensor *transformer_next_word_logits(Tape *tape, void *model, const int *ids, int batch, int length)
 {
     const Transformer *transformer = model;
     if (!transformer->config.causal)
@@ -386,8 +378,10 @@ static bool add_size(size_t *sum, size_t term)
 static bool block_multiply_adds(TransformerConfig c, uint64_t n, size_t *count)
 {
     int head_width = c.width / c.heads;
-    AttentionWidths widths = {.width = c.width, .key_width = head_width,
-                              .value_width = head_width, .hidden_width = c.mlp_width};
+    AttentionWidths widths = {.width = c.width,
+                              .key_width = head_width,
+                              .value_width = head_width,
+                              .hidden_width = c.mlp_width};
     AttentionCost head;
     uint64_t mlp;
     if (!linear_attention_cost(n, widths, SCORE_BILINEAR, &head) ||
@@ -401,8 +395,8 @@ static bool block_multiply_adds(TransformerConfig c, uint64_t n, size_t *count)
         !multiply_size((size_t)per_head, (size_t)c.heads, &heads_total) ||
         !multiply_size((size_t)n * (size_t)c.width, (size_t)c.width, &output))
         return false;
-    bool ok = add_size(&total, heads_total) && add_size(&total, output) &&
-              add_size(&total, (size_t)mlp);
+    bool ok =
+        add_size(&total, heads_total) && add_size(&total, output) && add_size(&total, (size_t)mlp);
     if (ok)
         *count = total;
     return ok;
@@ -415,8 +409,8 @@ bool transformer_multiply_adds(TransformerConfig config, int length, Transformer
         return false;
     size_t block, blocks, output, total = 0;
     size_t n = (size_t)length, D = (size_t)config.width;
-    size_t rows = head == TRANSFORMER_CLASSIFIER ? (size_t)config.classes
-                                                 : n * (size_t)config.vocab_size;
+    size_t rows =
+        head == TRANSFORMER_CLASSIFIER ? (size_t)config.classes : n * (size_t)config.vocab_size;
     if (head == TRANSFORMER_NEXT_WORD && rows / n != (size_t)config.vocab_size)
         return false;
     bool ok = block_multiply_adds(config, (uint64_t)length, &block) &&

@@ -62,14 +62,14 @@
 
 /** Sizes of a transformer model. */
 typedef struct TransformerConfig {
-    int vocab_size;   /**< V, rows of the word embedding */
-    int positions;    /**< P, rows of the learned position embedding: the longest sentence */
-    int width;        /**< D, the model width */
-    int heads;        /**< H, attention heads; D must be a multiple of H */
-    int mlp_width;    /**< hidden width of each block's MLP */
-    int layers;       /**< L, transformer blocks */
-    int classes;      /**< C, outputs of the classifier head (unused by the language model) */
-    bool causal;      /**< mask every query from the keys after it */
+    int vocab_size; /**< V, rows of the word embedding */
+    int positions;  /**< P, rows of the learned position embedding: the longest sentence */
+    int width;      /**< D, the model width */
+    int heads;      /**< H, attention heads; D must be a multiple of H */
+    int mlp_width;  /**< hidden width of each block's MLP */
+    int layers;     /**< L, transformer blocks */
+    int classes;    /**< C, outputs of the classifier head (unused by the language model) */
+    bool causal;    /**< mask every query from the keys after it */
 } TransformerConfig;
 
 /** A stack of transformer blocks with embeddings and output heads. */
@@ -81,14 +81,14 @@ typedef struct Transformer Transformer;
  * each head (LinearAttention.score_scale) and the mask in config.causal.
  */
 typedef struct TransformerAdditions {
-    bool residual;      /**< x + sublayer(x) instead of sublayer(x) */
-    bool layer_norm;    /**< normalise before each sublayer and after the last block */
+    bool residual;   /**< x + sublayer(x) instead of sublayer(x) */
+    bool layer_norm; /**< normalise before each sublayer and after the last block */
 } TransformerAdditions;
 
 /** The output heads, for counting what one task uses. */
 typedef enum TransformerHead {
-    TRANSFORMER_CLASSIFIER,  /**< mean over positions, then a linear map to C classes */
-    TRANSFORMER_NEXT_WORD    /**< a linear map of every position to V words */
+    TRANSFORMER_CLASSIFIER, /**< mean over positions, then a linear map to C classes */
+    TRANSFORMER_NEXT_WORD   /**< a linear map of every position to V words */
 } TransformerHead;
 
 /**
