@@ -12,6 +12,25 @@
 #define PROJECT_ROOT "."
 #endif
 
+/*
+ * Returns whether the file at path ends with a PNG IEND chunk, which
+ * gnuplot writes last: a full disk can leave a cut-off file behind while
+ * gnuplot still exits 0.
+ */
+static bool png_is_complete(const char *path)
+{
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    unsigned char tail[12];
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return false;
+    bool complete = fseek(file, -12, SEEK_END) == 0 &&
+                    fread(tail, 1, sizeof tail, file) == sizeof tail &&
+                    memcmp(tail, iend, sizeof tail) == 0;
+    fclose(file);
+    return complete;
+}
+
 bool plot_render(const char *script, const char *csv_path, const char *png_path)
 {
     /* The paths go inside single quotes on a shell command line, so a quote would end them early.
@@ -45,9 +64,17 @@ bool plot_render(const char *script, const char *csv_path, const char *png_path)
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(
             stderr,
-            "warning: gnuplot failed on plots/%s, so %s was not drawn "
-            "(install gnuplot, for example apt-get install gnuplot-nox); the CSV %s is complete\n",
+            "warning: gnuplot failed on plots/%s, so %s was not drawn (its messages are above; "
+            "if gnuplot is missing, install it: apt-get install gnuplot-nox); the CSV %s is complete\n",
             script, png_path, csv_path);
+        return false;
+    }
+    if (!png_is_complete(png_path)) {
+        fprintf(stderr,
+                "warning: %s is incomplete (is the disk full?), so it was removed; the CSV %s is "
+                "complete\n",
+                png_path, csv_path);
+        remove(png_path);
         return false;
     }
     return true;

@@ -5,14 +5,17 @@
 
 #include "program.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "files.h"
 #include "tensor.h"
 
 /* getopt_long values of the shared options, below PROGRAM_OWN_OPTION. */
@@ -234,6 +237,51 @@ static void reject_option(const ProgramSpec *spec, int option, const char *given
     cli_usage_error(spec->name, "unknown option '%s'", shown);
 }
 
+/* The program name that check_stdout_at_exit reports. */
+static const char *stdout_program_name = "program";
+
+/*
+ * Runs at exit: results go to stdout, so a write that failed there (a full
+ * disk, a closed pipe) must not end with status 0. _exit keeps the handler
+ * from running twice and sets the status that exit() cannot change here.
+ */
+static void check_stdout_at_exit(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: writing the results to standard output failed: %s\n",
+                stdout_program_name, strerror(errno));
+        _exit(1);
+    }
+}
+
+void program_check_stdout_at_exit(const char *program)
+{
+    static bool registered = false;
+    stdout_program_name = program;
+    if (!registered && atexit(check_stdout_at_exit) == 0)
+        registered = true;
+}
+
+/*
+ * Creates the --out folder and checks that files can be written in it, so
+ * that a bad folder is reported before any training instead of after it.
+ */
+static void prepare_out(const ProgramSpec *spec, const char *out_dir)
+{
+    char error[512];
+    char shown[CLI_ABBREVIATION_SIZE];
+    const char *name = cli_abbreviate(out_dir, strlen(out_dir), shown, sizeof shown);
+    if (!make_directories(out_dir, error, sizeof error))
+        cli_usage_error(spec->name,
+                        "invalid value '%s' for --out: %s; choose a folder you can write to", name,
+                        error);
+    if (access(out_dir, W_OK) != 0)
+        cli_usage_error(spec->name,
+                        "invalid value '%s' for --out: the folder is not writable (%s); choose a "
+                        "folder you can write to",
+                        name, strerror(errno));
+}
+
 void program_parse_options(const ProgramSpec *spec, int argc, char **argv, ProgramOptions *options)
 {
     struct option all[MAX_OPTIONS];
@@ -265,6 +313,9 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv, Progr
         add_default_sentences(spec, options);
     if (options->threads > 0)
         core_set_threads(options->threads);
+    if (options->out_dir)
+        prepare_out(spec, options->out_dir);
+    program_check_stdout_at_exit(spec->name);
 }
 
 bool program_load_checkpoint(const char *program, const ProgramOptions *options, ParamList *params,

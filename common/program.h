@@ -154,12 +154,21 @@ typedef struct ProgramOptions {
  * Exits with status 0 after printing the usage for --help. Exits with
  * status 2 and a message naming the option and the value for an unknown
  * option, a missing or invalid value, an argument that is not an option,
- * an empty --out or one longer than PROGRAM_MAX_OUT_BYTES, and a sentence
+ * an empty --out or one longer than PROGRAM_MAX_OUT_BYTES, an --out folder
+ * that cannot be created or written (checked here, before any work), and a sentence
  * that breaks the rules in this file's description. Exits with status 1
  * when memory runs out.
  * @p options owns the sentences until program_options_free.
  */
 void program_parse_options(const ProgramSpec *spec, int argc, char **argv, ProgramOptions *options);
+
+/**
+ * Makes the program exit with status 1 and a message naming @p program when
+ * writing its results to standard output failed (a full disk, a closed
+ * pipe). program_parse_options calls it; programs with their own option
+ * parser call it once at start.
+ */
+void program_check_stdout_at_exit(const char *program);
 
 /**
  * Reads the --load file of @p options into @p params (checkpoint_load).

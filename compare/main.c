@@ -30,6 +30,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "files.h"
+#include "program.h"
 #include "report.h"
 
 #define PROGRAM "compare"
@@ -188,6 +189,7 @@ int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
+    program_check_stdout_at_exit(PROGRAM);
     char error[1024];
 
     /* Fail before any training: a missing corpus, an output directory that cannot exist. */

@@ -737,6 +737,10 @@ static void test_programs_bad_out_rejected(void **state)
         expect_answer(&PROGRAMS[p], false, NULL, 2,
                       WORDS("for --out", "(5000 bytes)", "at most 4000 bytes"), "--out", long_name,
                       NULL);
+        /* /dev/null is a file, so no folder can be created below it: rejected before any work. */
+        expect_answer(&PROGRAMS[p], false, NULL, 2,
+                      WORDS("invalid value '/dev/null/x' for --out", "choose a folder"), "--out",
+                      "/dev/null/x", NULL);
     }
     free(long_name);
 }

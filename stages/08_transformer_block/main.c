@@ -300,22 +300,28 @@ static Transformer *new_model(TransformerConfig config, uint64_t seed, uint64_t 
     return model;
 }
 
-/* Opens OUT/NAME.csv with @p header; on failure writes the reason to stderr and returns NULL. */
+/* Opens OUT/NAME.csv with @p header; exits with status 1 and the reason when it cannot. */
 static CsvWriter *open_figure_csv(const Options *options, const char *name, const char *header)
 {
     char error[512], path[4096];
     if (!make_directories(options->out_dir, error, sizeof error)) {
         fprintf(stderr, "%s: %s; %s.csv is not written\n", PROGRAM, error, name);
-        return NULL;
+        exit(1);
     }
     snprintf(path, sizeof path, "%s/%s.csv", options->out_dir, name);
     CsvWriter *csv = csv_open(path, header, error, sizeof error);
-    if (!csv)
+    if (!csv) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
+        exit(1);
+    }
     return csv;
 }
 
-/* Closes OUT/NAME.csv and draws OUT/NAME.png with plots/NAME.gp; reports to stderr. */
+/*
+ * Closes OUT/NAME.csv and draws OUT/NAME.png with plots/NAME.gp. A CSV that
+ * cannot be completed is lost data, so it exits with status 1; a figure that
+ * cannot be drawn is only a warning.
+ */
 static void close_figure_csv(const Options *options, const char *name, CsvWriter *csv)
 {
     char error[512], csv_path[4096], png_path[4096], script[256];
@@ -323,7 +329,7 @@ static void close_figure_csv(const Options *options, const char *name, CsvWriter
         return;
     if (!csv_close(csv, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        return;
+        exit(1);
     }
     snprintf(csv_path, sizeof csv_path, "%s/%s.csv", options->out_dir, name);
     snprintf(png_path, sizeof png_path, "%s/%s.png", options->out_dir, name);
@@ -1116,6 +1122,7 @@ int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
+    program_check_stdout_at_exit(PROGRAM);
     check_checkpoint(&options);
     if (options.threads > 0)
         core_set_threads(options.threads);
