@@ -196,8 +196,8 @@ static void parse_options(int argc, char **argv, Options *options)
     for (int i = 0; i < options->head_count_total; i++)
         if (options->width % options->head_counts[i] != 0)
             cli_usage_error(PROGRAM,
-                            "invalid value '%d' in --heads: it does not divide the "
-                            "width %d (set with --width)",
+                            "head count %d (from --heads, default 1,2,4) does not divide the "
+                            "width %d (from --width); choose head counts that divide the width",
                             options->head_counts[i], options->width);
 }
 
