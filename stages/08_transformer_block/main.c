@@ -99,7 +99,8 @@ static void print_usage(void)
         "                        (default %d; section 3 always uses 8)\n"
         "  --heads N             attention heads H, 1..%d; the width must be a multiple\n"
         "                        (default %d)\n"
-        "  --width N             model width D, 1..%d (default %d); each MLP is %d D wide\n"
+        "  --width N             model width D, 2..%d (default %d); each MLP is %d D wide;\n"
+        "                        at width 1 layer norm would output only zeros\n"
         "  --steps N             Adam steps of each training run, 0..%d (default %d;\n"
         "                        0 skips sections 4 and 5)\n"
         "  --seed N              seed of the weights, the data and the training (default 1)\n"
@@ -212,7 +213,7 @@ static void parse_options(int argc, char **argv, Options *options)
             heads_text = optarg;
             break;
         case OPT_WIDTH:
-            options->width = cli_parse_int(PROGRAM, "--width", optarg, 1, MAX_WIDTH);
+            options->width = cli_parse_int(PROGRAM, "--width", optarg, 2, MAX_WIDTH);
             break;
         case OPT_STEPS:
             options->steps = cli_parse_int(PROGRAM, "--steps", optarg, 0, MAX_STEPS);
