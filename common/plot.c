@@ -12,6 +12,13 @@
 #define PROJECT_ROOT "."
 #endif
 
+/* Returns whether text ends with suffix. */
+static bool ends_with(const char *text, const char *suffix)
+{
+    size_t text_length = strlen(text), suffix_length = strlen(suffix);
+    return text_length >= suffix_length && strcmp(text + text_length - suffix_length, suffix) == 0;
+}
+
 /*
  * Returns whether the file at path ends with a PNG IEND chunk, which
  * gnuplot writes last: a full disk can leave a cut-off file behind while
@@ -69,7 +76,7 @@ bool plot_render(const char *script, const char *csv_path, const char *png_path)
             script, png_path, csv_path);
         return false;
     }
-    if (!png_is_complete(png_path)) {
+    if (ends_with(png_path, ".png") && !png_is_complete(png_path)) {
         fprintf(stderr,
                 "warning: %s is incomplete (is the disk full?), so it was removed; the CSV %s is "
                 "complete\n",

@@ -14,8 +14,10 @@
 /**
  * Runs `gnuplot -e "datafile='CSV'; outfile='PNG'" plots/SCRIPT` with the
  * project's plots/ directory located at build time.
- * @return true when gnuplot exited 0; otherwise prints a warning to stderr
- *         naming the script and what to install, and returns false.
+ * @return true when gnuplot exited 0 and, for a .png output, the file ends
+ *         with PNG's IEND chunk; otherwise prints a warning to stderr naming
+ *         the script and what to do, removes a cut-off PNG (a full disk can
+ *         leave one while gnuplot exits 0), and returns false.
  *         Paths containing a single quote are rejected with a warning.
  */
 bool plot_render(const char *script, const char *csv_path, const char *png_path);
