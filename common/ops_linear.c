@@ -56,7 +56,7 @@
  * the threads costs more than they save: 100 x 100 x 100 (one million) ran
  * slower on 2 threads than on 1 in the measurement above.
  */
-#define THREAD_MIN_MACS ((double)(1 << 21))
+#define THREAD_MIN_MACS ((double)(1 << 23))
 
 /*
  * a * b + c. Where the hardware has a fused multiply-add (FP_FAST_FMAF, from

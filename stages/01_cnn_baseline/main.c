@@ -1,0 +1,940 @@
+/*
+ * Stage 01 program: the CNN baseline, in three sections.
+ *
+ *   1. Words become numbers: the vocabulary of the example sentence, its ids,
+ *      and the one-hot form of the embedding checked against the lookup.
+ *   2. The receptive field: each word is replaced in turn, and a grid shows
+ *      which outputs of the last layer change (compared bit for bit).
+ *   3. The distance task: the CNN is trained with the two related words at
+ *      distances inside and beyond its receptive field, and the accuracy per
+ *      distance goes to OUT/stage01_distance.csv and a plot.
+ *
+ * stdout carries only results, the same bytes for the same options;
+ * progress and timings go to stderr.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "01_cnn_baseline/cnn.h"
+#include "cli.h"
+#include "clock.h"
+#include "csv.h"
+#include "files.h"
+#include "plot.h"
+#include "tasks.h"
+#include "train.h"
+#include "vocab.h"
+
+#define PROGRAM "stage01"
+
+/* The example sentence, in which "dog" and "tail" are 9 positions apart. */
+#define EXAMPLE_SENTENCE "the dog spun around so fast that it caught its tail"
+#define EXAMPLE_FIRST_WORD "dog"
+#define EXAMPLE_SECOND_WORD "tail"
+
+#define DEFAULT_LAYERS 3
+#define DEFAULT_WIDTH 32
+#define DEFAULT_SEEDS 3
+/*
+ * One thread by default, because this model's parallel loops are small (a
+ * batch of 32 sentences of about 30 words at width 32). On a 2-core machine
+ * shared with other processes, a full run took 100 s with 2 threads and 11 s
+ * with 1 (gcc 12, libgomp). --threads 2 turns the threads back on.
+ */
+#define DEFAULT_THREADS 1
+#define DEFAULT_OUT "results/stage01"
+static const int DEFAULT_DISTANCES[] = {1, 2, 3, 4, 5, 6, 7, 8, 10};
+
+/* Limits of the options. The grid of section 2 has one column per word, so
+ * sentences longer than MAX_WORDS would not fit on a terminal line. */
+#define MAX_LAYERS 64
+#define MAX_WIDTH 1024
+#define MAX_STEPS 10000000
+#define MAX_SEEDS 100
+#define MAX_THREADS 1024
+#define MAX_WORDS 80
+#define MAX_DISTANCE 1000
+#define MAX_DISTANCE_COUNT 64
+
+/* Filler words shared out at random before and after the two spans of the
+ * distance task, so the spans do not always start at the first word. */
+#define TASK_MARGIN 2
+
+/* The one-hot matrix of section 1 is printed only up to this vocabulary size. */
+#define MAX_PRINTED_VOCAB 24
+
+/* Everything the command line sets. */
+typedef struct Options {
+    uint64_t seed;              /* first seed; section 3 also uses seed + 1, ... */
+    int seeds;                  /* training runs per distance, one per seed */
+    int layers;                 /* L */
+    int width;                  /* D */
+    int steps;                  /* training steps per run */
+    int threads;                /* threads of the heavy loops */
+    int distances[MAX_DISTANCE_COUNT];  /* [distance_count] */
+    int distance_count;
+    const char *out_dir;
+    const char **sentences;     /* [sentence_count] from --sentence and --sentence-file */
+    size_t sentence_count;
+    LineList file_lines;        /* owns the lines of --sentence-file */
+} Options;
+
+/* The sentences as words and ids, and the vocabulary built from them. */
+typedef struct Corpus {
+    TokenList *tokens;          /* [count] the words of each sentence */
+    int **ids;                  /* [count] the id of each word */
+    size_t count;
+    Vocab *vocab;
+} Corpus;
+
+/* Returns "s" unless count is 1, for "1 layer" and "3 layers". */
+static const char *plural(int count)
+{
+    return count == 1 ? "" : "s";
+}
+
+/* ------------------------------------------------------------------------- */
+/* Options                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static void print_usage(void)
+{
+    printf("Usage: %s [OPTION]...\n"
+           "Walk through the CNN baseline: words become ids (section 1), the receptive\n"
+           "field of L layers (section 2), and accuracy on the distance task inside and\n"
+           "beyond it (section 3).\n"
+           "\n"
+           "  --sentence TEXT       sentence for sections 1 and 2, repeatable; replaces the\n"
+           "                        example \"%s\".\n"
+           "                        The vocabulary is built from these sentences, so no word\n"
+           "                        is unknown. At most %d words each.\n"
+           "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
+           "  --layers N            convolutional layers L in every section, 0..%d\n"
+           "                        (default %d)\n"
+           "  --width N             width D of word vectors and layers, 1..%d (default %d)\n"
+           "  --steps N             training steps per run in section 3, 1..%d (default %d)\n"
+           "  --distances LIST      comma-separated distances between the related words in\n"
+           "                        section 3, each 1..%d (default 1,2,3,4,5,6,7,8,10)\n"
+           "  --seed N              seed of the random weights and of the first training run\n"
+           "                        (default 1)\n"
+           "  --seeds N             training runs per distance, with seeds SEED, SEED+1, ...,\n"
+           "                        1..%d (default %d)\n"
+           "  --out DIR             folder for stage01_distance.csv and .png (default %s)\n"
+           "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
+           "  --help                print this help and exit\n",
+           PROGRAM, EXAMPLE_SENTENCE, MAX_WORDS, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH,
+           DEFAULT_WIDTH, MAX_STEPS, train_default_config().steps, MAX_DISTANCE, MAX_SEEDS,
+           DEFAULT_SEEDS, DEFAULT_OUT, MAX_THREADS, DEFAULT_THREADS);
+}
+
+static int compare_ints(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Parses "1,2,8" into options->distances; exits through cli_usage_error on a bad list. */
+static void parse_distances(const char *text, Options *options)
+{
+    char item[32];
+    int count = 0;
+    const char *start = text;
+    for (;;) {
+        size_t length = strcspn(start, ",");
+        if (length == 0 || length >= sizeof item || count == MAX_DISTANCE_COUNT)
+            cli_usage_error(PROGRAM, "invalid value '%s' for --distances: expected 1 to %d "
+                            "comma-separated integers from 1 to %d", text, MAX_DISTANCE_COUNT,
+                            MAX_DISTANCE);
+        memcpy(item, start, length);
+        item[length] = '\0';
+        options->distances[count++] = cli_parse_int(PROGRAM, "--distances", item, 1, MAX_DISTANCE);
+        if (start[length] == '\0')
+            break;
+        start += length + 1;
+    }
+    options->distance_count = count;
+
+    /* Ascending order, so that the table can draw the receptive-field rule between two rows. */
+    qsort(options->distances, (size_t)count, sizeof options->distances[0], compare_ints);
+    for (int i = 1; i < count; i++)
+        if (options->distances[i] == options->distances[i - 1])
+            cli_usage_error(PROGRAM, "invalid value '%s' for --distances: distance %d appears "
+                            "twice", text, options->distances[i]);
+}
+
+/*
+ * Exits with status 2 unless text splits into 1 to MAX_WORDS words.
+ * `where` names the option, and the file and line for --sentence-file.
+ */
+static void check_sentence(const char *text, const char *where)
+{
+    char error[512];
+    TokenList tokens;
+    token_list_init(&tokens);
+    bool valid = tokenize(text, strlen(text), &tokens, error, sizeof error);
+    size_t count = tokens.count;
+    token_list_free(&tokens);
+
+    if (!valid)
+        cli_usage_error(PROGRAM, "invalid value '%s' for %s: %s", text, where, error);
+    if (count == 0)
+        cli_usage_error(PROGRAM, "invalid value '%s' for %s: the sentence is empty", text, where);
+    if (count > MAX_WORDS)
+        cli_usage_error(PROGRAM, "invalid value for %s: the sentence has %zu words, at most %d "
+                        "are allowed so that the grid of section 2 fits a line", where, count,
+                        MAX_WORDS);
+}
+
+/* Appends one sentence to options->sentences; the text must outlive the options. */
+static void add_sentence(Options *options, const char *text)
+{
+    const char **grown = realloc(options->sentences,
+                                 (options->sentence_count + 1) * sizeof *grown);
+    if (!grown) {
+        fprintf(stderr, "%s: out of memory reading the sentences\n", PROGRAM);
+        exit(1);
+    }
+    grown[options->sentence_count++] = text;
+    options->sentences = grown;
+}
+
+/* Reads every line of path as a sentence; exits with status 2 when it cannot. */
+static void add_sentence_file(Options *options, const char *path)
+{
+    char error[512], where[512];
+    size_t first = options->file_lines.count;
+    if (!cli_read_lines(path, &options->file_lines, error, sizeof error))
+        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
+
+    for (size_t i = first; i < options->file_lines.count; i++) {
+        snprintf(where, sizeof where, "--sentence-file (%s line %zu)", path, i - first + 1);
+        check_sentence(options->file_lines.lines[i], where);
+        add_sentence(options, options->file_lines.lines[i]);
+    }
+}
+
+/* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
+static void parse_options(int argc, char **argv, Options *options)
+{
+    enum { OPT_SENTENCE = 256, OPT_SENTENCE_FILE, OPT_LAYERS, OPT_WIDTH, OPT_STEPS,
+           OPT_DISTANCES, OPT_SEED, OPT_SEEDS, OPT_OUT, OPT_THREADS, OPT_HELP };
+    static const struct option long_options[] = {
+        {"sentence", required_argument, NULL, OPT_SENTENCE},
+        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+        {"layers", required_argument, NULL, OPT_LAYERS},
+        {"width", required_argument, NULL, OPT_WIDTH},
+        {"steps", required_argument, NULL, OPT_STEPS},
+        {"distances", required_argument, NULL, OPT_DISTANCES},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"seeds", required_argument, NULL, OPT_SEEDS},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+
+    *options = (Options){.seed = 1, .seeds = DEFAULT_SEEDS, .layers = DEFAULT_LAYERS,
+                         .width = DEFAULT_WIDTH, .steps = train_default_config().steps,
+                         .threads = DEFAULT_THREADS, .out_dir = DEFAULT_OUT};
+    line_list_init(&options->file_lines);
+
+    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
+    opterr = 0;
+    int option;
+    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+        switch (option) {
+        case OPT_SENTENCE:
+            check_sentence(optarg, "--sentence");
+            add_sentence(options, optarg);
+            break;
+        case OPT_SENTENCE_FILE:
+            add_sentence_file(options, optarg);
+            break;
+        case OPT_LAYERS:
+            options->layers = cli_parse_int(PROGRAM, "--layers", optarg, 0, MAX_LAYERS);
+            break;
+        case OPT_WIDTH:
+            options->width = cli_parse_int(PROGRAM, "--width", optarg, 1, MAX_WIDTH);
+            break;
+        case OPT_STEPS:
+            options->steps = cli_parse_int(PROGRAM, "--steps", optarg, 1, MAX_STEPS);
+            break;
+        case OPT_DISTANCES:
+            parse_distances(optarg, options);
+            break;
+        case OPT_SEED:
+            /* Runs use seed, seed + 1, ..., so the top values are kept free. */
+            options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX - MAX_SEEDS);
+            break;
+        case OPT_SEEDS:
+            options->seeds = cli_parse_int(PROGRAM, "--seeds", optarg, 1, MAX_SEEDS);
+            break;
+        case OPT_OUT:
+            options->out_dir = optarg;
+            break;
+        case OPT_THREADS:
+            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
+            break;
+        case OPT_HELP:
+            print_usage();
+            exit(0);
+        case ':':
+            cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
+        default:
+            cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
+    if (options->out_dir[0] == '\0')
+        cli_usage_error(PROGRAM, "invalid value '' for --out: expected a folder name");
+
+    if (options->distance_count == 0) {
+        options->distance_count = (int)(sizeof DEFAULT_DISTANCES / sizeof DEFAULT_DISTANCES[0]);
+        memcpy(options->distances, DEFAULT_DISTANCES, sizeof DEFAULT_DISTANCES);
+    }
+    if (options->sentence_count == 0)
+        add_sentence(options, EXAMPLE_SENTENCE);
+}
+
+static void free_options(Options *options)
+{
+    free(options->sentences);
+    line_list_free(&options->file_lines);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Sentences                                                                  */
+/* ------------------------------------------------------------------------- */
+
+/* Frees what load_corpus allocated; safe on a partly filled corpus. */
+static void free_corpus(Corpus *corpus)
+{
+    for (size_t i = 0; i < corpus->count; i++) {
+        token_list_free(&corpus->tokens[i]);
+        free(corpus->ids[i]);
+    }
+    free(corpus->tokens);
+    free(corpus->ids);
+    vocab_free(corpus->vocab);
+}
+
+/* Stops the program with status 1 when memory runs out. */
+static void *checked_calloc(size_t count, size_t size, const char *description)
+{
+    void *memory = calloc(count, size);
+    if (!memory) {
+        fprintf(stderr, "%s: out of memory allocating %s\n", PROGRAM, description);
+        exit(1);
+    }
+    return memory;
+}
+
+/* Splits a sentence that check_sentence accepted into words; exits 1 when memory runs out. */
+static void tokenize_sentence(const char *text, TokenList *tokens)
+{
+    if (!tokenize(text, strlen(text), tokens, NULL, 0)) {
+        fprintf(stderr, "%s: out of memory splitting the sentences into words\n", PROGRAM);
+        exit(1);
+    }
+}
+
+/* Tokenizes every sentence, builds the vocabulary from all of them and encodes them. */
+static void load_corpus(const Options *options, Corpus *corpus)
+{
+    size_t count = options->sentence_count;
+    corpus->count = count;
+    corpus->tokens = checked_calloc(count, sizeof *corpus->tokens, "the sentences");
+    corpus->ids = checked_calloc(count, sizeof *corpus->ids, "the sentences");
+
+    /* All words of all sentences in one list, to count them for the vocabulary. */
+    TokenList all;
+    token_list_init(&all);
+    for (size_t i = 0; i < count; i++) {
+        const char *text = options->sentences[i];
+        token_list_init(&corpus->tokens[i]);
+        tokenize_sentence(text, &corpus->tokens[i]);
+        tokenize_sentence(text, &all);
+    }
+
+    /* Every word gets an id, so no sentence word maps to <unk>. */
+    corpus->vocab = vocab_build(&all, all.count < INT_MAX ? (int)all.count + 1 : INT_MAX);
+    token_list_free(&all);
+    if (!corpus->vocab) {
+        fprintf(stderr, "%s: out of memory building the vocabulary\n", PROGRAM);
+        exit(1);
+    }
+    for (size_t i = 0; i < count; i++) {
+        corpus->ids[i] = checked_calloc(corpus->tokens[i].count, sizeof(int), "word ids");
+        vocab_encode(corpus->vocab, &corpus->tokens[i], corpus->ids[i]);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Section 1: words become numbers                                            */
+/* ------------------------------------------------------------------------- */
+
+static void print_vocabulary(const Vocab *vocab)
+{
+    printf("vocabulary: V = %d ids, one per distinct word, ordered by count and then "
+           "alphabetically;\nid 0 is %s, which any word outside the vocabulary would map to\n",
+           vocab->size, VOCAB_UNKNOWN_WORD);
+    /* Five per line; the last of a line is not padded, so no line ends in spaces. */
+    for (int id = 0; id < vocab->size; id++) {
+        bool line_end = id % 5 == 4 || id == vocab->size - 1;
+        printf("%4d %-*s%s", id, line_end ? 0 : 12, vocab_word(vocab, id), line_end ? "\n" : "");
+    }
+}
+
+/* Prints each word's one-hot row: a 1 in the column of its id, 0 elsewhere. */
+static void print_onehot(const TokenList *tokens, const int *ids, int vocab_size)
+{
+    printf("one-hot vectors, one row per word, one column per id:\n%-12s", "");
+    for (int id = 0; id < vocab_size; id++)
+        printf("%3d", id);
+    printf("\n");
+    for (size_t i = 0; i < tokens->count; i++) {
+        printf("%-12s", token_list_get(tokens, i));
+        for (int id = 0; id < vocab_size; id++)
+            printf("%3d", id == ids[i] ? 1 : 0);
+        printf("\n");
+    }
+}
+
+/* Returns the largest |one-hot x table - lookup| over the word vectors of one sentence. */
+static double onehot_lookup_difference(const Cnn *cnn, const int *ids, int length)
+{
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+    Tensor *looked_up = cnn_embed(&tape, cnn, ids, 1, length);
+    Tensor *multiplied = cnn_embed_onehot(&tape, cnn, ids, 1, length);
+
+    double max_difference = 0.0;
+    for (size_t i = 0; i < looked_up->size; i++) {
+        double difference = fabs((double)looked_up->data[i] - (double)multiplied->data[i]);
+        if (difference > max_difference)
+            max_difference = difference;
+    }
+    tape_free(&tape);
+    return max_difference;
+}
+
+static void section_words(const Corpus *corpus, const Cnn *cnn)
+{
+    printf("== 1. Words become numbers ==\n\n");
+    print_vocabulary(corpus->vocab);
+
+    for (size_t s = 0; s < corpus->count; s++) {
+        const TokenList *tokens = &corpus->tokens[s];
+        int length = (int)tokens->count;
+        printf("\nsentence %zu (%d word%s):\n", s + 1, length, plural(length));
+        for (size_t i = 0; i < tokens->count; i++)
+            printf("%s%s", i ? " " : "  words: ", token_list_get(tokens, i));
+        for (size_t i = 0; i < tokens->count; i++)
+            printf("%s%d", i ? " " : "\n  ids:   ", corpus->ids[s][i]);
+        printf("\n");
+        if (s == 0 && corpus->vocab->size <= MAX_PRINTED_VOCAB)
+            print_onehot(tokens, corpus->ids[s], corpus->vocab->size);
+
+        /* The identity: a one-hot row times the table selects one row of it. */
+        printf("word vectors as one-hot [%d, %d] x table [%d, %d] versus the lookup of rows "
+               "[%d, %d]:\nmax |difference| = %g\n", length, cnn->config.vocab_size,
+               cnn->config.vocab_size, cnn->config.width, length, cnn->config.width,
+               onehot_lookup_difference(cnn, corpus->ids[s], length));
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Section 2: the receptive field                                             */
+/* ------------------------------------------------------------------------- */
+
+/* Builds a model for the sentences of the corpus with random weights drawn from seed. */
+static Cnn *new_sentence_model(const Corpus *corpus, int layers, int width, uint64_t seed)
+{
+    Rng rng;
+    rng_seed(&rng, seed, 0);
+    CnnConfig config = {.vocab_size = corpus->vocab->size, .width = width, .layers = layers,
+                        .classes = 2, .padding = CONV_SAME};
+    Cnn *cnn = cnn_new(config, &rng);
+    if (!cnn) {
+        fprintf(stderr, "%s: out of memory building a CNN of %d layers\n", PROGRAM, layers);
+        exit(1);
+    }
+    return cnn;
+}
+
+/* Writes the last layer's vectors for one sentence into features [length * D]. */
+static void compute_features(const Cnn *cnn, const int *ids, int length, float *features)
+{
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+    Tensor *out = cnn_features(&tape, cnn, ids, 1, length);
+    memcpy(features, out->data, out->size * sizeof(float));
+    tape_free(&tape);
+}
+
+/* Work space for the receptive-field measurements of one sentence. */
+typedef struct FieldBuffers {
+    float *base;       /* [length * D] outputs for the sentence as it is */
+    float *scratch;    /* [length * D] outputs after one word was replaced */
+    int *ids;          /* [length] the sentence with one word replaced */
+    bool *changed;     /* [length * length] row j: outputs that changed when word j did */
+} FieldBuffers;
+
+/* Allocates the buffers for sentences of up to MAX_WORDS words at width D. */
+static FieldBuffers new_field_buffers(int width)
+{
+    /* MAX_WORDS and MAX_WIDTH keep every product far below SIZE_MAX. */
+    size_t floats = (size_t)MAX_WORDS * (size_t)width;
+    FieldBuffers b = {
+        .base = checked_calloc(floats, sizeof(float), "the layer outputs"),
+        .scratch = checked_calloc(floats, sizeof(float), "the layer outputs"),
+        .ids = checked_calloc(MAX_WORDS, sizeof(int), "word ids"),
+        .changed = checked_calloc((size_t)MAX_WORDS * MAX_WORDS, sizeof(bool), "the grid"),
+    };
+    return b;
+}
+
+static void free_field_buffers(FieldBuffers *b)
+{
+    free(b->base);
+    free(b->scratch);
+    free(b->ids);
+    free(b->changed);
+}
+
+/*
+ * Replaces word `word` by another id and sets changed[t] for every output
+ * position t whose vector is not bit-identical to b->base, which must hold
+ * the outputs for the unchanged sentence.
+ */
+static void find_changed_outputs(const Cnn *cnn, const int *ids, int length, int word,
+                                 FieldBuffers *b, bool *changed)
+{
+    /* <unk> (id 0) never occurs in a sentence, because the vocabulary was built from it. */
+    memcpy(b->ids, ids, (size_t)length * sizeof *ids);
+    b->ids[word] = ids[word] == VOCAB_UNKNOWN_ID ? 1 : VOCAB_UNKNOWN_ID;
+    compute_features(cnn, b->ids, length, b->scratch);
+
+    size_t width = (size_t)cnn->config.width;
+    for (int t = 0; t < length; t++)
+        changed[t] = memcmp(b->base + (size_t)t * width, b->scratch + (size_t)t * width,
+                            width * sizeof(float)) != 0;
+}
+
+/* Fills b->changed: row j marks the outputs that change when word j is replaced. */
+static void measure_field(const Cnn *cnn, const int *ids, int length, FieldBuffers *b)
+{
+    compute_features(cnn, ids, length, b->base);
+    for (int j = 0; j < length; j++)
+        find_changed_outputs(cnn, ids, length, j, b, b->changed + (size_t)j * (size_t)length);
+}
+
+/* Prints the grid of b->changed and counts outputs inside and outside the 2L+1 window. */
+static void print_field_grid(const TokenList *tokens, int layers, const FieldBuffers *b)
+{
+    int length = (int)tokens->count;
+    printf("%-16s", "replaced word");
+    for (int t = 0; t < length; t++)
+        printf("%3d", t);
+    printf("   <- output position\n");
+
+    int changed_outside = 0, unchanged_inside = 0;
+    for (int j = 0; j < length; j++) {
+        printf("%2d %-13.13s", j, token_list_get(tokens, (size_t)j));
+        for (int t = 0; t < length; t++) {
+            bool changed = b->changed[(size_t)j * (size_t)length + (size_t)t];
+            bool inside = abs(t - j) <= layers;
+            changed_outside += changed && !inside;
+            unchanged_inside += !changed && inside;
+            printf("  %c", changed ? 'X' : '.');
+        }
+        printf("\n");
+    }
+    printf("outputs more than %d position%s from the replaced word that changed: %d\n", layers,
+           plural(layers), changed_outside);
+    printf("outputs at most %d position%s away that stayed bit-identical: %d%s\n", layers,
+           plural(layers),
+           unchanged_inside, unchanged_inside ? " (every ReLU on their paths was inactive)" : "");
+}
+
+/* Returns the position of the first `word` in tokens, or -1. */
+static int find_word(const TokenList *tokens, const char *word)
+{
+    for (size_t i = 0; i < tokens->count; i++)
+        if (strcmp(token_list_get(tokens, i), word) == 0)
+            return (int)i;
+    return -1;
+}
+
+/*
+ * Finds the outputs of the model's last layer that change both when word a
+ * and when word b is replaced.
+ * @return whether there is one; the first and last such output go to
+ *         *first_output and *last_output.
+ */
+static bool some_output_sees_both(const Cnn *cnn, const int *ids, int length, int a, int b,
+                                  FieldBuffers *buffers, int *first_output, int *last_output)
+{
+    bool *changed_a = buffers->changed;
+    bool *changed_b = buffers->changed + length;
+    compute_features(cnn, ids, length, buffers->base);
+    find_changed_outputs(cnn, ids, length, a, buffers, changed_a);
+    find_changed_outputs(cnn, ids, length, b, buffers, changed_b);
+
+    *first_output = -1;
+    for (int t = 0; t < length; t++) {
+        if (changed_a[t] && changed_b[t]) {
+            if (*first_output < 0)
+                *first_output = t;
+            *last_output = t;
+        }
+    }
+    return *first_output >= 0;
+}
+
+/*
+ * Adds layers one at a time until some output of the last layer changes
+ * both when word a and when word b is replaced, and prints what it found.
+ */
+static void print_layers_to_meet(const Corpus *corpus, size_t sentence, int a, int b,
+                                 const Options *options, FieldBuffers *buffers)
+{
+    const TokenList *tokens = &corpus->tokens[sentence];
+    const char *word_a = token_list_get(tokens, (size_t)a);
+    const char *word_b = token_list_get(tokens, (size_t)b);
+    int apart = b - a;
+    printf("\n'%s' (position %d) and '%s' (position %d) are %d positions apart.\n", word_a, a,
+           word_b, b, apart);
+
+    for (int layers = 1; layers <= MAX_LAYERS; layers++) {
+        Cnn *cnn = new_sentence_model(corpus, layers, options->width, options->seed);
+        int first = -1, last = -1;
+        bool met = some_output_sees_both(cnn, corpus->ids[sentence], (int)tokens->count, a, b,
+                                         buffers, &first, &last);
+        cnn_free(cnn);
+        if (!met)
+            continue;
+
+        if (layers == 2)
+            printf("with 1 layer no output changes with both\n");
+        else if (layers > 2)
+            printf("with 1 to %d layers no output changes with both\n", layers - 1);
+        printf("with %d layers output%s %d", layers, first == last ? "" : "s", first);
+        if (last != first)
+            printf(" to %d", last);
+        printf(" change%s with both\n", first == last ? "s" : "");
+        printf("layers needed before any output sees both '%s' and '%s': %d "
+               "(by the formula, the smallest L with 2L >= %d is %d)\n", word_a, word_b, layers,
+               apart, (apart + 1) / 2);
+        return;
+    }
+    printf("no output of up to %d layers changes with both\n", MAX_LAYERS);
+}
+
+static void section_receptive_field(const Corpus *corpus, const Cnn *cnn, const Options *options)
+{
+    int layers = options->layers;
+    printf("\n== 2. The receptive field ==\n\n");
+    printf("A CNN of %d layer%s, width %d, random weights (seed %llu). Each row replaces one "
+           "word\nby another; X marks an output of the last layer that changed, '.' one that "
+           "stayed\nbit-identical.\n", layers, plural(layers), options->width,
+           (unsigned long long)options->seed);
+
+    FieldBuffers buffers = new_field_buffers(options->width);
+    for (size_t s = 0; s < corpus->count; s++) {
+        const TokenList *tokens = &corpus->tokens[s];
+        printf("\nsentence %zu:\n", s + 1);
+        measure_field(cnn, corpus->ids[s], (int)tokens->count, &buffers);
+        print_field_grid(tokens, layers, &buffers);
+        int field = cnn_receptive_field(layers);
+        printf("receptive field after %d layer%s: %d word%s (2L+1)\n", layers, plural(layers),
+               field, plural(field));
+
+        /* The example's pair, or else the first and the last word. */
+        int a = find_word(tokens, EXAMPLE_FIRST_WORD), b = find_word(tokens, EXAMPLE_SECOND_WORD);
+        if (a < 0 || b < 0 || a == b) {
+            a = 0;
+            b = (int)tokens->count - 1;
+        }
+        if (a > b) {
+            int swap = a;
+            a = b;
+            b = swap;
+        }
+        if (a < b)
+            print_layers_to_meet(corpus, s, a, b, options, &buffers);
+    }
+    free_field_buffers(&buffers);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Section 3: accuracy against distance                                       */
+/* ------------------------------------------------------------------------- */
+
+/* Draws sentences of the distance task for the training loop. */
+static void sample_distance_task(const void *task, Rng *rng, int batch, int *ids, int *labels)
+{
+    distance_task_sample(task, rng, batch, ids, labels);
+}
+
+/* Trains a fresh CNN on the distance task at one distance and seed; returns its accuracy. */
+static float train_at_distance(const DistanceTask *task, const Options *options, uint64_t seed)
+{
+    Rng rng;
+    rng_seed(&rng, seed, 0);
+    CnnConfig config = {.vocab_size = task->vocab->size, .width = options->width,
+                        .layers = options->layers, .classes = 2, .padding = CONV_SAME};
+    Cnn *cnn = cnn_new(config, &rng);
+    if (!cnn) {
+        fprintf(stderr, "%s: out of memory building the CNN\n", PROGRAM);
+        exit(1);
+    }
+
+    char label[64];
+    snprintf(label, sizeof label, "distance %d, seed %llu", task->distance,
+             (unsigned long long)seed);
+    TrainConfig train = train_default_config();
+    train.steps = options->steps;
+    train.seed = seed;
+    train.label = label;
+    ClassifierTask classifier_task = {sample_distance_task, task, task->length};
+    TrainResult result = train_classifier(cnn_forward, cnn, cnn->params, classifier_task, train);
+    fprintf(stderr, "%s: accuracy %.3f, final loss %.3f, %.1f s\n", label,
+            (double)result.accuracy, (double)result.final_loss, result.seconds);
+
+    cnn_free(cnn);
+    return result.accuracy;
+}
+
+/* Returns the number of trainable values of the CNN that section 3 trains. */
+static size_t count_task_parameters(const DistanceTask *task, const Options *options)
+{
+    Rng rng;
+    rng_seed(&rng, options->seed, 0);
+    CnnConfig config = {.vocab_size = task->vocab->size, .width = options->width,
+                        .layers = options->layers, .classes = 2, .padding = CONV_SAME};
+    Cnn *cnn = cnn_new(config, &rng);
+    if (!cnn) {
+        fprintf(stderr, "%s: out of memory building the CNN\n", PROGRAM);
+        exit(1);
+    }
+    size_t count = params_count_elements(cnn->params);
+    cnn_free(cnn);
+    return count;
+}
+
+/* Prints what the task is, the model's size and the training settings. */
+static void print_training_setup(const DistanceTask *task, const Options *options)
+{
+    int field = cnn_receptive_field(options->layers);
+    TrainConfig train = train_default_config();
+
+    printf("\n== 3. Accuracy against distance ==\n\n");
+    printf("Each sentence holds two subject words and two object words, each subject\n"
+           "followed `distance` positions later by an object. Label 1: each object belongs\n"
+           "to the subject before it; label 0: the two objects are swapped. Both labels\n"
+           "contain the same words, so chance is 0.5. The two spans are %d filler word%s\n"
+           "apart (the receptive field), so every other pair of words that reveals the\n"
+           "label is at least %d positions apart, out of every output's reach.\n\n",
+           field, plural(field), field + 1);
+    printf("CNN: %d layer%s of width %d, %zu parameters (V = %d), receptive field %d word%s:\n"
+           "two words share an output only when they are at most %d positions apart.\n",
+           options->layers, plural(options->layers), options->width,
+           count_task_parameters(task, options), task->vocab->size, field, plural(field),
+           2 * options->layers);
+    printf("Training per run: %d steps of %d sentences, Adam with learning rate %g, gradient\n"
+           "norm clipped to %g; accuracy on %d held-out sentences.\n\n", options->steps,
+           train.batch, (double)train.learning_rate, (double)train.clip_norm,
+           train.eval_batches * train.batch);
+}
+
+/* Lowest, highest and mean accuracy over a group of runs. */
+typedef struct AccuracySummary {
+    float lowest, highest;
+    double sum;
+    int runs;
+} AccuracySummary;
+
+static void summary_add(AccuracySummary *summary, float accuracy)
+{
+    if (summary->runs == 0 || accuracy < summary->lowest)
+        summary->lowest = accuracy;
+    if (summary->runs == 0 || accuracy > summary->highest)
+        summary->highest = accuracy;
+    summary->sum += accuracy;
+    summary->runs++;
+}
+
+static void print_summary(const char *label, const AccuracySummary *summary)
+{
+    if (summary->runs == 0)
+        return;
+    printf("%s: %d runs, lowest %.3f, highest %.3f, mean %.3f\n", label, summary->runs,
+           (double)summary->lowest, (double)summary->highest, summary->sum / summary->runs);
+}
+
+/* Builds the task for one distance, with the receptive field as the gap; exits when it cannot. */
+static DistanceTask *new_task(int distance, int layers)
+{
+    DistanceTask *task = distance_task_new(distance, cnn_receptive_field(layers), TASK_MARGIN);
+    if (!task) {
+        fprintf(stderr, "%s: failed to build the distance task for distance %d "
+                "(sentence too long, or out of memory)\n", PROGRAM, distance);
+        exit(1);
+    }
+    return task;
+}
+
+static void print_table_header(const Options *options)
+{
+    printf("distance  words  mult-adds  first shared layer");
+    char name[32];
+    for (int r = 0; r < options->seeds; r++) {
+        snprintf(name, sizeof name, "seed %llu", (unsigned long long)(options->seed + (uint64_t)r));
+        printf("  %8s", name);
+    }
+    printf("    mean\n");
+}
+
+/* Trains every run of one distance, prints its table row and stores the accuracies. */
+static void run_distance(int distance, const Options *options, float *accuracies,
+                         AccuracySummary *inside, AccuracySummary *beyond)
+{
+    DistanceTask *task = new_task(distance, options->layers);
+    CnnConfig config = {.vocab_size = task->vocab->size, .width = options->width,
+                        .layers = options->layers, .classes = 2, .padding = CONV_SAME};
+    size_t multiply_adds = 0;
+    cnn_multiply_adds(config, task->length, &multiply_adds);
+
+    double sum = 0.0;
+    for (int r = 0; r < options->seeds; r++) {
+        accuracies[r] = train_at_distance(task, options, options->seed + (uint64_t)r);
+        sum += accuracies[r];
+        summary_add(distance <= 2 * options->layers ? inside : beyond, accuracies[r]);
+    }
+
+    /* The two words first share an output in layer ceil(distance / 2). */
+    int meet_layer = (distance + 1) / 2;
+    char meet[16];
+    if (meet_layer <= options->layers)
+        snprintf(meet, sizeof meet, "%d", meet_layer);
+    else
+        snprintf(meet, sizeof meet, "never");
+    printf("%8d  %5d  %9zu  %18s", distance, task->length, multiply_adds, meet);
+    for (int r = 0; r < options->seeds; r++)
+        printf("  %8.3f", (double)accuracies[r]);
+    printf("  %6.3f%s\n", sum / options->seeds,
+           distance == 2 * options->layers ? "  <- edge of the receptive field" : "");
+    fflush(stdout);
+    distance_task_free(task);
+}
+
+/* Writes OUT/stage01_distance.csv and draws OUT/stage01_distance.png; exits 1 on a write error. */
+static void write_distance_results(const Options *options, const float *accuracies)
+{
+    char error[512], csv_path[4096], png_path[4096];
+    if (!make_directories(options->out_dir, error, sizeof error)) {
+        fprintf(stderr, "%s: %s\n", PROGRAM, error);
+        exit(1);
+    }
+    const char *out = options->out_dir;
+    int csv_length = snprintf(csv_path, sizeof csv_path, "%s/stage01_distance.csv", out);
+    int png_length = snprintf(png_path, sizeof png_path, "%s/stage01_distance.png", out);
+    if (csv_length < 0 || (size_t)csv_length >= sizeof csv_path || png_length < 0 ||
+        (size_t)png_length >= sizeof png_path) {
+        fprintf(stderr, "%s: the --out folder name is too long\n", PROGRAM);
+        exit(1);
+    }
+
+    CsvWriter *csv = csv_open(csv_path, "distance,layers,receptive_field,seed,accuracy", error,
+                              sizeof error);
+    if (!csv) {
+        fprintf(stderr, "%s: %s\n", PROGRAM, error);
+        exit(1);
+    }
+    for (int i = 0; i < options->distance_count; i++)
+        for (int r = 0; r < options->seeds; r++)
+            csv_row(csv, "%d,%d,%d,%llu,%.4f", options->distances[i], options->layers,
+                    cnn_receptive_field(options->layers),
+                    (unsigned long long)(options->seed + (uint64_t)r),
+                    (double)accuracies[(size_t)i * (size_t)options->seeds + (size_t)r]);
+    if (!csv_close(csv, error, sizeof error)) {
+        fprintf(stderr, "%s: %s\n", PROGRAM, error);
+        exit(1);
+    }
+    printf("\nwrote %s\n", csv_path);
+    if (plot_render("stage01_distance.gp", csv_path, png_path))
+        printf("wrote %s\n", png_path);
+}
+
+static void section_training(const Options *options)
+{
+    DistanceTask *first_task = new_task(options->distances[0], options->layers);
+    print_training_setup(first_task, options);
+    distance_task_free(first_task);
+
+    size_t runs = (size_t)options->distance_count * (size_t)options->seeds;
+    float *accuracies = checked_calloc(runs, sizeof *accuracies, "the accuracies");
+    AccuracySummary inside = {0}, beyond = {0};
+    int field = cnn_receptive_field(options->layers);
+
+    print_table_header(options);
+    bool ruled = false;
+    for (int i = 0; i < options->distance_count; i++) {
+        /* A rule between the last distance inside the receptive field and the first beyond it. */
+        if (!ruled && options->distances[i] > 2 * options->layers) {
+            printf("---- receptive field: %d word%s; from distance %d on no output sees both "
+                   "----\n", field, plural(field), field);
+            ruled = true;
+        }
+        float *row = accuracies + (size_t)i * (size_t)options->seeds;
+        run_distance(options->distances[i], options, row, &inside, &beyond);
+    }
+
+    printf("\n");
+    char label[128];
+    snprintf(label, sizeof label, "inside the receptive field (distance <= %d)",
+             2 * options->layers);
+    print_summary(label, &inside);
+    snprintf(label, sizeof label, "beyond it (distance >= %d, chance 0.5)", field);
+    print_summary(label, &beyond);
+
+    write_distance_results(options, accuracies);
+    free(accuracies);
+}
+
+/* ------------------------------------------------------------------------- */
+/* main                                                                       */
+/* ------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    Options options;
+    parse_options(argc, argv, &options);
+    core_set_threads(options.threads);
+    double start = time_now_seconds();
+
+    Corpus corpus = {0};
+    load_corpus(&options, &corpus);
+    Cnn *cnn = new_sentence_model(&corpus, options.layers, options.width, options.seed);
+
+    section_words(&corpus, cnn);
+    section_receptive_field(&corpus, cnn, &options);
+    section_training(&options);
+
+    fprintf(stderr, "%s: finished in %.1f s\n", PROGRAM, time_now_seconds() - start);
+    cnn_free(cnn);
+    free_corpus(&corpus);
+    free_options(&options);
+    return 0;
+}
