@@ -413,6 +413,8 @@ Tensor *op_matmul(Tape *tape, Tensor *a, Tensor *b, bool trans_a, bool trans_b)
     Tensor *out = tape_tensor(tape, plan.out_shape, a->grad || b->grad);
 
     /* out is zero-filled, so accumulating into it computes the product. */
+    tape->multiply_adds += (unsigned long long)plan.batches * (unsigned long long)plan.m *
+                           (unsigned long long)plan.n * (unsigned long long)plan.k;
     gemm_batched(&(Gemm){.c = out->data, .a = a->data, .b = b->data,
                          .m = plan.m, .n = plan.n, .k = plan.k,
                          .trans_a = trans_a, .trans_b = trans_b, .batches = plan.batches,
@@ -494,6 +496,8 @@ Tensor *op_linear(Tape *tape, Tensor *x, Tensor *w, Tensor *bias)
 
     /* out = x w^T, then the bias on every row. */
     int rows = int_or_die(tensor_rows(x), "linear");
+    tape->multiply_adds += (unsigned long long)rows * (unsigned long long)out_dim *
+                           (unsigned long long)in_dim;
     gemm_accumulate(&(Gemm){.c = out->data, .a = x->data, .b = w->data,
                             .m = rows, .n = out_dim, .k = in_dim, .trans_b = true},
                     true);

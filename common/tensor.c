@@ -265,6 +265,7 @@ void tape_reset(Tape *tape)
 {
     arena_reset(&tape->arena);
     tape->count = 0;
+    tape->multiply_adds = 0;
 }
 
 void tape_free(Tape *tape)

@@ -180,12 +180,21 @@ typedef struct Tape {
     size_t count;          /**< entries in use */
     size_t capacity;       /**< entries allocated */
     bool grad_enabled;     /**< record ops and allocate gradients */
+    /**
+     * Multiply-adds of the matrix products run forward since the last reset
+     * (op_matmul, op_linear and the ops built on them). Element-wise ops,
+     * copies and backward passes are not counted.
+     */
+    unsigned long long multiply_adds;
 } Tape;
 
 /** Prepares an empty tape with gradients enabled. */
 void tape_init(Tape *tape);
 
-/** Forgets every recorded op and tensor; their memory is reused by the next step. */
+/**
+ * Forgets every recorded op and tensor, whose memory is reused by the next
+ * step, and sets multiply_adds to 0.
+ */
 void tape_reset(Tape *tape);
 
 /** Releases all memory of the tape. */

@@ -708,6 +708,38 @@ static void test_reshape_size_mismatch_stops(void **state)
                  "reshape: shapes [2, 3] and [4, 2]");
 }
 
+/*
+ * The tape counts the forward multiply-adds of products, by hand:
+ * [2, 3] x [3, 4] is 2*4*3 = 24; a batched [2, 2, 3] x [2, 3, 5] is
+ * 2*2*5*3 = 60; a linear layer on x [5, 3] with w [4, 3] is 5*4*3 = 60.
+ */
+static void test_tape_counts_multiply_adds(void **state)
+{
+    (void)state;
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+
+    Tensor *a = tape_tensor(&tape, shape2(2, 3), false);
+    Tensor *b = tape_tensor(&tape, shape2(3, 4), false);
+    op_matmul(&tape, a, b, false, false);
+    assert_int_equal(tape.multiply_adds, 24);
+
+    Tensor *c = tape_tensor(&tape, shape3(2, 2, 3), false);
+    Tensor *d = tape_tensor(&tape, shape3(2, 3, 5), false);
+    op_matmul(&tape, c, d, false, false);
+    assert_int_equal(tape.multiply_adds, 24 + 60);
+
+    Tensor *x = tape_tensor(&tape, shape2(5, 3), false);
+    Tensor *w = tape_tensor(&tape, shape2(4, 3), false);
+    op_linear(&tape, x, w, NULL);
+    assert_int_equal(tape.multiply_adds, 24 + 60 + 60);
+
+    tape_reset(&tape);
+    assert_int_equal(tape.multiply_adds, 0);
+    tape_free(&tape);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_reshape_shares_data_and_grad),
         cmocka_unit_test(test_reshape_grad_in_chain),
         cmocka_unit_test(test_reshape_size_mismatch_stops),
+        cmocka_unit_test(test_tape_counts_multiply_adds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

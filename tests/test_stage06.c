@@ -4,7 +4,8 @@
  *
  * Expected values come from the two identities the stage rests on, from a
  * plain-loop reference written here in double precision, from central
- * differences, and from hand counts written out in the comments.
+ * differences, from hand counts written out in the comments, and from the
+ * tape's own count of multiply-adds.
  */
 #include "op_checks.h"
 
@@ -97,6 +98,32 @@ static void test_linear_attention_bilinear_identity(void **state)
     assert_int_equal(projected->shape.dim[2], WORDS);
     assert_true(checks_near("bilinear identity", projected->data, full->data, projected->size,
                             1e-5f, 1e-5f));
+
+    tape_free(&tape);
+    tensor_free(x);
+    linear_attention_free(layer);
+}
+
+/* score_scale multiplies every score: 0.5 halves each score of the unscaled layer (an
+ * identity), on both the projected and the full route. */
+static void test_linear_attention_score_scale(void **state)
+{
+    (void)state;
+    LinearAttention *layer = make_layer(SCORE_BILINEAR, 23);
+    Tensor *x = checks_random_tensor(shape3(BATCH, WORDS, WIDTH), 24);
+    Tape tape;
+    tape_init(&tape);
+
+    Tensor *plain = linear_attention_scores(&tape, layer, x);
+    layer->score_scale = 0.5f;
+    Tensor *scaled = linear_attention_scores(&tape, layer, x);
+    Tensor *scaled_full = linear_attention_scores_full(&tape, layer, x);
+    float halves[BATCH * WORDS * WORDS];
+    for (size_t i = 0; i < plain->size; i++)
+        halves[i] = 0.5f * plain->data[i];
+    assert_true(checks_near("scaled scores", scaled->data, halves, plain->size, 1e-6f, 1e-6f));
+    assert_true(checks_near("scaled full scores", scaled_full->data, halves, plain->size, 1e-5f,
+                            1e-5f));
 
     tape_free(&tape);
     tensor_free(x);
@@ -416,6 +443,53 @@ static void test_pair_nets_cost_hand_count(void **state)
     assert_true(cost.total == 225);
 }
 
+/*
+ * The tape counts the multiply-adds of every matrix product it runs
+ * (tape->multiply_adds), independently of the formula. One forward pass of
+ * the layer and the MLP on one sentence must match linear_attention_cost.
+ */
+static void check_cost_against_tape(ScoreKind kind, const char *label)
+{
+    enum { N = 5, D = 6, DK = 3, DV = 4, DH = 7 };
+    const AttentionWidths widths = {.width = D, .key_width = DK, .value_width = DV,
+                                    .hidden_width = DH};
+    Rng rng;
+    rng_seed(&rng, 91, 0);
+    LinearAttention *layer = linear_attention_new(D, DK, DV, kind, "attention", &rng, NULL);
+    Mlp *mlp = mlp_new(DV, DH, DV, MLP_RELU, "mlp", &rng, NULL);
+    assert_non_null(layer);
+    assert_non_null(mlp);
+    Tensor *x = checks_random_tensor(shape3(1, N, D), 92);
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+
+    mlp_forward(&tape, mlp, linear_attention_forward(&tape, layer, x, NULL));
+    AttentionCost cost;
+    assert_true(linear_attention_cost(N, widths, kind, &cost));
+    if (tape.multiply_adds != cost.total)
+        fprintf(stderr, "%s: tape counted %llu, formula %llu\n", label, tape.multiply_adds,
+                (unsigned long long)cost.total);
+    assert_true(tape.multiply_adds == cost.total);
+
+    tape_free(&tape);
+    tensor_free(x);
+    mlp_free(mlp);
+    linear_attention_free(layer);
+}
+
+static void test_linear_attention_cost_matches_tape_bilinear(void **state)
+{
+    (void)state;
+    check_cost_against_tape(SCORE_BILINEAR, "tape count, bilinear scorer");
+}
+
+static void test_linear_attention_cost_matches_tape_net(void **state)
+{
+    (void)state;
+    check_cost_against_tape(SCORE_NET, "tape count, net scorer");
+}
+
 static void test_cost_rejects_overflow_and_bad_widths(void **state)
 {
     (void)state;
@@ -491,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_linear_attention_pairs_identity_bilinear),
         cmocka_unit_test(test_linear_attention_pairs_identity_net),
         cmocka_unit_test(test_linear_attention_bilinear_identity),
+        cmocka_unit_test(test_linear_attention_score_scale),
         cmocka_unit_test(test_linear_attention_matches_loop_reference),
         cmocka_unit_test(test_linear_attention_weights_sum_to_one),
         cmocka_unit_test(test_linear_attention_gradients_bilinear),
@@ -501,6 +576,8 @@ int main(void)
         cmocka_unit_test(test_linear_attention_cost_hand_count_bilinear),
         cmocka_unit_test(test_linear_attention_cost_hand_count_net),
         cmocka_unit_test(test_pair_nets_cost_hand_count),
+        cmocka_unit_test(test_linear_attention_cost_matches_tape_bilinear),
+        cmocka_unit_test(test_linear_attention_cost_matches_tape_net),
         cmocka_unit_test(test_cost_rejects_overflow_and_bad_widths),
         cmocka_unit_test(test_linear_attention_new_rejects_bad_arguments),
         cmocka_unit_test(test_linear_attention_duplicate_name_leaves_params),

@@ -95,6 +95,7 @@ LinearAttention *linear_attention_new(int width, int key_width, int value_width,
     layer->key_width = key_width;
     layer->value_width = value_width;
     layer->score_kind = kind;
+    layer->score_scale = 1.0f;
     layer->self = new_weight(value_width, width, rng);
     layer->value = new_weight(value_width, width, rng);
     new_scorer(layer, rng);
@@ -143,19 +144,25 @@ static void check_input(const char *function, const LinearAttention *layer, cons
     core_fatal("%s: x has shape %s, expected [B, n, %d]", function, text, layer->width);
 }
 
+/* Multiplies scores by layer->score_scale; a scale of 1 records no op. */
+static Tensor *scale_scores(Tape *tape, const LinearAttention *layer, Tensor *scores)
+{
+    return layer->score_scale == 1.0f ? scores : op_scale(tape, scores, layer->score_scale);
+}
+
 /* x [B, n, D] -> [B, n, n]. */
 Tensor *linear_attention_scores(Tape *tape, const LinearAttention *layer, Tensor *x)
 {
     check_input("linear_attention_scores", layer, x);
     if (layer->score_kind == SCORE_NET)
-        return net_scores(tape, layer, x);
+        return scale_scores(tape, layer, net_scores(tape, layer, x));
 
     /* 1. Project every word once: queries W_Q x_q and keys W_K x_k, each [B, n, Dk]. */
     Tensor *queries = op_linear(tape, x, layer->query, NULL);
     Tensor *keys = op_linear(tape, x, layer->key, NULL);
 
     /* 2. s_qk = (W_Q x_q) . (W_K x_k), all pairs at once: queries times keys^T. */
-    return op_matmul(tape, queries, keys, false, true);
+    return scale_scores(tape, layer, op_matmul(tape, queries, keys, false, true));
 }
 
 /* x [B, n, D] -> [B, n, n]. */
@@ -173,7 +180,7 @@ Tensor *linear_attention_scores_full(Tape *tape, const LinearAttention *layer, T
     Tensor *left = op_matmul(tape, x, w, false, false);
 
     /* 3. (x_q^T W) x_k for every pair: [B, n, n]. */
-    return op_matmul(tape, left, x, false, true);
+    return scale_scores(tape, layer, op_matmul(tape, left, x, false, true));
 }
 
 /* x [B, n, D] -> [B, n, Dv]. */

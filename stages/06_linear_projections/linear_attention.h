@@ -40,6 +40,9 @@ typedef struct LinearAttention {
     int key_width;        /**< Dk: width of projected queries and keys, or the net scorer's hidden width */
     int value_width;      /**< Dv, the output width */
     ScoreKind score_kind; /**< which scorer the forward pass uses */
+    /** Factor applied to every score before softmax: 1 after linear_attention_new, as stages
+     *  06 and 07 use it; the standard transformer sets 1/sqrt(Dk). */
+    float score_scale;
     Tensor *query;        /**< SCORE_BILINEAR only: W_Q [Dk, D], else NULL */
     Tensor *key;          /**< SCORE_BILINEAR only: W_K [Dk, D], else NULL */
     Tensor *self;         /**< A [Dv, D], the query's own term */
@@ -59,8 +62,8 @@ typedef struct LinearAttention {
  * @p params may be NULL.
  * @return a layer the caller frees with linear_attention_free. NULL when a
  *         width is below 1, @p kind is unknown, @p name is NULL, empty or over
- *         100 bytes, a name is already in @p params, or memory runs out; then
- *         @p params is left as it was.
+ *         100 bytes, a name is already in @p params, or memory runs out. On
+ *         failure @p params is left as it was.
  */
 LinearAttention *linear_attention_new(int width, int key_width, int value_width, ScoreKind kind,
                                       const char *name, Rng *rng, ParamList *params);
@@ -69,14 +72,16 @@ LinearAttention *linear_attention_new(int width, int key_width, int value_width,
 void linear_attention_free(LinearAttention *layer);
 
 /**
- * Computes the raw scores of every pair with the layer's scorer.
+ * Computes the raw scores of every pair with the layer's scorer, times
+ * layer->score_scale.
  * Shapes: x [B, n, D], out [B, n, n] (row q contains query q's scores).
  */
 Tensor *linear_attention_scores(Tape *tape, const LinearAttention *layer, Tensor *x);
 
 /**
  * Computes the bilinear scores the long way, through the D x D matrix
- * W = W_Q^T W_K: s_qk = x_q^T W x_k. Equal to linear_attention_scores
+ * W = W_Q^T W_K: s_qk = x_q^T W x_k, times layer->score_scale. Equal to
+ * linear_attention_scores
  * within float rounding; for teaching and tests. A SCORE_NET layer has no
  * W_Q and W_K and stops the program through core_fatal.
  * Shapes: x [B, n, D], out [B, n, n].
@@ -137,10 +142,12 @@ bool linear_attention_cost(uint64_t words, AttentionWidths widths, ScoreKind kin
                            AttentionCost *cost);
 
 /**
- * Counts the multiply-adds of stage 05's design on @p words words, where
- * both nets see every pair [x_q ; x_k]: a representation net
- * 2D -> Dh -> Dv costs n^2*(2*D*Dh + Dh*Dv), a scoring net 2D -> Dk -> 1
- * costs n^2*(2*D*Dk + Dk), and the weighted sum n^2*Dv.
+ * Counts the multiply-adds on @p words words of stage 05's design with the
+ * big net moved onto the pairs: both nets see every pair [x_q ; x_k]. The
+ * representation net 2D -> Dh -> Dv (as wide as this stage's MLP) costs
+ * n^2*(2*D*Dh + Dh*Dv), the scoring net 2D -> Dk -> 1 costs
+ * n^2*(2*D*Dk + Dk), and the weighted sum n^2*Dv. Stage 05's own program
+ * uses a one-layer representation net (see scored_attention_multiply_adds).
  * @return false, leaving *cost unchanged, when a width is below 1 or a count
  *         overflows 64 bits.
  */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "02_pairwise_convolution/sentences.h"
 #include "06_linear_projections/mlp.h"
 #include "07_multi_head/multi_head.h"
 #include "cli.h"
@@ -22,7 +23,6 @@
 #include "plot.h"
 #include "tasks.h"
 #include "train.h"
-#include "vocab.h"
 
 static const char *const PROGRAM = "stage07";
 
@@ -58,10 +58,10 @@ typedef struct Options {
     int head_counts[MAX_HEAD_COUNTS];    /* H of each training run, from --heads */
     int head_count_total;                /* entries in head_counts */
     int steps;                           /* training steps per run */
-    int threads;                         /* 0 keeps the OpenMP default */
+    int threads;                         /* threads of the heavy loops */
     bool output_projection;              /* follow the concatenation with W_O */
     const char *out_dir;                 /* where the CSV and figure go */
-    LineList sentences;                  /* from --sentence and --sentence-file, in order */
+    SentenceSet sentences;               /* from --sentence and --sentence-file, in order */
 } Options;
 
 static void print_usage(void)
@@ -82,29 +82,17 @@ static void print_usage(void)
            "  --output-projection   follow the concatenated heads with W_O [D, D]\n"
            "  --out DIR             directory for stage07_heads.csv and .png\n"
            "                        (default results/stage07)\n"
-           "  --threads N           threads for the heavy loops, 1..1024 (default: OpenMP's)\n"
+           "  --threads N           threads for the heavy loops, 1..1024 (default 1)\n"
            "  --help                print this help and exit\n",
            PROGRAM);
 }
 
-/* Appends a sentence given on the command line; exits when memory runs out. */
-static void add_sentence(LineList *sentences, const char *text)
+/* Adds one sentence; exits through cli_usage_error when it is invalid or empty. */
+static void add_sentence(SentenceSet *sentences, const char *text)
 {
-    char *copy = strdup(text);
-    size_t capacity = sentences->count + 1;
-    char **lines = realloc(sentences->lines, capacity * sizeof *lines);
-    size_t *lengths = lines ? realloc(sentences->lengths, capacity * sizeof *lengths) : NULL;
-    if (lines)
-        sentences->lines = lines;
-    if (!copy || !lines || !lengths) {
-        fprintf(stderr, "%s: out of memory reading --sentence\n", PROGRAM);
-        exit(1);
-    }
-    sentences->lengths = lengths;
-    sentences->capacity = capacity;
-    sentences->lines[sentences->count] = copy;
-    sentences->lengths[sentences->count] = strlen(copy);
-    sentences->count++;
+    char error[512];
+    if (!sentence_set_add(sentences, text, error, sizeof error))
+        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence: %s", text, error);
 }
 
 /* Parses --heads "1,2,4" into options->head_counts; exits with status 2 on a bad list. */
@@ -169,7 +157,7 @@ static void parse_options(int argc, char **argv, Options *options)
             add_sentence(&options->sentences, optarg);
             break;
         case OPT_SENTENCE_FILE:
-            if (!cli_read_lines(optarg, &options->sentences, error, sizeof error))
+            if (!sentence_set_add_file(&options->sentences, optarg, error, sizeof error))
                 cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", optarg,
                                 error);
             break;
@@ -215,77 +203,32 @@ static void parse_options(int argc, char **argv, Options *options)
 /* Sentences                                                                  */
 /* ------------------------------------------------------------------------- */
 
-/* The sentences as word ids of one vocabulary built from them. */
-typedef struct Corpus {
-    Vocab *vocab;         /* every word of every sentence */
-    int **ids;            /* [count][lengths[i]] word ids */
-    int *lengths;         /* [count] words per sentence */
-    size_t count;         /* number of sentences */
-} Corpus;
-
-static void corpus_free(Corpus *corpus)
+/* Gives the sentences their ids and checks their lengths; exits with status 2 on a sentence
+ * longer than MAX_WORDS and 1 when memory runs out. */
+static void encode_sentences(SentenceSet *sentences)
 {
-    for (size_t i = 0; i < corpus->count; i++)
-        free(corpus->ids[i]);
-    free(corpus->ids);
-    free(corpus->lengths);
-    vocab_free(corpus->vocab);
-}
-
-/* Tokenizes sentence `index`, adds its words to the vocabulary and stores its ids; exits with
- * status 2 on an empty or too long sentence. */
-static void corpus_add(Corpus *corpus, const LineList *sentences, size_t index, TokenList *tokens)
-{
-    char error[256];
-    token_list_clear(tokens);
-    if (!tokenize(sentences->lines[index], sentences->lengths[index], tokens, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid sentence %zu: %s", index + 1, error);
-    if (tokens->count == 0)
-        cli_usage_error(PROGRAM, "invalid sentence %zu: it is empty", index + 1);
-    if (tokens->count > MAX_WORDS)
-        cli_usage_error(PROGRAM, "invalid sentence %zu: %zu words, more than the maximum of %d",
-                        index + 1, tokens->count, MAX_WORDS);
-
-    int *ids = malloc(tokens->count * sizeof *ids);
-    if (!ids) {
-        fprintf(stderr, "%s: out of memory storing sentence %zu\n", PROGRAM, index + 1);
+    char error[512];
+    if (!sentence_set_encode(sentences, error, sizeof error)) {
+        fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
     }
-    for (size_t t = 0; t < tokens->count; t++) {
-        ids[t] = vocab_add(corpus->vocab, token_list_get(tokens, t));
-        if (ids[t] < 0) {
-            fprintf(stderr, "%s: out of memory building the vocabulary\n", PROGRAM);
-            exit(1);
-        }
-    }
-    corpus->ids[index] = ids;
-    corpus->lengths[index] = (int)tokens->count;
-}
-
-/* Builds the corpus of all sentences; exits on invalid input (2) or exhausted memory (1). */
-static void corpus_build(Corpus *corpus, const LineList *sentences)
-{
-    corpus->vocab = vocab_new();
-    corpus->ids = calloc(sentences->count, sizeof *corpus->ids);
-    corpus->lengths = calloc(sentences->count, sizeof *corpus->lengths);
-    corpus->count = sentences->count;
-    if (!corpus->vocab || !corpus->ids || !corpus->lengths) {
-        fprintf(stderr, "%s: out of memory reading the sentences\n", PROGRAM);
-        exit(1);
-    }
-
-    TokenList tokens;
-    token_list_init(&tokens);
     for (size_t i = 0; i < sentences->count; i++)
-        corpus_add(corpus, sentences, i, &tokens);
-    token_list_free(&tokens);
+        if (sentences->items[i].words.count > MAX_WORDS)
+            cli_usage_error(PROGRAM, "invalid sentence %zu: %zu words, more than the maximum of %d",
+                            i + 1, sentences->items[i].words.count, MAX_WORDS);
+}
+
+/* Returns the number of words of sentence i. */
+static int sentence_length(const SentenceSet *sentences, size_t i)
+{
+    return (int)sentences->items[i].words.count;
 }
 
 /* Returns sentence i as vectors [1, n, D]: rows of a random embedding table. */
-static Tensor *sentence_vectors(Tape *tape, Tensor *table, const Corpus *corpus, size_t i)
+static Tensor *sentence_vectors(Tape *tape, Tensor *table, const SentenceSet *sentences, size_t i)
 {
-    int n = corpus->lengths[i];
-    Tensor *x = op_embedding(tape, table, corpus->ids[i], n);
+    int n = sentence_length(sentences, i);
+    Tensor *x = op_embedding(tape, table, sentences->items[i].ids, n);
     return op_reshape(tape, x, shape3(1, n, tensor_cols(table)));
 }
 
@@ -303,7 +246,7 @@ static void copy_head(LinearAttention *head, const LinearAttention *layer)
 }
 
 /* Prints the largest difference between stage 06's layer and one head with its weights. */
-static void print_one_head(const Options *options, const Corpus *corpus, Tensor *table)
+static void print_one_head(const Options *options, const SentenceSet *sentences, Tensor *table)
 {
     Rng rng;
     rng_seed(&rng, options->seed, 10);
@@ -321,16 +264,16 @@ static void print_one_head(const Options *options, const Corpus *corpus, Tensor 
 
     printf("1. H = 1 is stage 06: one head with the weights of a stage 06 layer\n"
            "   (D = Dk = Dv = %d, no output projection) gives the same outputs.\n\n", D);
-    for (size_t i = 0; i < corpus->count; i++) {
+    for (size_t i = 0; i < sentences->count; i++) {
         tape_reset(&tape);
-        Tensor *x = sentence_vectors(&tape, table, corpus, i);
+        Tensor *x = sentence_vectors(&tape, table, sentences, i);
         Tensor *expected = linear_attention_forward(&tape, layer, x, NULL);
         Tensor *actual = multi_head_forward(&tape, one, x, NULL);
         double largest = 0.0;
         for (size_t j = 0; j < actual->size; j++)
             largest = fmax(largest, fabs((double)actual->data[j] - (double)expected->data[j]));
         printf("   sentence %zu: %d words; max |multi-head - stage 06| = %g\n", i + 1,
-               corpus->lengths[i], largest);
+               sentence_length(sentences, i), largest);
     }
     printf("\n");
 
@@ -341,7 +284,7 @@ static void print_one_head(const Options *options, const Corpus *corpus, Tensor 
 
 /* Returns the output width of `heads` heads of width head_width on sentence 0, read off the
  * forward pass. */
-static int measured_width(const Corpus *corpus, Tensor *table, int heads, int head_width,
+static int measured_width(const SentenceSet *sentences, Tensor *table, int heads, int head_width,
                           bool projection, Rng *rng)
 {
     int D = tensor_cols(table);
@@ -352,7 +295,7 @@ static int measured_width(const Corpus *corpus, Tensor *table, int heads, int he
     Tape tape;
     tape_init(&tape);
     tape.grad_enabled = false;
-    Tensor *y = multi_head_forward(&tape, layer, sentence_vectors(&tape, table, corpus, 0), NULL);
+    Tensor *y = multi_head_forward(&tape, layer, sentence_vectors(&tape, table, sentences, 0), NULL);
     int width = tensor_cols(y);
     tape_free(&tape);
     multi_head_free(layer);
@@ -360,20 +303,20 @@ static int measured_width(const Corpus *corpus, Tensor *table, int heads, int he
 }
 
 /* Prints one row of the width table. */
-static void print_width_row(const Corpus *corpus, Tensor *table, int heads, int head_width,
+static void print_width_row(const SentenceSet *sentences, Tensor *table, int heads, int head_width,
                             Rng *rng)
 {
-    int n = corpus->lengths[0];
+    int n = sentence_length(sentences, 0);
     char plain[32], projected[32];
     snprintf(plain, sizeof plain, "[1, %d, %d]", n,
-             measured_width(corpus, table, heads, head_width, false, rng));
+             measured_width(sentences, table, heads, head_width, false, rng));
     snprintf(projected, sizeof projected, "[1, %d, %d]", n,
-             measured_width(corpus, table, heads, head_width, true, rng));
+             measured_width(sentences, table, heads, head_width, true, rng));
     printf("   %4d %10d %14d %16s %16s\n", heads, head_width, heads * head_width, plain, projected);
 }
 
 /* Prints the output width of several head counts, read off the forward pass's output. */
-static void print_widths(const Options *options, const Corpus *corpus, Tensor *table)
+static void print_widths(const Options *options, const SentenceSet *sentences, Tensor *table)
 {
     Rng rng;
     rng_seed(&rng, options->seed, 11);
@@ -387,8 +330,8 @@ static void print_widths(const Options *options, const Corpus *corpus, Tensor *t
            "output with W_O");
     for (int heads = 1; heads <= D && heads <= 16; heads *= 2)
         if (D % heads == 0)
-            print_width_row(corpus, table, heads, D / heads, &rng);
-    print_width_row(corpus, table, 3, 5, &rng);
+            print_width_row(sentences, table, heads, D / heads, &rng);
+    print_width_row(sentences, table, 3, 5, &rng);
     printf("\n   With Dk = Dv = D/H the heads together cost what one head of width D costs:\n"
            "   projections n*D*4*D and pair work n^2*(Dk + Dv)*H = n^2*2D, for any H.\n\n");
 }
@@ -474,8 +417,10 @@ static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int
     return op_linear(tape, op_mean_positions(tape, y), model->out_weight, model->out_bias);
 }
 
-/* Trains one classifier with `heads` heads; returns its held-out accuracy. */
-static float train_one(const Options *options, const CueTask *task, int heads, uint64_t seed)
+/* Trains one classifier with `heads` heads; returns its held-out accuracy and stores its
+ * number of parameters in *parameter_count. */
+static float train_one(const Options *options, const CueTask *task, int heads, uint64_t seed,
+                       size_t *parameter_count)
 {
     Rng rng;
     rng_seed(&rng, seed, 20);
@@ -494,8 +439,9 @@ static float train_one(const Options *options, const CueTask *task, int heads, u
         .sample = (TaskSampleFn)cue_task_sample, .task = task, .length = task->length};
     TrainResult result = train_classifier(classifier_forward, model, params, classifier_task,
                                           config);
-    fprintf(stderr, "%s: %s: trained in %.1f s, final loss %.3f, %zu parameters\n", PROGRAM, label,
-            result.seconds, (double)result.final_loss, params_count_elements(params));
+    fprintf(stderr, "%s: %s: trained in %.1f s, final loss %.3f\n", PROGRAM, label,
+            result.seconds, (double)result.final_loss);
+    *parameter_count = params_count_elements(params);
 
     classifier_free(model);
     params_free(params);
@@ -538,16 +484,17 @@ static void print_training(const Options *options)
         snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)options->seed + (unsigned)s);
         printf(" %8s", heading);
     }
-    printf(" %8s\n", "mean");
+    printf(" %8s %11s\n", "mean", "parameters");
 
     for (int i = 0; i < options->head_count_total; i++) {
         int heads = options->head_counts[i];
         double total = 0.0;
+        size_t parameter_count = 0;
         printf("   %5d %10d", heads, options->width / heads);
         fflush(stdout);
         for (int s = 0; s < options->seeds; s++) {
             uint64_t seed = options->seed + (uint64_t)s;
-            float accuracy = train_one(options, task, heads, seed);
+            float accuracy = train_one(options, task, heads, seed, &parameter_count);
             total += accuracy;
             printf(" %8.3f", (double)accuracy);
             fflush(stdout);
@@ -555,7 +502,7 @@ static void print_training(const Options *options)
                 csv_row(csv, "%d,%d,%llu,%.4f", heads, options->width / heads,
                         (unsigned long long)seed, (double)accuracy);
         }
-        printf(" %8.3f\n", total / options->seeds);
+        printf(" %8.3f %11zu\n", total / options->seeds, parameter_count);
     }
     printf("\n");
 
@@ -570,35 +517,35 @@ static void print_training(const Options *options)
 
 int main(int argc, char **argv)
 {
+    /* One thread by default: the matrices here are small, and on a 2-core machine shared with
+     * other processes 2 threads made the default run several times slower. The printed numbers
+     * do not depend on the thread count. */
     Options options = {.seed = 1, .seeds = 4, .width = 16, .head_counts = {1, 2, 4},
-                       .head_count_total = 3, .steps = 1000, .threads = 0,
+                       .head_count_total = 3, .steps = 1000, .threads = 1,
                        .output_projection = false, .out_dir = "results/stage07"};
-    line_list_init(&options.sentences);
+    sentence_set_init(&options.sentences);
     parse_options(argc, argv, &options);
-    if (options.threads > 0)
-        core_set_threads(options.threads);
+    core_set_threads(options.threads);
     if (options.sentences.count == 0)
         for (size_t i = 0; i < sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]; i++)
             add_sentence(&options.sentences, DEFAULT_SENTENCES[i]);
 
-    Corpus corpus;
-    corpus_build(&corpus, &options.sentences);
-    for (size_t i = 0; i < corpus.count; i++)
-        printf("sentence %zu: %s\n", i + 1, options.sentences.lines[i]);
+    encode_sentences(&options.sentences);
+    for (size_t i = 0; i < options.sentences.count; i++)
+        printf("sentence %zu: %s\n", i + 1, options.sentences.items[i].text);
     printf("\n");
 
     /* Random word vectors for the two checks; training learns its own. */
     Rng rng;
     rng_seed(&rng, options.seed, 9);
-    Tensor *table = tensor_new(shape2(corpus.vocab->size, options.width), false);
+    Tensor *table = tensor_new(shape2(options.sentences.vocab->size, options.width), false);
     init_normal(table, &rng, WORD_STD);
-    print_one_head(&options, &corpus, table);
-    print_widths(&options, &corpus, table);
+    print_one_head(&options, &options.sentences, table);
+    print_widths(&options, &options.sentences, table);
     tensor_free(table);
 
     print_training(&options);
 
-    corpus_free(&corpus);
-    line_list_free(&options.sentences);
+    sentence_set_free(&options.sentences);
     return 0;
 }
