@@ -148,7 +148,10 @@ static void test_causal_weights_zero_above_diagonal(void **state)
 /* Scaling and heads                                                          */
 /* ------------------------------------------------------------------------- */
 
-/* Returns stage 07 attention on D = 8 with @p heads heads of width 8 / heads. */
+/*
+ * Returns stage 07 attention on D = 8 with @p heads heads of width 8 / heads,
+ * every head's scores scaled by 1/sqrt(head width) as the transformer does.
+ */
 static MultiHeadAttention *new_attention(int heads, bool output_projection)
 {
     Rng rng;
@@ -158,6 +161,8 @@ static MultiHeadAttention *new_attention(int heads, bool output_projection)
                                                    SCORE_BILINEAR, output_projection, "attention",
                                                    &rng, NULL);
     assert_non_null(attention);
+    for (int h = 0; h < heads; h++)
+        attention->head[h]->score_scale = 1.0f / sqrtf((float)head_width);
     return attention;
 }
 
@@ -175,14 +180,15 @@ static void test_scaling_equals_scaled_query_weights(void **state)
     Tape tape;
     tape_init(&tape);
     tape.grad_enabled = false;
-    Tensor *scaled = transformer_attention_forward(&tape, attention, x, true, true, NULL);
+    Tensor *scaled = transformer_attention_forward(&tape, attention, x, true, NULL);
 
     for (int h = 0; h < TEST_HEADS; h++) {
         Tensor *query = attention->head[h]->query;
         for (size_t i = 0; i < query->size; i++)
             query->data[i] *= 0.5f;
+        attention->head[h]->score_scale = 1.0f;
     }
-    Tensor *unscaled = transformer_attention_forward(&tape, attention, x, false, true, NULL);
+    Tensor *unscaled = transformer_attention_forward(&tape, attention, x, true, NULL);
     assert_int_equal(scaled->size, unscaled->size);
     assert_memory_equal(scaled->data, unscaled->data, scaled->size * sizeof(float));
 
@@ -192,45 +198,108 @@ static void test_scaling_equals_scaled_query_weights(void **state)
 }
 
 /*
- * Hand computation: head 0's weights equal softmax over k of
- * s_qk / sqrt(Dk), with s_qk the dot product of W_Q x_q and W_K x_k,
- * computed here in double with plain loops.
+ * Computes by hand, in double with plain loops, the weights of one head for
+ * one sentence: softmax over k of s_qk / sqrt(Dk), with s_qk the dot product
+ * of W_Q x_q and W_K x_k, and keys k > q left out when @p causal.
+ * Shapes: x [n, D], query and key [Dk, D], out [n, n].
  */
+static void hand_weights(const float *x, const float *query, const float *key, int n, int D,
+                         int Dk, bool causal, double *out)
+{
+    for (int q = 0; q < n; q++) {
+        double largest = -INFINITY, sum = 0.0;
+        int last = causal ? q : n - 1;
+        for (int k = 0; k <= last; k++) {
+            double dot = 0.0;
+            for (int j = 0; j < Dk; j++) {
+                double qj = 0.0, kj = 0.0;
+                for (int d = 0; d < D; d++) {
+                    qj += (double)query[j * D + d] * x[q * D + d];
+                    kj += (double)key[j * D + d] * x[k * D + d];
+                }
+                dot += qj * kj;
+            }
+            out[q * n + k] = dot / sqrt((double)Dk);
+            largest = fmax(largest, out[q * n + k]);
+        }
+        for (int k = 0; k <= last; k++)
+            sum += exp(out[q * n + k] - largest);
+        for (int k = 0; k < n; k++)
+            out[q * n + k] = k <= last ? exp(out[q * n + k] - largest) / sum : 0.0;
+    }
+}
+
+/* Hand computation (hand_weights): head 0's weights of a stage 07 layer with score_scale 1/2. */
 static void test_scaled_weights_match_hand_softmax(void **state)
 {
     (void)state;
     MultiHeadAttention *attention = new_attention(TEST_HEADS, true);
     const LinearAttention *head = attention->head[0];
-    const int n = TEST_LENGTH, D = TEST_WIDTH, Dk = head->key_width;
-    Tensor *x = checks_random_tensor(shape3(1, n, D), 23);
+    Tensor *x = checks_random_tensor(shape3(1, TEST_LENGTH, TEST_WIDTH), 23);
     Tensor *weights[TEST_HEADS];
+    double expected[TEST_LENGTH * TEST_LENGTH];
     Tape tape;
     tape_init(&tape);
-    transformer_attention_forward(&tape, attention, x, true, false, weights);
+    transformer_attention_forward(&tape, attention, x, false, weights);
+    hand_weights(x->data, head->query->data, head->key->data, TEST_LENGTH, TEST_WIDTH,
+                 head->key_width, false, expected);
+    for (int i = 0; i < TEST_LENGTH * TEST_LENGTH; i++)
+        assert_float_equal(weights[0]->data[i], expected[i], 1e-6);
 
-    for (int q = 0; q < n; q++) {
-        double scores[TEST_LENGTH], largest = -INFINITY, sum = 0.0;
-        for (int k = 0; k < n; k++) {
-            double dot = 0.0;
-            for (int j = 0; j < Dk; j++) {
-                double qj = 0.0, kj = 0.0;
-                for (int d = 0; d < D; d++) {
-                    qj += (double)head->query->data[j * D + d] * x->data[q * D + d];
-                    kj += (double)head->key->data[j * D + d] * x->data[k * D + d];
-                }
-                dot += qj * kj;
-            }
-            scores[k] = dot / sqrt((double)Dk);
-            largest = fmax(largest, scores[k]);
-        }
-        for (int k = 0; k < n; k++)
-            sum += exp(scores[k] - largest);
-        for (int k = 0; k < n; k++)
-            assert_float_equal(weights[0]->data[q * n + k], exp(scores[k] - largest) / sum, 1e-6);
-    }
     tape_free(&tape);
     tensor_free(x);
     multi_head_free(attention);
+}
+
+/* Returns the model parameter named @p name; fails the test when it is missing. */
+static Tensor *find_param(Transformer *model, const char *name)
+{
+    ParamList *params = transformer_params(model);
+    for (size_t i = 0; i < params->count; i++)
+        if (strcmp(params->names[i], name) == 0)
+            return params->tensors[i];
+    fail_msg("the model has no parameter %s", name);
+    return NULL;
+}
+
+/*
+ * Hand computation (hand_weights): the model's own heads scale their scores
+ * by 1/sqrt(Dh) and apply the mask. Without layer norms, block 1 reads the
+ * embeddings E[w_t] + P[t], which the test adds up from the tables.
+ */
+static void test_model_weights_match_hand_softmax(void **state)
+{
+    (void)state;
+    Transformer *model = new_test_model(test_config(true), 7);
+    int ids[TEST_LENGTH];
+    fill_ids(ids, TEST_LENGTH);
+    float x[TEST_LENGTH * TEST_WIDTH];
+    const Tensor *words = find_param(model, "word_embedding");
+    const Tensor *positions = find_param(model, "position_embedding");
+    for (int t = 0; t < TEST_LENGTH; t++)
+        for (int d = 0; d < TEST_WIDTH; d++)
+            x[t * TEST_WIDTH + d] = words->data[ids[t] * TEST_WIDTH + d] +
+                                    positions->data[t * TEST_WIDTH + d];
+
+    Tensor *weights[TEST_LAYERS * TEST_HEADS];
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+    transformer_features_with(&tape, model, ids, 1, TEST_LENGTH,
+                              (TransformerAdditions){.residual = true, .layer_norm = false}, NULL,
+                              weights);
+    for (int h = 0; h < TEST_HEADS; h++) {
+        char query[64], key[64];
+        snprintf(query, sizeof query, "block1.attention.head%d.query", h);
+        snprintf(key, sizeof key, "block1.attention.head%d.key", h);
+        double expected[TEST_LENGTH * TEST_LENGTH];
+        hand_weights(x, find_param(model, query)->data, find_param(model, key)->data, TEST_LENGTH,
+                     TEST_WIDTH, TEST_WIDTH / TEST_HEADS, true, expected);
+        for (int i = 0; i < TEST_LENGTH * TEST_LENGTH; i++)
+            assert_float_equal(weights[h]->data[i], expected[i], 1e-6);
+    }
+    tape_free(&tape);
+    transformer_free(model);
 }
 
 /* Identity: without W_O the output width is the sum of the head widths, H * (D / H) = D. */
@@ -245,7 +314,7 @@ static void test_heads_output_width_is_sum(void **state)
         Tensor *weights[8];
         Tape tape;
         tape_init(&tape);
-        Tensor *out = transformer_attention_forward(&tape, attention, x, true, false, weights);
+        Tensor *out = transformer_attention_forward(&tape, attention, x, false, weights);
         assert_int_equal(out->shape.ndim, 3);
         assert_int_equal(out->shape.dim[2], heads * (TEST_WIDTH / heads));
         assert_int_equal(out->shape.dim[1], TEST_LENGTH);
@@ -494,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_causal_weights_zero_above_diagonal),
         cmocka_unit_test(test_scaling_equals_scaled_query_weights),
         cmocka_unit_test(test_scaled_weights_match_hand_softmax),
+        cmocka_unit_test(test_model_weights_match_hand_softmax),
         cmocka_unit_test(test_heads_output_width_is_sum),
         cmocka_unit_test(test_block_gradients_match_differences),
         cmocka_unit_test(test_output_shapes),

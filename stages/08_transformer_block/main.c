@@ -356,13 +356,17 @@ static void print_scaling_identity(const Options *options, Rng *rng)
     Tape tape;
     tape_init(&tape);
     tape.grad_enabled = false;
-    Tensor *scaled = transformer_attention_forward(&tape, attention, x, true, false, NULL);
+    /* Each head's score_scale (stage 06) is 1 after creation; the transformer sets 1/sqrt(Dh). */
+    for (int h = 0; h < options->heads; h++)
+        attention->head[h]->score_scale = 1.0f / sqrtf((float)head_width);
+    Tensor *scaled = transformer_attention_forward(&tape, attention, x, false, NULL);
     for (int h = 0; h < options->heads; h++) {
         Tensor *query = attention->head[h]->query;
         for (size_t i = 0; i < query->size; i++)
             query->data[i] /= sqrtf((float)head_width);
+        attention->head[h]->score_scale = 1.0f;
     }
-    Tensor *unscaled = transformer_attention_forward(&tape, attention, x, false, false, NULL);
+    Tensor *unscaled = transformer_attention_forward(&tape, attention, x, false, NULL);
     double largest = 0.0;
     for (size_t i = 0; i < scaled->size; i++)
         largest = fmax(largest, fabs((double)scaled->data[i] - unscaled->data[i]));
@@ -689,8 +693,7 @@ static void section_depth(const Options *options)
 
     DepthProfile profiles[DEPTH_VARIANT_COUNT];
     for (int v = 0; v < DEPTH_VARIANT_COUNT; v++) {
-        TransformerAdditions additions = {.scale_scores = true,
-                                          .residual = DEPTH_VARIANTS[v].residual,
+        TransformerAdditions additions = {.residual = DEPTH_VARIANTS[v].residual,
                                           .layer_norm = DEPTH_VARIANTS[v].layer_norm};
         profiles[v] = measure_depth(model, ids, targets, additions);
     }
@@ -847,7 +850,7 @@ static double unigram_loss(const Text *text)
     return loss;
 }
 
-/* Fills ids and targets [batch * length] from windows at random offsets, targets one word later. */
+/* Fills ids and targets [batch * length] from random windows, targets one word later. */
 static void sample_windows(const Text *text, Rng *rng, int *ids, int *targets)
 {
     uint32_t offsets = (uint32_t)(text->count - NEXT_WORD_LENGTH);
@@ -973,7 +976,7 @@ static void section_cost(const Options *options)
     printf("Multiply-adds per sentence of n words, classifier head (C = 2), V = %d, D = %d,\n"
            "H = %d, MLP %d D, L = %d:\n"
            "  transformer  L (5 n D^2 + 2 n D M + 2 n^2 D) + C D   (M = MLP width)\n"
-           "  CNN          n L 3 D^2 + C D                         (3 layers, window 3)\n\n",
+           "  CNN          3 n (3 D^2) + C D                       (3 layers, window 3)\n\n",
            V, D, options->heads, MLP_FACTOR, options->layers);
     printf("      n   transformer           CNN   transformer params   CNN params\n");
     TransformerConfig config = model_config(options, V, COST_LENGTHS[3], 2, false);

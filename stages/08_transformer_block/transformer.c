@@ -3,11 +3,13 @@
  *
  * What this file adds to stages 06 and 07: learned position vectors, the
  * score scaling and causal mask inside attention, residual sums, layer
- * norms, and the two output heads. It calls stage 07 for the attention
- * weights' storage (multi_head_new), stage 06 for the scores
- * (linear_attention_scores) and the MLP (mlp_forward), and stage 05 for
- * softmax (attention_weights). Sub-word tokenisation, dropout and weight
- * tying, which standard models also use, are left out.
+ * norms, and the two output heads. It builds the attention with stage 07
+ * (multi_head_new) and sets stage 06's score_scale of every head; without
+ * the mask it runs stage 07's multi_head_forward. With the mask it takes
+ * the scores from stage 06 (linear_attention_scores) and softmax from
+ * stage 05 (attention_weights). The MLP is stage 06's (mlp_forward).
+ * Sub-word tokenisation, dropout and weight tying, which standard models
+ * also use, are left out.
  */
 #include "08_transformer_block/transformer.h"
 
@@ -120,6 +122,15 @@ static bool new_block(Transformer *model, int l, Rng *rng)
                                       true, prefix, rng, model->params);
     if (!block->attention)
         return false;
+
+    /*
+     * Addition: scores divided by sqrt(Dh). With unit-variance projections a
+     * score is a sum of Dh products, so its spread grows as sqrt(Dh) and
+     * softmax would put almost all weight on one key, passing almost no
+     * gradient back. The division keeps the spread near 1 at any width.
+     */
+    for (int h = 0; h < c.heads; h++)
+        block->attention->head[h]->score_scale = 1.0f / sqrtf((float)head_width);
     snprintf(prefix, sizeof prefix, "block%d.norm2", l);
     if (!new_norm(model->params, c.width, prefix, &block->norm2_gain, &block->norm2_bias))
         return false;
@@ -205,7 +216,7 @@ TransformerConfig transformer_config(const Transformer *model)
 
 TransformerAdditions transformer_standard_additions(void)
 {
-    return (TransformerAdditions){.scale_scores = true, .residual = true, .layer_norm = true};
+    return (TransformerAdditions){.residual = true, .layer_norm = true};
 }
 
 /* ------------------------------------------------------------------------- */
@@ -213,50 +224,43 @@ TransformerAdditions transformer_standard_additions(void)
 /* ------------------------------------------------------------------------- */
 
 /*
- * One head of stage 06 with the stage 08 additions to its weights.
+ * One head of stage 06 with the causal mask added to its weights.
  * Shapes: x [B, n, D], out [B, n, Dv]; *weights_out [B, n, n].
  */
-static Tensor *head_forward(Tape *tape, const LinearAttention *head, Tensor *x, bool scale_scores,
-                            bool causal, Tensor **weights_out)
+static Tensor *masked_head_forward(Tape *tape, const LinearAttention *head, Tensor *x,
+                                   Tensor **weights_out)
 {
-    if (head->score_kind != SCORE_BILINEAR)
-        core_fatal("transformer_attention_forward: every head must use SCORE_BILINEAR");
-
-    /* 1. Scores s_qk = (W_Q x_q) . (W_K x_k), [B, n, n]. */
+    /* 1. Scores (W_Q x_q) . (W_K x_k) times the head's score_scale, [B, n, n]. */
     Tensor *scores = linear_attention_scores(tape, head, x);
 
-    /*
-     * 2. Addition: divide by sqrt(Dk). With unit-variance projections a
-     *    score is a sum of Dk products, so its spread grows as sqrt(Dk) and
-     *    softmax would put almost all weight on one key, passing almost no
-     *    gradient back. The division keeps the spread near 1 at any width.
-     */
-    if (scale_scores)
-        scores = op_scale(tape, scores, 1.0f / sqrtf((float)head->key_width));
+    /* 2. Addition: -infinity above the diagonal, so key k > q gets weight exactly 0. */
+    scores = op_causal_mask(tape, scores);
 
-    /* 3. Addition: -infinity above the diagonal, so key k > q gets weight exactly 0. */
-    if (causal)
-        scores = op_causal_mask(tape, scores);
-
-    /* 4. Weights a_qk by softmax over the keys (stage 05). */
+    /* 3. Weights a_qk by softmax over the keys (stage 05). */
     Tensor *weights = attention_weights(tape, scores);
     if (weights_out)
         *weights_out = weights;
 
-    /* 5. As stage 06: y_q = A x_q + sum_k a_qk B x_k. */
+    /*
+     * 4. As in stage 06's linear_attention_forward, which computes its own
+     *    weights and so cannot take masked ones: y_q = A x_q + sum_k a_qk B x_k.
+     */
     Tensor *values = op_linear(tape, x, head->value, NULL);
     Tensor *mixed = op_matmul(tape, weights, values, false, false);
     return op_add(tape, op_linear(tape, x, head->self, NULL), mixed);
 }
 
 Tensor *transformer_attention_forward(Tape *tape, const MultiHeadAttention *attention, Tensor *x,
-                                      bool scale_scores, bool causal, Tensor **weights_out)
+                                      bool causal, Tensor **weights_out)
 {
-    /* 1. Every head on the same input, outputs side by side, head 0 first. */
+    if (!causal)
+        return multi_head_forward(tape, attention, x, weights_out);
+
+    /* 1. Every head on the same input, outputs side by side, head 0 first (as stage 07). */
     Tensor *out = NULL;
     for (int h = 0; h < attention->heads; h++) {
-        Tensor *y = head_forward(tape, attention->head[h], x, scale_scores, causal,
-                                 weights_out ? &weights_out[h] : NULL);
+        Tensor *y = masked_head_forward(tape, attention->head[h], x,
+                                        weights_out ? &weights_out[h] : NULL);
         out = out ? op_concat(tape, out, y) : y;
     }
 
@@ -281,8 +285,7 @@ Tensor *transformer_block_forward(Tape *tape, const Transformer *model, int laye
     /* 1. Attention reads the normalised x; the residual adds its result to x itself. */
     Tensor *h = maybe_norm(tape, x, block->norm1_gain, block->norm1_bias, additions.layer_norm);
     Tensor *attended = transformer_attention_forward(tape, block->attention, h,
-                                                     additions.scale_scores, model->config.causal,
-                                                     weights_out);
+                                                     model->config.causal, weights_out);
     x = additions.residual ? op_add(tape, x, attended) : attended;
 
     /* 2. The same for the per-vector MLP. */

@@ -19,10 +19,11 @@
  *
  * MultiHead is stage 07's: H heads of width Dh = D / H, head h computing
  * y_q = A x_q + sum_k a_qk B x_k, concatenated and multiplied by W_O
- * [D, D]. Stage 08 changes only how the weights a_qk are computed: the
- * scores (W_Q x_q) . (W_K x_k) are divided by sqrt(Dh), and with
- * config.causal every key k > q gets weight exactly 0. Mlp is stage 06's,
- * with GELU. Layer norms use epsilon TRANSFORMER_NORM_EPS.
+ * [D, D]. Stage 08 changes only how the weights a_qk are computed: every
+ * head's score_scale (stage 06) is set to 1/sqrt(Dh), so the scores
+ * (W_Q x_q) . (W_K x_k) are divided by sqrt(Dh), and with config.causal
+ * every key k > q gets weight exactly 0. Mlp is stage 06's, with GELU.
+ * Layer norms use epsilon TRANSFORMER_NORM_EPS.
  *
  * Parameter names (transformer_params), in list order:
  *   "word_embedding" [V, D] and "position_embedding" [P, D];
@@ -75,11 +76,11 @@ typedef struct TransformerConfig {
 typedef struct Transformer Transformer;
 
 /**
- * Switches for the additions to the derivation, so that a program can show
- * what each one does. transformer_features uses all of them.
+ * Switches for residual sums and layer norms, so that a program can show
+ * what they do. transformer_features uses both. The score scaling lives in
+ * each head (LinearAttention.score_scale) and the mask in config.causal.
  */
 typedef struct TransformerAdditions {
-    bool scale_scores;  /**< divide every score by sqrt(Dh) */
     bool residual;      /**< x + sublayer(x) instead of sublayer(x) */
     bool layer_norm;    /**< normalise before each sublayer and after the last block */
 } TransformerAdditions;
@@ -94,7 +95,8 @@ typedef enum TransformerHead {
  * Allocates a model with weights drawn from @p rng, in this order: word and
  * position embeddings (normal, standard deviation TRANSFORMER_EMBEDDING_STD),
  * then per block the attention (multi_head_new with Dk = Dv = D / H and the
- * output projection W_O) and the MLP (mlp_new, GELU), then the classifier
+ * output projection W_O, each head's score_scale set to 1/sqrt(Dh)) and the
+ * MLP (mlp_new, GELU), then the classifier
  * and next-word heads (init_linear_default, biases uniform within
  * 1/sqrt(D)). Layer norm gains start at 1 and biases at 0.
  * @return a model the caller frees with transformer_free, or NULL when a
@@ -114,7 +116,7 @@ ParamList *transformer_params(Transformer *model);
 /** Returns the sizes the model was built with. */
 TransformerConfig transformer_config(const Transformer *model);
 
-/** Returns every addition switched on, as transformer_features runs the model. */
+/** Returns residual sums and layer norms switched on, as transformer_features runs the model. */
 TransformerAdditions transformer_standard_additions(void);
 
 /**
@@ -152,18 +154,17 @@ Tensor *transformer_block_forward(Tape *tape, const Transformer *model, int laye
                                   TransformerAdditions additions, Tensor **weights_out);
 
 /**
- * Runs stage 07's multi-head attention with the stage 08 additions: each
- * head's scores are divided by sqrt(key width) when @p scale_scores, and
- * keys after the query are masked out (weight exactly 0) when @p causal.
- * Head h computes y_q = A x_q + sum_k a_qk B x_k with its own maps; the
- * heads' outputs are concatenated, head 0 first, and multiplied by W_O when
- * the layer has it. When @p weights_out is not NULL, weights_out[h]
- * receives head h's weights [B, n, n]; it must have room for H pointers.
- * Every head must use SCORE_BILINEAR.
+ * Runs stage 07's multi-head attention, with keys after the query masked
+ * out (weight exactly 0) when @p causal. Without the mask this is
+ * multi_head_forward. Each head scales its scores by its score_scale and
+ * computes y_q = A x_q + sum_k a_qk B x_k with its own maps; the heads'
+ * outputs are concatenated, head 0 first, and multiplied by W_O when the
+ * layer has it. When @p weights_out is not NULL, weights_out[h] receives
+ * head h's weights [B, n, n], so it must have room for H pointers.
  * Shapes: x [B, n, D], out [B, n, D] with W_O, else [B, n, H*Dv].
  */
 Tensor *transformer_attention_forward(Tape *tape, const MultiHeadAttention *attention, Tensor *x,
-                                      bool scale_scores, bool causal, Tensor **weights_out);
+                                      bool causal, Tensor **weights_out);
 
 /**
  * Classifies sentences: features, mean over positions, linear layer.
