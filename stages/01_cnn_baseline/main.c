@@ -779,9 +779,10 @@ static void write_distance_results(const Options *options, const float *accuraci
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
     }
-    printf("\nwrote %s\n", csv_path);
+    /* On stderr: whether the figure exists depends on gnuplot, not on the seed. */
+    fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
     if (plot_render("stage01_distance.gp", csv_path, png_path))
-        printf("wrote %s\n", png_path);
+        fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
 }
 
 /* Loads --load into a CNN of section 3 and exits with status 2 before any output if it fails. */
