@@ -161,7 +161,7 @@ Tensor *op_mean_positions(Tape *tape, Tensor *x);
  */
 Tensor *op_windows(Tape *tape, Tensor *x, int k, int pad_left, int pad_right);
 
-/** Where a convolution adds its zero padding. */
+/** The placement of a convolution's zero padding. */
 typedef enum ConvPadding {
     /** (k-1)/2 zeros on each side (k odd): one output per word, centred on it. */
     CONV_SAME,

@@ -4,7 +4,7 @@
  *        CNN-vs-attention comparison: the distance task, the word order
  *        task, the roaring task and the cue task.
  *
- * The distance task. A sentence holds two subject words and two object words;
+ * The distance task. A sentence contains two subject words and two object words;
  * each subject belongs to exactly one object ("dog" and "tail", "bird" and
  * "wing"). The sentence has two spans, each a subject followed @c distance
  * words later by an object:

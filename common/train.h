@@ -29,7 +29,7 @@ typedef Tensor *(*ClassifierForwardFn)(Tape *tape, void *model, const int *ids, 
  */
 typedef void (*TaskSampleFn)(const void *task, Rng *rng, int batch, int *ids, int *labels);
 
-/** A task as the training loop sees it. */
+/** A task in the form the training loop uses: a sampler, its data and the sentence length. */
 typedef struct ClassifierTask {
     TaskSampleFn sample; /**< draws examples */
     const void *task;    /**< passed to sample */
@@ -68,7 +68,7 @@ typedef struct TrainConfig {
  */
 TrainConfig train_default_config(void);
 
-/** How a training run ended. */
+/** The outcome of a training run. */
 typedef enum TrainStatus {
     TRAIN_OK = 0,      /**< every step ran and the accuracy was measured */
     TRAIN_DIVERGED,    /**< a loss, gradient or weight became infinite or NaN */
@@ -78,7 +78,7 @@ typedef enum TrainStatus {
 /** The longest TrainResult.message, terminating NUL included. */
 #define TRAIN_MESSAGE_SIZE 1536
 
-/** What a training run measured. */
+/** The measurements of a training run. */
 typedef struct TrainResult {
     float final_loss;    /**< mean training loss over the last 50 steps; NaN when
                               training stopped early */

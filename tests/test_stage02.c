@@ -475,7 +475,10 @@ static void test_order_invariance_all_permutations(void **state)
         int order[4];
         int rest = p, left = 4;
         for (int j = 0; j < 4; j++) {
-            int fact = left == 4 ? 6 : left == 3 ? 2 : 1;
+            /* (left - 1)!, the number of orders of the words still to place after this one. */
+            int fact = 1;
+            for (int f = 2; f < left; f++)
+                fact *= f;
             int pick = rest / fact;
             rest %= fact;
             order[j] = pool[pick];
