@@ -28,7 +28,8 @@ static const char *write_temp(const char *bytes, size_t length)
     return path;
 }
 
-/* Loads path expecting failure; asserts the error contains both fragments and the corpus stays zeroed.
+/* Loads path expecting failure; asserts the error contains both fragments and the corpus stays
+ * zeroed.
  */
 static void expect_error(const char *path, const char *fragment1, const char *fragment2)
 {
