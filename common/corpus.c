@@ -8,7 +8,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Opens and reads the whole regular file at path; on failure writes why into error. */
+/*
+ * Reads the whole regular file at path; on failure writes why into error.
+ * It reads until end of file instead of trusting the size from stat,
+ * because some files (those under /proc, or one that grows while it is
+ * read) report a size other than what read returns.
+ */
 static char *read_text_file(const char *path, size_t *length, char *error, size_t error_size)
 {
     struct stat info;
@@ -37,22 +42,54 @@ static char *read_text_file(const char *path, size_t *length, char *error, size_
         snprintf(error, error_size, "cannot open corpus '%s': %s", path, strerror(errno));
         return NULL;
     }
-    size_t size = (size_t)info.st_size;
-    char *text = malloc(size + 1);
-    if (!text) {
-        fclose(file);
-        snprintf(error, error_size, "out of memory reading corpus '%s' (%zu bytes)", path, size);
-        return NULL;
+
+    /*
+     * Start with room for the size stat reported, plus one byte to see the
+     * end of the file and one for the NUL; double while more bytes arrive.
+     */
+    size_t capacity = (size_t)info.st_size < CORPUS_MAX_BYTES ? (size_t)info.st_size + 2 : 2;
+    size_t size = 0;
+    char *text = malloc(capacity);
+    for (;;) {
+        if (text && capacity - size < 2) {
+            size_t grown = capacity < CORPUS_MAX_BYTES / 2 ? 2 * capacity : CORPUS_MAX_BYTES + 2;
+            char *bigger = realloc(text, grown);
+            if (!bigger)
+                free(text);
+            text = bigger;
+            capacity = grown;
+        }
+        if (!text) {
+            fclose(file);
+            snprintf(error, error_size, "out of memory reading corpus '%s' (%zu bytes)", path,
+                     capacity);
+            return NULL;
+        }
+
+        size_t requested = capacity - 1 - size;
+        size_t got = fread(text + size, 1, requested, file);
+        size += got;
+        if (size > CORPUS_MAX_BYTES) {
+            free(text);
+            fclose(file);
+            snprintf(error, error_size,
+                     "corpus '%s' has more than %zu bytes, the limit; use a smaller file", path,
+                     CORPUS_MAX_BYTES);
+            return NULL;
+        }
+        if (got < requested) {
+            /* fread stops short only at the end of the file or on an error. */
+            if (ferror(file)) {
+                int reason = errno;
+                free(text);
+                fclose(file);
+                snprintf(error, error_size, "cannot read corpus '%s': %s", path, strerror(reason));
+                return NULL;
+            }
+            break;
+        }
     }
-    size_t got = fread(text, 1, size, file);
-    int failed = ferror(file);
     fclose(file);
-    if (failed || got != size) {
-        free(text);
-        snprintf(error, error_size, "cannot read corpus '%s': read %zu of %zu bytes", path, got,
-                 size);
-        return NULL;
-    }
     text[size] = '\0';
     *length = size;
     return text;

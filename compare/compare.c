@@ -45,6 +45,7 @@ static bool load_corpus(Comparison *c, char *error, size_t error_size)
              "another UTF-8 text file with --corpus FILE (or leave out task 3 with --tasks "
              "distance,order).",
              reason);
+    c->corpus_rejected = true;
     return false;
 }
 

@@ -59,6 +59,8 @@ typedef struct Comparison {
     double text_seconds;             /**< wall time of task 3 */
     double total_seconds;            /**< wall time of every phase */
     bool figure_drawn[FIGURE_COUNT]; /**< which figures gnuplot drew */
+    bool corpus_rejected;            /**< comparison_prepare failed because the --corpus
+                                          file cannot be used (a user error, exit status 2) */
 } Comparison;
 
 /** Returns the figure's name, such as "compare_distance" (its script is plots/NAME.gp). */
@@ -71,8 +73,9 @@ const char *figure_csv(Figure figure);
  * Plans the comparison: loads the corpus (for task 3), builds the tasks and
  * matches every model's width. Trains nothing.
  * @return false with a message in @p error; the message for a missing
- *         corpus names `make data` and --corpus. Call comparison_free in
- *         both cases.
+ *         corpus names `make data` and --corpus, and a corpus that cannot
+ *         be used (missing, unreadable, empty, a directory, not UTF-8, too
+ *         short) sets corpus_rejected. Call comparison_free in both cases.
  */
 bool comparison_prepare(Comparison *comparison, const Options *options, char *error,
                         size_t error_size);

@@ -196,8 +196,9 @@ int main(int argc, char **argv)
     Comparison comparison;
     if (!comparison_prepare(&comparison, &options, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
+        int status = comparison.corpus_rejected ? 2 : 1;
         comparison_free(&comparison);
-        return 1;
+        return status;
     }
     if (!make_directories(options.out, error, sizeof error)) {
         fprintf(stderr, "%s: cannot create the output directory: %s\n", PROGRAM, error);

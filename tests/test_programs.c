@@ -5,7 +5,8 @@
  * must give exit status 0 and print every word whole. Short trainings of
  * stages 01 and 03 run twice, and with 1 and 2 threads, and must print the
  * same bytes. Checkpoints written by --save of stages 01 and 08 must load
- * back to the same results, and damaged ones must be rejected.
+ * back to the same results, and damaged ones must be rejected. compare
+ * must reject every corpus file it cannot use with status 2.
  *
  * The programs are found beside this test: BUILD/tests/test_programs runs
  * BUILD/bin/stageNN, so the sanitizer build tests its own programs. Every
@@ -32,6 +33,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* The user and group id of nobody (Debian), for runs that must not read files as root. */
+#define NOBODY_ID 65534
 
 /* A program stopped by this alarm after so many seconds counts as hung. */
 #define RUN_TIMEOUT_SECONDS 300
@@ -153,6 +157,13 @@ static void write_file(const char *path, const char *bytes, size_t length)
     assert_non_null(file);
     assert_int_equal(fwrite(bytes, 1, length, file), length);
     assert_int_equal(fclose(file), 0);
+}
+
+/* Writes the folder's file `name` into path. */
+static void folder_path(char *path, size_t size, const char *name)
+{
+    int length = snprintf(path, size, "%s/%s", files.folder, name);
+    assert_true(length > 0 && (size_t)length < size);
 }
 
 /* Returns count copies of letter, NUL-terminated, in memory the caller frees. */
@@ -326,8 +337,12 @@ static void describe_command(const Command *command, Run *run)
     }
 }
 
-/* In the child: standard input from input (or /dev/null), output to the test's files. */
-static void exec_child(const Command *command, const char *input)
+/*
+ * In the child: standard input from input (or /dev/null), output to the
+ * test's files, and with as_nobody the user and group NOBODY_ID, which
+ * file permissions apply to (root would read any file).
+ */
+static void exec_child(const Command *command, const char *input, bool as_nobody)
 {
     int in = open(input ? input : "/dev/null", O_RDONLY);
     int out = open(files.stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -337,13 +352,16 @@ static void exec_child(const Command *command, const char *input)
     dup2(in, STDIN_FILENO);
     dup2(out, STDOUT_FILENO);
     dup2(err, STDERR_FILENO);
+    if (as_nobody && (setgid(NOBODY_ID) != 0 || setuid(NOBODY_ID) != 0))
+        _exit(125);
     alarm(RUN_TIMEOUT_SECONDS);
     execv(command->argv[0], command->argv);
     _exit(127);
 }
 
-/* Runs the command to its end with stdin from input (NULL for none). */
-static Run run_command(const Command *command, const char *input)
+/* Runs the command to its end with stdin from input (NULL for none), as user nobody with
+ * as_nobody. */
+static Run run_command_as(const Command *command, const char *input, bool as_nobody)
 {
     Run run;
     describe_command(command, &run);
@@ -354,13 +372,19 @@ static Run run_command(const Command *command, const char *input)
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0)
-        exec_child(command, input);
+        exec_child(command, input, as_nobody);
     int status = 0;
     assert_int_equal(waitpid(child, &status, 0), child);
     run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     run.out = read_file(files.stdout_path);
     run.err = read_file(files.stderr_path);
     return run;
+}
+
+/* Runs the command to its end with stdin from input (NULL for none). */
+static Run run_command(const Command *command, const char *input)
+{
+    return run_command_as(command, input, false);
 }
 
 static void run_free(Run *run)
@@ -746,6 +770,91 @@ static void test_programs_bad_out_rejected(void **state)
 }
 
 /* ------------------------------------------------------------------------- */
+/* The corpus of compare                                                      */
+/* ------------------------------------------------------------------------- */
+
+/* compare with task 3 only and the short recipe; it reads the corpus before any training. */
+static const Program COMPARE_TEXT = {
+    .name = "compare", .fast = {"--tasks", "text", "--quick", NULL}, .takes_out = true};
+
+/* Every corpus file that cannot be used stops compare with status 2 before any training. */
+static void test_compare_bad_corpus_rejected(void **state)
+{
+    (void)state;
+    char binary[PATH_MAX], short_text[PATH_MAX];
+    folder_path(binary, sizeof binary, "binary.bin");
+    folder_path(short_text, sizeof short_text, "short.txt");
+    /* The start of an ELF header: 0x7F, "ELF", then a NUL byte. */
+    write_file(binary,
+               "\x7f"
+               "ELF\x02\x01\x01\0\0\0",
+               12);
+    write_file(short_text, "hello world\n", 12);
+
+    expect_answer(&COMPARE_TEXT, true, NULL, 2,
+                  WORDS("cannot read corpus", "No such file", "make data", "--corpus"), "--corpus",
+                  files.missing, NULL);
+    expect_answer(&COMPARE_TEXT, true, NULL, 2, WORDS("is a directory"), "--corpus", files.folder,
+                  NULL);
+    expect_answer(&COMPARE_TEXT, true, NULL, 2, WORDS("is empty"), "--corpus", files.empty, NULL);
+    expect_answer(&COMPARE_TEXT, true, NULL, 2, WORDS("not UTF-8 text", "NUL"), "--corpus", binary,
+                  NULL);
+    expect_answer(&COMPARE_TEXT, true, NULL, 2, WORDS("not a regular file"), "--corpus",
+                  "/dev/null", NULL);
+    expect_answer(&COMPARE_TEXT, true, NULL, 2, WORDS("has 2 words, too few"), "--corpus",
+                  short_text, NULL);
+    expect_answer(&COMPARE_TEXT, true, NULL, 2, WORDS("invalid value '' for --corpus"), "--corpus",
+                  "", NULL);
+}
+
+/* Copies the file at source to target with mode 0755. */
+static void copy_executable(const char *source, const char *target)
+{
+    FILE *in = fopen(source, "rb"), *out = fopen(target, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buffer[1 << 16];
+    for (size_t got; (got = fread(buffer, 1, sizeof buffer, in)) > 0;)
+        assert_int_equal(fwrite(buffer, 1, got, out), got);
+    assert_false(ferror(in));
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(chmod(target, 0755), 0);
+}
+
+/*
+ * A corpus without read permission. Root reads every file, so as root the
+ * run drops to user nobody. nobody must then reach the program and the
+ * file: it runs a copy of compare inside the test folder, which is opened
+ * to other users (search only) for this run.
+ */
+static void test_compare_unreadable_corpus_rejected(void **state)
+{
+    (void)state;
+    char corpus[PATH_MAX], program[PATH_MAX];
+    folder_path(corpus, sizeof corpus, "unreadable.txt");
+    write_file(corpus, "a corpus that nobody may read\n", 30);
+    assert_int_equal(chmod(corpus, 0), 0);
+
+    bool as_nobody = geteuid() == 0;
+    Command command;
+    command_init(&command, &COMPARE_TEXT, true);
+    if (as_nobody) {
+        folder_path(program, sizeof program, "compare_copy");
+        copy_executable(command.path, program);
+        command.argv[0] = program;
+        assert_int_equal(chmod(files.folder, 0711), 0);
+    }
+    command_add(&command, "--corpus");
+    command_add(&command, corpus);
+
+    Run run = run_command_as(&command, NULL, as_nobody);
+    assert_int_equal(chmod(files.folder, 0700), 0);
+    check_run(&run, 2, WORDS("cannot open corpus", "Permission denied", "--corpus"));
+    run_free(&run);
+}
+
+/* ------------------------------------------------------------------------- */
 /* Determinism                                                                */
 /* ------------------------------------------------------------------------- */
 
@@ -811,13 +920,6 @@ static void test_determinism_stage03(void **state)
 /* ------------------------------------------------------------------------- */
 /* Checkpoints: --save and --load                                             */
 /* ------------------------------------------------------------------------- */
-
-/* Writes the folder's file `name` into path. */
-static void folder_path(char *path, size_t size, const char *name)
-{
-    int length = snprintf(path, size, "%s/%s", files.folder, name);
-    assert_true(length > 0 && (size_t)length < size);
-}
 
 /* Returns the first line of text that starts with prefix (after spaces), owned; fails if none. */
 static char *find_line(const char *text, const char *prefix)
@@ -990,6 +1092,8 @@ int main(void)
         cmocka_unit_test(test_programs_missing_value_rejected),
         cmocka_unit_test(test_programs_stray_argument_rejected),
         cmocka_unit_test(test_programs_bad_out_rejected),
+        cmocka_unit_test(test_compare_bad_corpus_rejected),
+        cmocka_unit_test(test_compare_unreadable_corpus_rejected),
         cmocka_unit_test(test_determinism_stage01),
         cmocka_unit_test(test_determinism_stage03),
         cmocka_unit_test(test_checkpoint_stage01_round_trip),
