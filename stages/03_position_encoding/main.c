@@ -620,9 +620,9 @@ static void section_training(const Options *options, OrderModel *order)
         printf("  stage 03 (with positions)  final loss %.4f   held-out accuracy %.3f\n",
                (double)positions.final_loss, (double)positions.accuracy);
     printf("  chance is 0.5: stage 02 gives both orders of the same words the same output\n\n");
-    if (order->loaded)
+    if (order->loaded && options->steps > 0)
         fprintf(stderr, "%s: training took %.2f s (stage 02)\n", PROGRAM, words.seconds);
-    else
+    else if (!order->loaded)
         fprintf(stderr, "%s: training took %.2f s (stage 02) and %.2f s (stage 03)\n", PROGRAM,
                 words.seconds, positions.seconds);
 }
