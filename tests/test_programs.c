@@ -908,6 +908,40 @@ static void write_damaged_copy(const char *source, const char *target, long leng
     write_file(target, (const char *)bytes, size);
 }
 
+/* Runs program with the options (NULL-terminated) and --load path; expects exit 2 and keywords. */
+static void expect_load_rejected(const Program *program, const char *const *options,
+                                 const char *path, const char *const *keywords)
+{
+    Command command;
+    command_init(&command, program, true);
+    for (int i = 0; options[i]; i++)
+        command_add(&command, options[i]);
+    command_add(&command, "--load");
+    command_add(&command, path);
+    Run run = run_command(&command, NULL);
+    check_run(&run, 2, keywords);
+    run_free(&run);
+}
+
+/*
+ * Expects program, run with the options that fit the checkpoint at saved,
+ * to reject a copy of it cut to 100 bytes, one with a changed magic number
+ * and one with byte 90 changed, which lies in the first parameter's values
+ * of every checkpoint these tests write.
+ */
+static void expect_damaged_copies_rejected(const Program *program, const char *const *options,
+                                           const char *saved)
+{
+    char damaged[PATH_MAX];
+    folder_path(damaged, sizeof damaged, "damaged.ckpt");
+    write_damaged_copy(saved, damaged, 100, -1);
+    expect_load_rejected(program, options, damaged, WORDS("truncated", "--load"));
+    write_damaged_copy(saved, damaged, -1, 0);
+    expect_load_rejected(program, options, damaged, WORDS("magic number"));
+    write_damaged_copy(saved, damaged, -1, 90);
+    expect_load_rejected(program, options, damaged, WORDS("checksum mismatch"));
+}
+
 /*
  * Every damaged or mismatched checkpoint is rejected with exit status 2 and
  * the checkpoint module's reason, before any training.
@@ -915,23 +949,14 @@ static void write_damaged_copy(const char *source, const char *target, long leng
 static void test_checkpoint_stage01_bad_files_rejected(void **state)
 {
     (void)state;
-    char saved[PATH_MAX], damaged[PATH_MAX];
+    char saved[PATH_MAX];
     folder_path(saved, sizeof saved, "stage01_small.ckpt");
-    folder_path(damaged, sizeof damaged, "damaged.ckpt");
     char *trained = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--steps", "1", "--seeds", "1",
                                                "--width", "4", "--save", saved));
     free(trained);
     const Program *stage01 = &PROGRAMS[0];
 
-    write_damaged_copy(saved, damaged, 100, -1);
-    expect_answer(stage01, true, NULL, 2, WORDS("truncated", "--load"), "--width", "4", "--load",
-                  damaged, NULL);
-    write_damaged_copy(saved, damaged, -1, 0);
-    expect_answer(stage01, true, NULL, 2, WORDS("magic number"), "--width", "4", "--load", damaged,
-                  NULL);
-    write_damaged_copy(saved, damaged, -1, 90);
-    expect_answer(stage01, true, NULL, 2, WORDS("checksum mismatch"), "--width", "4", "--load",
-                  damaged, NULL);
+    expect_damaged_copies_rejected(stage01, WORDS("--width", "4"), saved);
     expect_answer(stage01, true, NULL, 2, WORDS("does not match", "--width"), "--width", "8",
                   "--load", saved, NULL);
     expect_answer(stage01, true, NULL, 2, WORDS("failed to open", "No such file"), "--load",
@@ -996,24 +1021,15 @@ static void test_checkpoint_stage03_round_trip(void **state)
 static void test_checkpoint_stage03_bad_files_rejected(void **state)
 {
     (void)state;
-    char saved[PATH_MAX], damaged[PATH_MAX], stage01[PATH_MAX];
+    char saved[PATH_MAX], stage01[PATH_MAX];
     folder_path(saved, sizeof saved, "stage03_small.ckpt");
-    folder_path(damaged, sizeof damaged, "stage03_damaged.ckpt");
     folder_path(stage01, sizeof stage01, "stage01_for_stage03.ckpt");
     const Program *stage03 = &PROGRAMS[2];
     char *trained = run_ok(stage03, WORDS("--steps", "1", "--width", "4", "--save", saved));
     free(trained);
     save_stage01_checkpoint(stage01);
 
-    write_damaged_copy(saved, damaged, 100, -1);
-    expect_answer(stage03, true, NULL, 2, WORDS("truncated", "--load"), "--width", "4", "--load",
-                  damaged, NULL);
-    write_damaged_copy(saved, damaged, -1, 0);
-    expect_answer(stage03, true, NULL, 2, WORDS("magic number"), "--width", "4", "--load", damaged,
-                  NULL);
-    write_damaged_copy(saved, damaged, -1, 90);
-    expect_answer(stage03, true, NULL, 2, WORDS("checksum mismatch"), "--width", "4", "--load",
-                  damaged, NULL);
+    expect_damaged_copies_rejected(stage03, WORDS("--width", "4"), saved);
     expect_answer(stage03, true, NULL, 2,
                   WORDS("does not match", "shape", "--positions, --layers and --width"), "--width",
                   "8", "--load", saved, NULL);
@@ -1027,7 +1043,7 @@ static void test_checkpoint_stage03_bad_files_rejected(void **state)
     expect_answer(stage03, true, NULL, 2, WORDS("invalid value '2' for --positions", "--load"),
                   "--positions", "2", "--load", saved, NULL);
     expect_answer(stage03, true, NULL, 2, WORDS("invalid value '0' for --steps", "--save"),
-                  "--save", damaged, NULL);
+                  "--save", stage01, NULL);
 }
 
 /* The tiger sentence of the stage 05 checks: "roaring" at position 9, the tiger at 3. */
@@ -1185,22 +1201,16 @@ static void test_checkpoint_stage05_load_shows_sentence(void **state)
 static void test_checkpoint_stage05_bad_files_rejected(void **state)
 {
     (void)state;
-    char damaged[PATH_MAX], stage01[PATH_MAX], stage03[PATH_MAX];
-    folder_path(damaged, sizeof damaged, "stage05_damaged.ckpt");
+    char stage01[PATH_MAX], stage03[PATH_MAX];
     folder_path(stage01, sizeof stage01, "stage01_for_stage05.ckpt");
     folder_path(stage03, sizeof stage03, "stage03_for_stage05.ckpt");
     const Program *stage05 = &PROGRAMS[4];
-    const char *saved = stage05_checkpoint();
     save_stage01_checkpoint(stage01);
     char *trained = run_ok(&PROGRAMS[2], WORDS("--steps", "1", "--save", stage03));
     free(trained);
 
-    write_damaged_copy(saved, damaged, 100, -1);
-    expect_answer(stage05, true, NULL, 2, WORDS("truncated", "--load"), "--load", damaged, NULL);
-    write_damaged_copy(saved, damaged, -1, 0);
-    expect_answer(stage05, true, NULL, 2, WORDS("magic number"), "--load", damaged, NULL);
-    write_damaged_copy(saved, damaged, -1, 90);
-    expect_answer(stage05, true, NULL, 2, WORDS("checksum mismatch"), "--load", damaged, NULL);
+    static const char *const no_options[] = {NULL};
+    expect_damaged_copies_rejected(stage05, no_options, stage05_checkpoint());
     expect_answer(stage05, true, NULL, 2,
                   WORDS("does not match", "'embedding'", "no option of stage05 changes"), "--load",
                   stage01, NULL);
