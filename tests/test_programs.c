@@ -925,9 +925,9 @@ static void expect_load_rejected(const Program *program, const char *const *opti
 
 /*
  * Expects program, run with the options that fit the checkpoint at saved,
- * to reject a copy of it cut to 100 bytes, one with a changed magic number
- * and one with byte 90 changed, which lies in the first parameter's values
- * of every checkpoint these tests write.
+ * to reject three damaged copies: one cut to 100 bytes, one with a changed
+ * magic number and one with byte 90 changed. In every checkpoint these
+ * tests write, byte 90 lies in the first parameter's values.
  */
 static void expect_damaged_copies_rejected(const Program *program, const char *const *options,
                                            const char *saved)
