@@ -4,9 +4,9 @@
  * for its exact exit status and the key words of its message. Legal inputs
  * must give exit status 0 and print every word whole. Short trainings of
  * stages 01 and 03 run twice, and with 1 and 2 threads, and must print the
- * same bytes. Checkpoints written by --save of stages 01 and 08 must load
- * back to the same results, and damaged ones must be rejected. compare
- * must reject every corpus file it cannot use with status 2.
+ * same bytes. Checkpoints written by --save of stages 01, 03, 05 and 08
+ * must load back to the same results, and damaged ones must be rejected.
+ * compare must reject every corpus file it cannot use with status 2.
  *
  * The programs are found beside this test: BUILD/tests/test_programs runs
  * BUILD/bin/stageNN, so the sanitizer build tests its own programs. Every
@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1009,6 +1010,40 @@ static void write_damaged_copy(const char *source, const char *target, long leng
     write_file(target, (const char *)bytes, size);
 }
 
+/* Runs program with the options (NULL-terminated) and --load path; expects exit 2 and keywords. */
+static void expect_load_rejected(const Program *program, const char *const *options,
+                                 const char *path, const char *const *keywords)
+{
+    Command command;
+    command_init(&command, program, true);
+    for (int i = 0; options[i]; i++)
+        command_add(&command, options[i]);
+    command_add(&command, "--load");
+    command_add(&command, path);
+    Run run = run_command(&command, NULL);
+    check_run(&run, 2, keywords);
+    run_free(&run);
+}
+
+/*
+ * Expects program, run with the options that fit the checkpoint at saved,
+ * to reject three damaged copies: one cut to 100 bytes, one with a changed
+ * magic number and one with byte 90 changed. In every checkpoint these
+ * tests write, byte 90 lies in the first parameter's values.
+ */
+static void expect_damaged_copies_rejected(const Program *program, const char *const *options,
+                                           const char *saved)
+{
+    char damaged[PATH_MAX];
+    folder_path(damaged, sizeof damaged, "damaged.ckpt");
+    write_damaged_copy(saved, damaged, 100, -1);
+    expect_load_rejected(program, options, damaged, WORDS("truncated", "--load"));
+    write_damaged_copy(saved, damaged, -1, 0);
+    expect_load_rejected(program, options, damaged, WORDS("magic number"));
+    write_damaged_copy(saved, damaged, -1, 90);
+    expect_load_rejected(program, options, damaged, WORDS("checksum mismatch"));
+}
+
 /*
  * Every damaged or mismatched checkpoint is rejected with exit status 2 and
  * the checkpoint module's reason, before any training.
@@ -1016,28 +1051,275 @@ static void write_damaged_copy(const char *source, const char *target, long leng
 static void test_checkpoint_stage01_bad_files_rejected(void **state)
 {
     (void)state;
-    char saved[PATH_MAX], damaged[PATH_MAX];
+    char saved[PATH_MAX];
     folder_path(saved, sizeof saved, "stage01_small.ckpt");
-    folder_path(damaged, sizeof damaged, "damaged.ckpt");
     char *trained = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--steps", "1", "--seeds", "1",
                                                "--width", "4", "--save", saved));
     free(trained);
     const Program *stage01 = &PROGRAMS[0];
 
-    write_damaged_copy(saved, damaged, 100, -1);
-    expect_answer(stage01, true, NULL, 2, WORDS("truncated", "--load"), "--width", "4", "--load",
-                  damaged, NULL);
-    write_damaged_copy(saved, damaged, -1, 0);
-    expect_answer(stage01, true, NULL, 2, WORDS("magic number"), "--width", "4", "--load", damaged,
-                  NULL);
-    write_damaged_copy(saved, damaged, -1, 90);
-    expect_answer(stage01, true, NULL, 2, WORDS("checksum mismatch"), "--width", "4", "--load",
-                  damaged, NULL);
+    expect_damaged_copies_rejected(stage01, WORDS("--width", "4"), saved);
     expect_answer(stage01, true, NULL, 2, WORDS("does not match", "--width"), "--width", "8",
                   "--load", saved, NULL);
     expect_answer(stage01, true, NULL, 2, WORDS("failed to open", "No such file"), "--load",
                   files.missing, NULL);
     expect_answer(stage01, true, NULL, 2, WORDS("invalid value '' for --save"), "--save", "", NULL);
+}
+
+/* Returns whether the file at path exists. */
+static bool file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* Writes a stage 01 checkpoint to path, for the checks that other stages reject it. */
+static void save_stage01_checkpoint(const char *path)
+{
+    char *trained = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--steps", "1", "--seeds", "1",
+                                               "--width", "4", "--save", path));
+    free(trained);
+}
+
+/*
+ * Stage 03's section 5 model trained for 20 steps and saved, then loaded:
+ * the held-out accuracy of stage 03 must be the same, because it is
+ * measured on the held-out stream of the same seed with the same weights.
+ * Stage 02 still trains in both runs, so its line must be the same too.
+ * Saving the loaded model again must give the same bytes, with no .tmp left.
+ */
+static void test_checkpoint_stage03_round_trip(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX], again[PATH_MAX], temporary[PATH_MAX + 8];
+    folder_path(saved, sizeof saved, "stage03.ckpt");
+    folder_path(again, sizeof again, "stage03_again.ckpt");
+    snprintf(temporary, sizeof temporary, "%s.tmp", saved);
+
+    char *trained = run_ok(&PROGRAMS[2], WORDS("--steps", "20", "--save", saved));
+    char *loaded = run_ok(&PROGRAMS[2], WORDS("--steps", "20", "--load", saved, "--save", again));
+    char *trained_row = find_line(trained, "stage 03 (with positions)");
+    char *loaded_row = find_line(loaded, "stage 03 (with positions)");
+    char *trained_words = find_line(trained, "stage 02 (no positions)");
+    char *loaded_words = find_line(loaded, "stage 02 (no positions)");
+
+    assert_non_null(strstr(trained_row, "final loss"));
+    assert_non_null(strstr(loaded_row, "loaded, no training"));
+    assert_string_equal(strstr(trained_row, "held-out accuracy"),
+                        strstr(loaded_row, "held-out accuracy"));
+    assert_string_equal(trained_words, loaded_words);
+    assert_non_null(strstr(loaded, "No training of stage 03"));
+    assert_true(same_bytes(saved, again));
+    assert_false(file_exists(temporary));
+    free(trained);
+    free(loaded);
+    free(trained_row);
+    free(loaded_row);
+    free(trained_words);
+    free(loaded_words);
+}
+
+/*
+ * Every damaged or mismatched checkpoint is rejected with exit status 2 and
+ * the checkpoint module's reason, and a mismatch names the options that fix
+ * the shapes. Checkpoint options that section 5 cannot serve are rejected too.
+ */
+static void test_checkpoint_stage03_bad_files_rejected(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX], stage01[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage03_small.ckpt");
+    folder_path(stage01, sizeof stage01, "stage01_for_stage03.ckpt");
+    const Program *stage03 = &PROGRAMS[2];
+    char *trained = run_ok(stage03, WORDS("--steps", "1", "--width", "4", "--save", saved));
+    free(trained);
+    save_stage01_checkpoint(stage01);
+
+    expect_damaged_copies_rejected(stage03, WORDS("--width", "4"), saved);
+    expect_answer(stage03, true, NULL, 2,
+                  WORDS("does not match", "shape", "--positions, --layers and --width"), "--width",
+                  "8", "--load", saved, NULL);
+    expect_answer(stage03, true, NULL, 2,
+                  WORDS("does not match", "--positions, --layers and --width"), "--width", "4",
+                  "--positions", "8", "--load", saved, NULL);
+    expect_answer(stage03, true, NULL, 2, WORDS("does not match", "parameters"), "--load", stage01,
+                  NULL);
+    expect_answer(stage03, true, NULL, 2, WORDS("failed to open", "No such file"), "--load",
+                  files.missing, NULL);
+    expect_answer(stage03, true, NULL, 2, WORDS("invalid value '2' for --positions", "--load"),
+                  "--positions", "2", "--load", saved, NULL);
+    expect_answer(stage03, true, NULL, 2, WORDS("invalid value '0' for --steps", "--save"),
+                  "--save", stage01, NULL);
+}
+
+/* The tiger sentence of the stage 05 checks: "roaring" at position 9, the tiger at 3. */
+#define TIGER_SENTENCE "there was a tiger on fire and it was roaring"
+
+/* Returns the path of a stage 05 checkpoint trained for 30 steps, made on first use. */
+static const char *stage05_checkpoint(void)
+{
+    static char path[PATH_MAX];
+    if (path[0] == '\0') {
+        folder_path(path, sizeof path, "stage05.ckpt");
+        char *trained = run_ok(&PROGRAMS[4], WORDS("--steps", "30", "--save", path));
+        free(trained);
+    }
+    return path;
+}
+
+/* Returns the part of stage 05's stdout from the table of its first shown sentence on. */
+static const char *stage05_sentence_table(const char *out)
+{
+    const char *table = strstr(out, "sentence 1, weights of");
+    if (!table)
+        fail_msg("no table of sentence 1 in:\n%.600s", out);
+    return table;
+}
+
+/* Writes the path of OUT/stage05_attention.csv into path. */
+static void stage05_csv_path(char *path, size_t size)
+{
+    int length = snprintf(path, size, "%s/stage05_attention.csv", files.out);
+    assert_true(length > 0 && (size_t)length < size);
+}
+
+/*
+ * Stage 05 trained for 30 steps and saved, then loaded: the held-out
+ * accuracy, the attention score and the weights of "roaring" in the tiger
+ * sentence must be the same bytes, in the table and in the CSV. The loaded
+ * parameters are the trained ones, and saving them again gives the same file.
+ */
+static void test_checkpoint_stage05_round_trip(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX], again[PATH_MAX], temporary[PATH_MAX + 8], csv[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage05_round_trip.ckpt");
+    folder_path(again, sizeof again, "stage05_again.ckpt");
+    snprintf(temporary, sizeof temporary, "%s.tmp", saved);
+    stage05_csv_path(csv, sizeof csv);
+
+    char *trained =
+        run_ok(&PROGRAMS[4], WORDS("--steps", "30", "--sentence", TIGER_SENTENCE, "--save", saved));
+    char *trained_csv = read_file(csv);
+    assert_int_equal(remove(csv), 0);
+    char *loaded =
+        run_ok(&PROGRAMS[4], WORDS("--sentence", TIGER_SENTENCE, "--load", saved, "--save", again));
+    char *loaded_csv = read_file(csv);
+
+    char *trained_result = find_line(trained, "final training loss");
+    char *loaded_result = find_line(loaded, "held-out accuracy");
+    const char *trained_accuracy = strstr(trained_result, "held-out accuracy");
+    assert_non_null(trained_accuracy);
+    assert_true(strncmp(loaded_result, trained_accuracy, strlen(trained_accuracy)) == 0);
+    char *trained_score = find_line(trained, "all ");
+    char *loaded_score = find_line(loaded, "all ");
+    assert_string_equal(trained_score, loaded_score);
+    char *trained_weights = find_line(stage05_sentence_table(trained), "weight ");
+    char *loaded_weights = find_line(stage05_sentence_table(loaded), "weight ");
+    assert_string_equal(trained_weights, loaded_weights);
+    assert_string_equal(trained_csv, loaded_csv);
+    assert_non_null(strstr(loaded, "no training ran"));
+    assert_null(strstr(loaded, "final training loss"));
+    assert_true(same_bytes(saved, again));
+    assert_false(file_exists(temporary));
+
+    free(trained_result);
+    free(loaded_result);
+    free(trained_score);
+    free(loaded_score);
+    free(trained_weights);
+    free(loaded_weights);
+    free(trained);
+    free(loaded);
+    free(trained_csv);
+    free(loaded_csv);
+}
+
+/* Returns the CSV row of sentence 1 at position, owned; fails if there is none. */
+static char *csv_row_at(const char *csv, int position)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "1,%d,", position);
+    return find_line(csv, prefix);
+}
+
+/*
+ * --load with --sentence shows that sentence's weights and writes them to
+ * the CSV. The query and roarer columns follow the task's rule (by hand:
+ * "roaring" at 9 is the query, the tiger at 3 roars). Each query's weights
+ * sum to 1, so the CSV's 10 weights, rounded to 6 decimals, sum to 1 within
+ * 10 * 5e-7. The figure is checked only when gnuplot is installed.
+ */
+static void test_checkpoint_stage05_load_shows_sentence(void **state)
+{
+    (void)state;
+    char csv_path[PATH_MAX], png_path[PATH_MAX + 8];
+    stage05_csv_path(csv_path, sizeof csv_path);
+    snprintf(png_path, sizeof png_path, "%s/stage05_attention.png", files.out);
+    remove(csv_path);
+    remove(png_path);
+
+    char *loaded =
+        run_ok(&PROGRAMS[4], WORDS("--sentence", TIGER_SENTENCE, "--load", stage05_checkpoint()));
+    assert_non_null(strstr(loaded, "sentence 1, weights of \"roaring\":"));
+    assert_null(strstr(loaded, "sentence 2,"));
+    char *word_row = find_line(stage05_sentence_table(loaded), "word ");
+    assert_non_null(strstr(word_row, "tiger"));
+    assert_non_null(strstr(loaded, "(the word that roars is \"tiger\""));
+
+    char *csv = read_file(csv_path);
+    assert_true(strncmp(csv, "sentence,position,word,weight,query,roarer\n", 43) == 0);
+    char *tiger = csv_row_at(csv, 3);
+    char *roaring = csv_row_at(csv, 9);
+    assert_true(strncmp(tiger, "1,3,\"tiger\",", 12) == 0);
+    assert_string_equal(tiger + strlen(tiger) - 4, ",0,1");
+    assert_true(strncmp(roaring, "1,9,\"roaring\",", 14) == 0);
+    assert_string_equal(roaring + strlen(roaring) - 4, ",1,0");
+
+    double sum = 0.0;
+    for (int t = 0; t < 10; t++) {
+        char *row = csv_row_at(csv, t);
+        const char *weight = strchr(strchr(strchr(row, ',') + 1, ',') + 1, ',') + 1;
+        sum += strtod(weight, NULL);
+        free(row);
+    }
+    assert_true(fabs(sum - 1.0) < 1e-5);
+    assert_null(strstr(csv, "\n1,10,"));
+
+    if (system("command -v gnuplot > /dev/null 2>&1") == 0) {
+        char *png = read_file(png_path);
+        assert_true(strncmp(png, "\x89PNG", 4) == 0);
+        free(png);
+    }
+    free(loaded);
+    free(word_row);
+    free(csv);
+    free(tiger);
+    free(roaring);
+}
+
+/*
+ * Damaged files, another stage's checkpoints (stage 01's and stage 03's,
+ * whose parameters differ in name and count) and a missing file are all
+ * rejected with exit status 2. Stage 05 has no option that changes its
+ * sizes, and the message states that.
+ */
+static void test_checkpoint_stage05_bad_files_rejected(void **state)
+{
+    (void)state;
+    char stage01[PATH_MAX], stage03[PATH_MAX];
+    folder_path(stage01, sizeof stage01, "stage01_for_stage05.ckpt");
+    folder_path(stage03, sizeof stage03, "stage03_for_stage05.ckpt");
+    const Program *stage05 = &PROGRAMS[4];
+    save_stage01_checkpoint(stage01);
+    char *trained = run_ok(&PROGRAMS[2], WORDS("--steps", "1", "--save", stage03));
+    free(trained);
+
+    static const char *const no_options[] = {NULL};
+    expect_damaged_copies_rejected(stage05, no_options, stage05_checkpoint());
+    expect_answer(stage05, true, NULL, 2,
+                  WORDS("does not match", "'embedding'", "no option of stage05 changes"), "--load",
+                  stage01, NULL);
+    expect_answer(stage05, true, NULL, 2, WORDS("does not match", "6 parameters"), "--load",
+                  stage03, NULL);
+    expect_answer(stage05, true, NULL, 2, WORDS("failed to open", "No such file"), "--load",
+                  files.missing, NULL);
 }
 
 /* Stage 08's section 4 transformer saved after 10 steps and loaded: same held-out accuracy. */
@@ -1098,6 +1380,11 @@ int main(void)
         cmocka_unit_test(test_determinism_stage03),
         cmocka_unit_test(test_checkpoint_stage01_round_trip),
         cmocka_unit_test(test_checkpoint_stage01_bad_files_rejected),
+        cmocka_unit_test(test_checkpoint_stage03_round_trip),
+        cmocka_unit_test(test_checkpoint_stage03_bad_files_rejected),
+        cmocka_unit_test(test_checkpoint_stage05_round_trip),
+        cmocka_unit_test(test_checkpoint_stage05_load_shows_sentence),
+        cmocka_unit_test(test_checkpoint_stage05_bad_files_rejected),
         cmocka_unit_test(test_checkpoint_stage08_round_trip),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);

@@ -9,6 +9,7 @@
  *   4. The identity: stage 03 with its position weights set to zero is
  *      exactly stage 02 (last, because it overwrites those weights).
  *   5. A short training on the word order task, stage 02 against stage 03.
+ *      --save writes that stage 03 model, and --load replaces its training.
  *   6. The vector count n^(2^L), unchanged from stage 02.
  *
  * A sentence longer than P words, or one the size guard rejects, stops the
@@ -40,6 +41,9 @@
 #define MAX_WIDTH 4096
 #define MAX_STEPS 1000000
 
+/* The options that fix the shapes of the stage 03 model a checkpoint holds. */
+#define MODEL_OPTIONS "--positions, --layers and --width"
+
 /* The prediction has two outputs, one per class of the word order task. */
 #define CLASSES 2
 
@@ -61,30 +65,36 @@ typedef struct Options {
 
 static void print_usage(void)
 {
-    printf("Usage: %s [OPTION]...\n"
-           "Walk through the position encoding: each input vector becomes\n"
-           "[one-hot(word) ; one-hot(position)], so the pairwise model of stage 02 tells\n"
-           "\"the fat cat\" from \"the cat fat\", while its vector count still explodes.\n"
-           "\n"
-           "  --sentence TEXT       sentence for sections 1 to 4, repeatable; replaces\n"
-           "                        \"%s\". The vocabulary is built from the sentences,\n"
-           "                        so no word is unknown.\n"
-           "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
-           "  --positions N         number of positions P, 1..%d (default %d); a sentence\n"
-           "                        of more than P words is rejected\n"
-           "  --layers N            pairwise layers L, 1..%d (default %d)\n"
-           "  --width N             width D of every pair net's output, 1..%d (default %d)\n"
-           "  --steps N             training steps on the word order task, 0..%d\n"
-           "                        (default %d; 0 skips the training)\n"
-           "  --seed N              seed of the weights and the training (default 1)\n"
-           "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n"
-           "  --help                print this help and exit\n"
-           "\n"
-           "A sentence whose layers need more than %zu vectors or %zu bytes is\n"
-           "rejected with exit status 2 before anything is allocated.\n",
-           PROGRAM, DEFAULT_SENTENCE, MAX_POSITIONS, POSITIONS_DEFAULT, PAIRWISE_MAX_LAYERS,
-           DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS, PROGRAM_MAX_THREADS,
-           PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
+    printf(
+        "Usage: %s [OPTION]...\n"
+        "Walk through the position encoding: each input vector becomes\n"
+        "[one-hot(word) ; one-hot(position)], so the pairwise model of stage 02 tells\n"
+        "\"the fat cat\" from \"the cat fat\", while its vector count still explodes.\n"
+        "\n"
+        "  --sentence TEXT       sentence for sections 1 to 4, repeatable; replaces\n"
+        "                        \"%s\". The vocabulary is built from the sentences,\n"
+        "                        so no word is unknown.\n"
+        "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
+        "  --positions N         number of positions P, 1..%d (default %d); a sentence\n"
+        "                        of more than P words is rejected\n"
+        "  --layers N            pairwise layers L, 1..%d (default %d)\n"
+        "  --width N             width D of every pair net's output, 1..%d (default %d)\n"
+        "  --steps N             training steps on the word order task, 0..%d\n"
+        "                        (default %d; 0 skips the training)\n"
+        "  --seed N              seed of the weights and the training (default 1)\n"
+        "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n" PROGRAM_CHECKPOINT_HELP
+        "                        --save writes the stage 03 model that section 5 trains;\n"
+        "                        --load skips its training and measures the loaded model\n"
+        "                        on the held-out sentences of --seed, while stage 02\n"
+        "                        still trains for --steps steps. Both need --positions %d\n"
+        "                        or more.\n"
+        "  --help                print this help and exit\n"
+        "\n"
+        "A sentence whose layers need more than %zu vectors or %zu bytes is\n"
+        "rejected with exit status 2 before anything is allocated.\n",
+        PROGRAM, DEFAULT_SENTENCE, MAX_POSITIONS, POSITIONS_DEFAULT, PAIRWISE_MAX_LAYERS,
+        DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS, PROGRAM_MAX_THREADS,
+        ORDER_TASK_LENGTH, PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
 }
 
 enum { OPT_POSITIONS = PROGRAM_OWN_OPTION, OPT_LAYERS, OPT_WIDTH, OPT_STEPS };
@@ -107,6 +117,22 @@ static void handle_option(int option, const char *value, void *context)
         options->steps = cli_parse_int(PROGRAM, "--steps", value, 0, MAX_STEPS);
         break;
     }
+}
+
+/* Section 5 trains the model that --save writes and --load replaces, so both need it to run. */
+static void check_checkpoint_options(const Options *options)
+{
+    const ProgramOptions *common = &options->common;
+    const char *option = common->load_path ? "--load" : "--save";
+    if ((common->save_path || common->load_path) && options->positions < ORDER_TASK_LENGTH)
+        cli_usage_error(PROGRAM,
+                        "invalid value '%d' for --positions: %s needs %d positions or more, "
+                        "because the word order task of section 5 has %d-word sentences",
+                        options->positions, option, ORDER_TASK_LENGTH, ORDER_TASK_LENGTH);
+    if (common->save_path && !common->load_path && options->steps == 0)
+        cli_usage_error(PROGRAM,
+                        "invalid value '0' for --steps: --save writes the stage 03 model that "
+                        "section 5 trains, so give --steps 1 or more (or --load a model to save)");
 }
 
 /* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
@@ -133,8 +159,10 @@ static void parse_options(int argc, char **argv, Options *options)
                         .handle_option = handle_option,
                         .context = options,
                         .takes_sentences = true,
+                        .takes_checkpoint = true,
                         PROGRAM_DEFAULT_SENTENCES(default_sentences)};
     program_parse_options(&spec, argc, argv, &options->common);
+    check_checkpoint_options(options);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -436,71 +464,167 @@ static void sample_order_task(const void *task, Rng *rng, int batch, int *ids, i
     order_task_sample(task, rng, batch, ids, labels);
 }
 
-/* Trains a fresh stage 02 or stage 03 model on the task and returns its result. */
-static TrainResult train_one(const Options *options, const OrderTask *task, bool with_positions)
+/* Section 5's stage 03 model: the one --save writes and --load reads. */
+typedef struct OrderModel {
+    OrderTask *task;      /* the word order task; NULL when section 5 does not run */
+    PositionModel *model; /* stage 03 with input width V + P of the task's vocabulary */
+    ParamList *params;    /* the model's tensors, in the order a checkpoint stores them */
+    bool loaded;          /* the parameters come from --load, so training is skipped */
+} OrderModel;
+
+/* Returns whether section 5 runs: it needs the 3 positions of the task and steps or --load. */
+static bool order_section_runs(const Options *options)
 {
-    int vocab_size = task->vocab->size;
+    return options->positions >= ORDER_TASK_LENGTH &&
+           (options->steps > 0 || options->common.load_path != NULL);
+}
+
+/*
+ * Builds the task and the stage 03 model of section 5, and reads --load into
+ * it. Runs before any output, so a checkpoint that does not fit stops the
+ * program with exit status 2 before anything is printed. Leaves @p order
+ * empty when section 5 does not run.
+ */
+static void order_model_init(const Options *options, OrderModel *order)
+{
+    *order = (OrderModel){0};
+    if (!order_section_runs(options))
+        return;
+    order->task = order_task_new();
+    check_allocated(order->task, "the word order task");
+    order->params = params_new();
+    check_allocated(order->params, "a parameter list");
+
+    Rng rng;
+    rng_seed(&rng, options->common.seed, 4);
+    PairwiseConfig config = {.input_width = order->task->vocab->size,
+                             .width = options->width,
+                             .layers = options->layers,
+                             .classes = CLASSES};
+    order->model = position_model_new(order->task->vocab->size, options->positions, &config, &rng,
+                                      order->params);
+    check_allocated(order->model, "the stage 03 model");
+    order->loaded =
+        program_load_checkpoint(PROGRAM, &options->common, order->params, MODEL_OPTIONS);
+}
+
+static void order_model_free(OrderModel *order)
+{
+    position_model_free(order->model);
+    params_free(order->params);
+    order_task_free(order->task);
+}
+
+/* Returns the training settings of section 5, the same for both models but the label. */
+static TrainConfig order_train_config(const Options *options, const char *label)
+{
+    TrainConfig train = train_default_config();
+    train.steps = options->steps;
+    train.seed = options->common.seed;
+    train.label = label;
+    return train;
+}
+
+/* Returns the word order task in the form train_classifier reads. */
+static ClassifierTask order_classifier_task(const OrderTask *task)
+{
+    return (ClassifierTask){.sample = sample_order_task, .task = task, .length = ORDER_TASK_LENGTH};
+}
+
+/* Trains a fresh stage 02 model on the task and returns its result. */
+static TrainResult train_words(const Options *options, const OrderTask *task)
+{
     Rng rng;
     rng_seed(&rng, options->common.seed, 4);
     ParamList *params = params_new();
     check_allocated(params, "a parameter list");
-    PairwiseConfig config = {.input_width = vocab_size,
+    PairwiseConfig config = {.input_width = task->vocab->size,
                              .width = options->width,
                              .layers = options->layers,
                              .classes = CLASSES};
+    PairwiseModel *model = pairwise_model_new(&config, &rng, params);
+    check_allocated(model, "the stage 02 model");
 
-    TrainConfig train = train_default_config();
-    train.steps = options->steps;
-    train.seed = options->common.seed;
-    ClassifierTask classifier_task = {
-        .sample = sample_order_task, .task = task, .length = ORDER_TASK_LENGTH};
-    TrainResult result;
-    if (with_positions) {
-        train.label = "stage 03";
-        PositionModel *model =
-            position_model_new(vocab_size, options->positions, &config, &rng, params);
-        check_allocated(model, "the stage 03 model");
-        result = train_classifier(position_model_forward, model, params, classifier_task, train);
-        train_exit_on_failure(PROGRAM, &result);
-        position_model_free(model);
-    } else {
-        train.label = "stage 02";
-        PairwiseModel *model = pairwise_model_new(&config, &rng, params);
-        check_allocated(model, "the stage 02 model");
-        result = train_classifier(word_model_forward, model, params, classifier_task, train);
-        train_exit_on_failure(PROGRAM, &result);
-        pairwise_model_free(model);
-    }
+    TrainResult result =
+        train_classifier(word_model_forward, model, params, order_classifier_task(task),
+                         order_train_config(options, "stage 02"));
+    train_exit_on_failure(PROGRAM, &result);
+    pairwise_model_free(model);
     params_free(params);
     return result;
 }
 
-static void section_training(const Options *options)
+/*
+ * Trains the stage 03 model, or with --load measures it without training,
+ * and saves it for --save. Zero steps with --save write the loaded weights
+ * unchanged, so saving a loaded model gives the same file.
+ */
+static TrainResult train_positions(const Options *options, OrderModel *order)
+{
+    TrainConfig train = order_train_config(options, "stage 03");
+    if (order->loaded)
+        train.steps = 0;
+    program_configure_checkpoint(&options->common, &train);
+    TrainResult result = train_classifier(position_model_forward, order->model, order->params,
+                                          order_classifier_task(order->task), train);
+    train_exit_on_failure(PROGRAM, &result);
+    return result;
+}
+
+static void print_order_task(const Options *options, const OrderModel *order)
+{
+    TrainConfig train = train_default_config();
+    printf("Sentences \"the ADJECTIVE NOUN\" (label 1) and \"the NOUN ADJECTIVE\" (label 0), from\n"
+           "%d adjectives and %d nouns. Both labels use the same words, so only word order\n",
+           ORDER_TASK_WORDS, ORDER_TASK_WORDS);
+    if (!order->loaded) {
+        printf("tells them apart. Adam, %d steps of %d sentences, accuracy on %d held-out "
+               "batches.\n\n",
+               options->steps, train.batch, train.eval_batches);
+        return;
+    }
+    printf("tells them apart. No training of stage 03: its parameters are loaded from\n"
+           "%s.",
+           options->common.load_path);
+    if (options->steps > 0)
+        printf(" Stage 02 trains with Adam, %d steps of %d sentences.\n", options->steps,
+               train.batch);
+    else
+        printf(" Stage 02 is not trained (--steps 0).\n");
+    printf("Accuracy on %d held-out batches.\n\n", train.eval_batches);
+}
+
+static void section_training(const Options *options, OrderModel *order)
 {
     printf("== 5. Training on the word order task\n\n");
-    if (options->steps == 0 || options->positions < ORDER_TASK_LENGTH) {
+    if (!order->task) {
         printf("  skipped: %s\n\n",
                options->steps == 0 ? "--steps 0" : "the task needs at least 3 positions");
         return;
     }
-    printf("Sentences \"the ADJECTIVE NOUN\" (label 1) and \"the NOUN ADJECTIVE\" (label 0), from\n"
-           "%d adjectives and %d nouns. Both labels use the same words, so only word order\n"
-           "tells them apart. Adam, %d steps of %d sentences, accuracy on %d held-out batches.\n\n",
-           ORDER_TASK_WORDS, ORDER_TASK_WORDS, options->steps, train_default_config().batch,
-           train_default_config().eval_batches);
+    print_order_task(options, order);
 
-    OrderTask *task = order_task_new();
-    check_allocated(task, "the word order task");
-    TrainResult words = train_one(options, task, false);
-    TrainResult positions = train_one(options, task, true);
-    printf("  stage 02 (no positions)    final loss %.4f   held-out accuracy %.3f\n",
-           (double)words.final_loss, (double)words.accuracy);
-    printf("  stage 03 (with positions)  final loss %.4f   held-out accuracy %.3f\n",
-           (double)positions.final_loss, (double)positions.accuracy);
+    TrainResult words = {.seconds = 0.0};
+    if (options->steps > 0) {
+        words = train_words(options, order->task);
+        printf("  stage 02 (no positions)    final loss %.4f   held-out accuracy %.3f\n",
+               (double)words.final_loss, (double)words.accuracy);
+    } else {
+        printf("  stage 02 (no positions)    not trained: --steps 0\n");
+    }
+    TrainResult positions = train_positions(options, order);
+    if (order->loaded)
+        printf("  stage 03 (with positions)  loaded, no training  held-out accuracy %.3f\n",
+               (double)positions.accuracy);
+    else
+        printf("  stage 03 (with positions)  final loss %.4f   held-out accuracy %.3f\n",
+               (double)positions.final_loss, (double)positions.accuracy);
     printf("  chance is 0.5: stage 02 gives both orders of the same words the same output\n\n");
-    fprintf(stderr, "%s: training took %.2f s (stage 02) and %.2f s (stage 03)\n", PROGRAM,
-            words.seconds, positions.seconds);
-    order_task_free(task);
+    if (order->loaded && options->steps > 0)
+        fprintf(stderr, "%s: training took %.2f s (stage 02)\n", PROGRAM, words.seconds);
+    else if (!order->loaded)
+        fprintf(stderr, "%s: training took %.2f s (stage 02) and %.2f s (stage 03)\n", PROGRAM,
+                words.seconds, positions.seconds);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -555,6 +679,8 @@ int main(int argc, char **argv)
     }
     int vocab_size = options.common.sentences.vocab->size;
     check_sentences(&options, vocab_size);
+    OrderModel order;
+    order_model_init(&options, &order);
 
     /* Stage 03 draws the weights; stage 02 gets a copy without the position columns. */
     Rng rng;
@@ -579,11 +705,12 @@ int main(int argc, char **argv)
     section_order(&models, &options.common.sentences);
     section_position_vectors(models.positions, &options.common.sentences);
     section_zero_identity(&models, &options.common.sentences);
-    section_training(&options);
+    section_training(&options, &order);
     section_count(&options, &options.common.sentences);
 
     position_model_free(models.positions);
     pairwise_model_free(models.words);
+    order_model_free(&order);
     program_options_free(&options.common);
     return 0;
 }

@@ -10,7 +10,8 @@
  *      an animal burns. The weights of "roaring" are printed per sentence
  *      and drawn from OUT/stage05_attention.csv as a heatmap. The program
  *      also measures how often the largest weight lands on the right word
- *      in held-out sentences.
+ *      in held-out sentences. --save writes the trained model; --load
+ *      replaces the training, so the weights shown are the loaded model's.
  *
  * stdout carries only results, the same bytes for the same options;
  * progress, notes about unknown words and file notices go to stderr.
@@ -69,6 +70,9 @@ static const char *const DEFAULT_SENTENCES[] = {
 #define DEFAULT_THREADS 1
 #define MAX_STEPS 10000000
 
+/* No option changes the model's sizes, so a checkpoint that does not fit comes from elsewhere. */
+#define MODEL_OPTIONS "model sizes, which no option of stage05 changes"
+
 /* Everything the command line sets. */
 typedef struct Options {
     int steps;             /* training steps */
@@ -88,23 +92,28 @@ typedef struct Encoded {
 
 static void print_usage(void)
 {
-    printf("Usage: %s [OPTION]...\n"
-           "Walk through scored attention: the worked example of normalised importances,\n"
-           "why exp is used, the cost of two nets on n^2 pairs, and a model trained so that\n"
-           "\"roaring\" attends to the word that roars.\n"
-           "\n"
-           "  --sentence TEXT       sentence whose weights are shown after training,\n"
-           "                        repeatable; replaces the built-in sentences. At most %d\n"
-           "                        words; a word the model was not trained on becomes %s,\n"
-           "                        with a note on stderr.\n"
-           "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
-           "  --steps N             training steps, 1..%d (default %d)\n"
-           "  --seed N              seed of the weights and the training data (default 1)\n"
-           "  --out DIR             folder for stage05_attention.csv and .png (default %s)\n"
-           "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
-           "  --help                print this help and exit\n",
-           PROGRAM, POSITIONS, VOCAB_UNKNOWN_WORD, MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT,
-           PROGRAM_MAX_THREADS, DEFAULT_THREADS);
+    printf(
+        "Usage: %s [OPTION]...\n"
+        "Walk through scored attention: the worked example of normalised importances,\n"
+        "why exp is used, the cost of two nets on n^2 pairs, and a model trained so that\n"
+        "\"roaring\" attends to the word that roars.\n"
+        "\n"
+        "  --sentence TEXT       sentence whose weights are shown after training or\n"
+        "                        --load, repeatable; replaces the built-in sentences. At\n"
+        "                        most %d words; a word the model was not trained on\n"
+        "                        becomes %s, with a note on stderr.\n"
+        "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
+        "  --steps N             training steps, 1..%d (default %d)\n"
+        "  --seed N              seed of the weights and the training data (default 1)\n"
+        "  --out DIR             folder for stage05_attention.csv and .png (default %s)\n" PROGRAM_CHECKPOINT_HELP
+        "                        --save writes the model that section 3 trains; --load\n"
+        "                        skips the training (and --steps), then shows the loaded\n"
+        "                        model's attention on the sentences, in the table, the\n"
+        "                        CSV and the figure\n"
+        "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
+        "  --help                print this help and exit\n",
+        PROGRAM, POSITIONS, VOCAB_UNKNOWN_WORD, MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT,
+        PROGRAM_MAX_THREADS, DEFAULT_THREADS);
 }
 
 enum { OPT_STEPS = PROGRAM_OWN_OPTION };
@@ -132,6 +141,7 @@ static void parse_options(int argc, char **argv, Options *options)
                         .context = options,
                         .takes_sentences = true,
                         .takes_out = true,
+                        .takes_checkpoint = true,
                         .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS,
                         PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
@@ -583,14 +593,9 @@ static void write_attention_figure(const char *out_dir, const Encoded *sentences
         fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
 }
 
-static void section_training(const Options *options, ScoredModel *model, const RoarTask *task,
-                             const Encoded *sentences, size_t count)
+/* Prints the task and the model that section 3 trains or loads. */
+static void print_task(const ScoredModel *model, const RoarTask *task)
 {
-    TrainConfig config = train_default_config();
-    config.steps = options->steps;
-    config.seed = options->common.seed;
-    config.label = PROGRAM;
-
     printf("\n== 3. Training: where does \"roaring\" attend? ==\n");
     printf("Generated sentences of %d words, such as \"there was a big lion nearby on fire and\n"
            "it was roaring\". The model predicts, at the word \"roaring\", which word roars:\n"
@@ -601,17 +606,52 @@ static void section_training(const Options *options, ScoredModel *model, const R
     printf("model: word and position vectors D = %d (%d positions), one scored attention layer\n"
            "(Hs = %d), a linear readout to %d classes; %zu parameters.\n",
            WIDTH, POSITIONS, SCORE_WIDTH, ROAR_TASK_CLASSES, params_count_elements(model->params));
-    printf("training: Adam, %d steps of %d sentences, learning rate %g, seed %llu\n", config.steps,
-           config.batch, (double)config.learning_rate, (unsigned long long)config.seed);
+}
+
+/*
+ * Trains the model, or with --load only measures it, and saves it for
+ * --save. Zero steps with --save write the loaded weights unchanged, so
+ * saving a loaded model gives the same file.
+ */
+static void train_or_measure(const Options *options, ScoredModel *model, const RoarTask *task,
+                             bool loaded)
+{
+    TrainConfig config = train_default_config();
+    config.steps = loaded ? 0 : options->steps;
+    config.seed = options->common.seed;
+    config.label = PROGRAM;
+    program_configure_checkpoint(&options->common, &config);
+    if (loaded)
+        printf("no training ran: the parameters are loaded from %s, so the attention\n"
+               "weights below are the loaded model's\n",
+               options->common.load_path);
+    else
+        printf("training: Adam, %d steps of %d sentences, learning rate %g, seed %llu\n",
+               config.steps, config.batch, (double)config.learning_rate,
+               (unsigned long long)config.seed);
 
     ClassifierTask classifier_task = {sample_roar, task, task->length};
     TrainResult result =
         train_classifier(scored_model_forward, model, model->params, classifier_task, config);
     train_exit_on_failure(PROGRAM, &result);
+    if (loaded) {
+        printf("held-out accuracy %.3f (seed %llu)\n", (double)result.accuracy,
+               (unsigned long long)config.seed);
+        return;
+    }
     fprintf(stderr, "%s: trained in %.1f s\n", PROGRAM, result.seconds);
     printf("final training loss %.4f; held-out accuracy %.3f\n", (double)result.final_loss,
            (double)result.accuracy);
+}
 
+/*
+ * Prints where "roaring" attends in held-out sentences and in each shown
+ * sentence, then writes the CSV and the figure: the same for a trained and
+ * a loaded model.
+ */
+static void show_attention(const Options *options, const ScoredModel *model, const RoarTask *task,
+                           const Encoded *sentences, size_t count)
+{
     Rng eval_rng;
     rng_seed(&eval_rng, options->common.seed, 3);
     AttentionScore score = score_attention(model, task, &eval_rng);
@@ -650,13 +690,16 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* Note the unknown words before printing anything. */
+    /* A checkpoint that does not fit and the unknown words are reported before any output. */
+    bool loaded = program_load_checkpoint(PROGRAM, &options.common, model->params, MODEL_OPTIONS);
     for (size_t s = 0; s < given->count; s++)
         encode_sentence(&given->items[s], s, task->vocab, &sentences[s]);
 
     section_worked_example();
     section_cost(model);
-    section_training(&options, model, task, sentences, given->count);
+    print_task(model, task);
+    train_or_measure(&options, model, task, loaded);
+    show_attention(&options, model, task, sentences, given->count);
 
     free_encoded(sentences, given->count);
     scored_model_free(model);
