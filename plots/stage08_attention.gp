@@ -4,12 +4,6 @@
 # are drawn; the CSV holds them all.
 # Reads datafile (sentence, layer, head, query, key, weight; positions and
 # numbers from 1) and writes outfile.
-if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
-    set terminal pngcairo size 1200,900 enhanced font ",10"
-} else {
-    set terminal png size 1200,900
-}
-set output outfile
 set datafile separator ","
 
 stats datafile skip 1 using 2:3 nooutput
@@ -18,17 +12,30 @@ columns = STATS_max_y < 8 ? int(STATS_max_y) : 8
 stats datafile skip 1 using ($1 == 1 ? $4 : 1/0) nooutput
 words = int(STATS_max)
 
+# One panel of about 300 x 300 pixels per block and head.
+width = 100 + 300 * columns
+height = 80 + 300 * rows
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+    set terminal pngcairo size width, height enhanced font ",10"
+} else {
+    set terminal png size width, height
+}
+set output outfile
+
 set xrange [0.5:words + 0.5]
 set yrange [words + 0.5:0.5]
 set xlabel "key position"
 set ylabel "query position"
-set xtics 1
-set ytics 1
+step = words > 12 ? 4 : 1
+set xtics 1, step
+set ytics 1, step
+set size ratio -1
 set cbrange [0:1]
 set palette defined (0 "white", 0.5 "#f4a261", 1 "#9b2226")
 set style fill solid 1.0 noborder
 set key off
-set multiplot layout rows, columns title "Attention weights on sentence 1 (each row sums to 1)"
+unset colorbox
+set multiplot layout rows, columns title "Attention weights on sentence 1 (white 0, dark red 1; each row sums to 1)"
 do for [l = 1:rows] {
     do for [h = 1:columns] {
         set title sprintf("block %d, head %d", l, h)
