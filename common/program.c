@@ -338,3 +338,22 @@ void program_configure_checkpoint(const ProgramOptions *options, TrainConfig *co
 }
 
 void program_options_free(ProgramOptions *options) { sentence_set_free(&options->sentences); }
+
+size_t program_encode_sentence(const char *program, const SentenceSet *sentences, size_t index,
+                               const Vocab *vocab, int *ids)
+{
+    const TokenList *words = &sentences->items[index].words;
+    size_t unknown = vocab_encode(vocab, words, ids);
+    for (size_t t = 0; unknown > 0 && t < words->count; t++) {
+        if (ids[t] != VOCAB_UNKNOWN_ID)
+            continue;
+        const char *word = token_list_get(words, t);
+        char shown[CLI_ABBREVIATION_SIZE];
+        fprintf(stderr,
+                "%s: note: sentence %zu: '%s' is not in the model's vocabulary and is read as "
+                "%s\n",
+                program, index + 1, cli_abbreviate(word, strlen(word), shown, sizeof shown),
+                VOCAB_UNKNOWN_WORD);
+    }
+    return unknown;
+}

@@ -204,4 +204,15 @@ void program_reject_sentence(const char *program, const SentenceSet *sentences, 
 #endif
     ;
 
+/**
+ * Encodes sentence @p index (0-based) of @p sentences with a trained
+ * vocabulary into @p ids [words.count]. Each word that @p vocab lacks
+ * becomes VOCAB_UNKNOWN_ID, with a note on stderr:
+ * "<program>: note: sentence N: 'WORD' is not in the model's vocabulary and
+ * is read as <unk>", the word shortened by cli_abbreviate.
+ * @return the number of unknown words.
+ */
+size_t program_encode_sentence(const char *program, const SentenceSet *sentences, size_t index,
+                               const Vocab *vocab, int *ids);
+
 #endif /* PROGRAM_H */

@@ -6,7 +6,9 @@
  * stages 01 and 03 run twice, and with 1 and 2 threads, and must print the
  * same bytes. Checkpoints written by --save of stages 01, 03, 05 and 08
  * must load back to the same results, and damaged ones must be rejected.
- * compare must reject every corpus file it cannot use with status 2.
+ * Stages 05 and 08 show the attention weights of a loaded model on a given
+ * sentence. compare must reject every corpus file it cannot use with
+ * status 2.
  *
  * The programs are found beside this test: BUILD/tests/test_programs runs
  * BUILD/bin/stageNN, so the sanitizer build tests its own programs. Every
@@ -66,8 +68,9 @@ typedef struct Program {
 
 /*
  * The limits come from each program's --help: stage 01 allows 80 words, 04,
- * 06 and the tour 256, 05 16 (its positions), 07 1024; 02 applies its size
- * guard and 03 its P = 16 positions.
+ * 06 and the tour 256, 05 16 (its positions), 07 1024, 08 25 (the positions
+ * of its section 4 transformer); 02 applies its size guard and 03 its P = 16
+ * positions.
  */
 static const Program PROGRAMS[] = {
     {"stage01",
@@ -119,6 +122,14 @@ static const Program PROGRAMS[] = {
      false,
      {"--seeds", "--heads", "--width", "--steps", "--seed", "--threads", NULL},
      {"--seed", NULL}},
+    {"stage08",
+     {"--steps", "1", "--width", "8", "--heads", "2", NULL},
+     true,
+     "at most 25 are allowed",
+     true,
+     {"--layers", "--heads", "--width", "--steps", "--checkpoint-every", "--seed", "--threads",
+      NULL},
+     {"--steps", "--checkpoint-every", "--seed", NULL}},
     {"tour",
      {NULL},
      true,
@@ -128,6 +139,16 @@ static const Program PROGRAMS[] = {
      {"--seed", NULL}},
 };
 #define PROGRAM_COUNT (sizeof PROGRAMS / sizeof PROGRAMS[0])
+
+/* Returns the entry of PROGRAMS named name; fails the test when there is none. */
+static const Program *program_named(const char *name)
+{
+    for (size_t p = 0; p < PROGRAM_COUNT; p++)
+        if (strcmp(PROGRAMS[p].name, name) == 0)
+            return &PROGRAMS[p];
+    fail_msg("no program %s in PROGRAMS", name);
+    return NULL;
+}
 
 /* ------------------------------------------------------------------------- */
 /* Test files                                                                 */
@@ -616,9 +637,9 @@ static void test_programs_seed_zero_accepted(void **state)
 }
 
 /*
- * Stage 05 has a trained vocabulary, so "zebra" becomes <unk> with a note.
- * The other programs build their vocabulary from the sentences given, so
- * no word is unknown and no note appears.
+ * Stage 05 and stage 08's section 4 have a trained vocabulary, so "zebra"
+ * becomes <unk> with a note. The other programs build their vocabulary from
+ * the sentences given, so no word is unknown and no note appears.
  */
 static void test_programs_unknown_words_handled(void **state)
 {
@@ -1328,20 +1349,182 @@ static void test_checkpoint_stage08_round_trip(void **state)
     (void)state;
     char saved[PATH_MAX];
     folder_path(saved, sizeof saved, "stage08.ckpt");
-    Program stage08 = {.name = "stage08", .takes_out = true};
+    const Program *stage08 = program_named("stage08");
 
-    char *trained = run_ok(&stage08, WORDS("--steps", "10", "--save", saved));
-    char *loaded = run_ok(&stage08, WORDS("--steps", "10", "--load", saved));
+    char *trained = run_ok(stage08, WORDS("--steps", "10", "--save", saved));
+    char *loaded = run_ok(stage08, WORDS("--steps", "10", "--load", saved));
     char *trained_row = find_line(trained, "transformer (L");
     char *loaded_row = find_line(loaded, "transformer (L");
 
     assert_string_equal(strstr(trained_row, "held-out"), strstr(loaded_row, "held-out"));
-    expect_answer(&stage08, false, NULL, 2, WORDS("does not match", "--width"), "--width", "16",
+    expect_answer(stage08, false, NULL, 2, WORDS("does not match", "--width"), "--width", "16",
                   "--load", saved, NULL);
     free(trained);
     free(loaded);
     free(trained_row);
     free(loaded_row);
+}
+
+/* The sentence of the stage 08 attention tests: 6 words of the distance task's vocabulary. */
+#define STAGE08_SENTENCE "the dog was on a tail"
+#define STAGE08_WORDS 6
+
+/* Returns the text from the line that starts with prefix to the next blank line, owned. */
+static char *copy_paragraph(const char *text, const char *prefix)
+{
+    char *line = find_line(text, prefix);
+    const char *start = strstr(text, line);
+    free(line);
+    const char *end = strstr(start, "\n\n");
+    size_t length = end ? (size_t)(end - start) : strlen(start);
+    char *copy = malloc(length + 1);
+    assert_non_null(copy);
+    memcpy(copy, start, length);
+    copy[length] = '\0';
+    return copy;
+}
+
+/*
+ * Checks the matrix under the line "block 1, head N:" of one sentence of
+ * `words` words: a header line, then one row per query, a word and `words`
+ * weights with 3 decimals. Each row is a softmax, so it sums to 1 (an
+ * identity); printing rounds each weight by at most 0.0005.
+ */
+static void check_printed_rows(const char *paragraph, int head, size_t words)
+{
+    char heading[64];
+    snprintf(heading, sizeof heading, "block 1, head %d:", head);
+    const char *line = strstr(paragraph, heading);
+    assert_non_null(line);
+    line = strchr(line, '\n') + 1; /* the heading */
+    line = strchr(line, '\n') + 1; /* the key words */
+    for (size_t q = 0; q < words; q++) {
+        const char *number = line + strspn(line, " ");
+        number += strcspn(number, " "); /* the query word */
+        double sum = 0.0;
+        for (size_t k = 0; k < words; k++) {
+            char *end;
+            sum += strtod(number, &end);
+            assert_true(end > number);
+            number = end;
+        }
+        if (fabs(sum - 1.0) > 0.0005 * (double)words + 1e-9)
+            fail_msg("head %d, row %zu sums to %.4f, not 1: %.100s", head, q + 1, sum, line);
+        line = strchr(line, '\n') + 1;
+    }
+}
+
+/*
+ * Checks OUT/stage08_attention.csv of one sentence of `words` words and
+ * `heads` heads in one block: a row per weight, and the weights of each
+ * query sum to 1 within the rounding of 6 decimals.
+ */
+static void check_attention_csv(int heads, size_t words)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/stage08_attention.csv", files.out);
+    char *csv = read_file(path);
+    const char *line = strchr(csv, '\n');
+    assert_non_null(line);
+    assert_true(strncmp(csv, "sentence,layer,head,query,key,weight\n", 37) == 0);
+
+    double sums[8][STAGE08_WORDS] = {{0}};
+    size_t rows = 0;
+    for (line = line + 1; *line; line = strchr(line, '\n') + 1) {
+        int sentence, layer, head;
+        size_t query, key;
+        double weight;
+        assert_int_equal(
+            sscanf(line, "%d,%d,%d,%zu,%zu,%lf", &sentence, &layer, &head, &query, &key, &weight),
+            6);
+        assert_int_equal(sentence, 1);
+        assert_int_equal(layer, 1);
+        assert_true(head >= 1 && head <= heads && query >= 1 && query <= words);
+        sums[head - 1][query - 1] += weight;
+        rows++;
+    }
+    assert_int_equal(rows, (size_t)heads * words * words);
+    for (int h = 0; h < heads; h++)
+        for (size_t q = 0; q < words; q++)
+            assert_true(fabs(sums[h][q] - 1.0) <= 5e-7 * (double)words + 1e-9);
+    free(csv);
+}
+
+/*
+ * Stage 08 trains its section 4 transformer for 5 steps and saves it, then
+ * loads it with --steps 0 and shows its attention on a sentence. The loaded
+ * run must print the same weights as the training run (the same
+ * parameters), every printed row must sum to 1, and the CSV must hold every
+ * weight of both heads.
+ */
+static void test_checkpoint_stage08_attention_of_loaded_model(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage08_small.ckpt");
+    const Program *stage08 = program_named("stage08");
+
+    char *trained = run_ok(stage08, WORDS("--steps", "5", "--width", "8", "--heads", "2", "--save",
+                                          saved, "--sentence", STAGE08_SENTENCE));
+    char *loaded = run_ok(stage08, WORDS("--steps", "0", "--width", "8", "--heads", "2", "--load",
+                                         saved, "--sentence", STAGE08_SENTENCE));
+    char *trained_weights = copy_paragraph(trained, "Sentence 1, 6 word(s):");
+    char *loaded_weights = copy_paragraph(loaded, "Sentence 1, 6 word(s):");
+
+    assert_non_null(strstr(loaded, "its parameters come from"));
+    assert_string_equal(trained_weights, loaded_weights);
+    check_printed_rows(loaded_weights, 1, STAGE08_WORDS);
+    check_printed_rows(loaded_weights, 2, STAGE08_WORDS);
+    check_attention_csv(2, STAGE08_WORDS);
+    free(trained);
+    free(loaded);
+    free(trained_weights);
+    free(loaded_weights);
+}
+
+/* A sentence of 25 words fits the 25 positions of stage 08's transformer; 26 do not. */
+static void test_stage08_sentence_limit(void **state)
+{
+    (void)state;
+    const Program *stage08 = program_named("stage08");
+    const char *limit_sentence = "w w w w w w w w w w w w w w w w w w w w w w w w w";
+    char over_limit_sentence[64];
+    snprintf(over_limit_sentence, sizeof over_limit_sentence, "%s w", limit_sentence);
+
+    expect_answer(stage08, true, NULL, 0, NULL, "--sentence", limit_sentence, NULL);
+    expect_answer(stage08, false, NULL, 2,
+                  WORDS("for --sentence", "26 words, at most 25 are allowed", "positions"),
+                  "--sentence", over_limit_sentence, NULL);
+}
+
+/*
+ * Every damaged or mismatched stage 08 checkpoint is rejected with exit
+ * status 2 and the checkpoint module's reason, before any training.
+ */
+static void test_checkpoint_stage08_bad_files_rejected(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX], damaged[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage08_damaged_source.ckpt");
+    folder_path(damaged, sizeof damaged, "stage08_damaged.ckpt");
+    const Program *stage08 = program_named("stage08");
+    char *trained =
+        run_ok(stage08, WORDS("--steps", "1", "--width", "8", "--heads", "2", "--save", saved));
+    free(trained);
+
+    /* The fast options set --width 8 --heads 2, the shapes of the saved model. */
+    write_damaged_copy(saved, damaged, 100, -1);
+    expect_answer(stage08, true, NULL, 2, WORDS("truncated", "--load"), "--load", damaged, NULL);
+    write_damaged_copy(saved, damaged, -1, 0);
+    expect_answer(stage08, true, NULL, 2, WORDS("magic number"), "--load", damaged, NULL);
+    /* Offset 90 lies in the values of word_embedding, the first record (from offset 62). */
+    write_damaged_copy(saved, damaged, -1, 90);
+    expect_answer(stage08, true, NULL, 2, WORDS("checksum mismatch"), "--load", damaged, NULL);
+    expect_answer(stage08, true, NULL, 2, WORDS("does not match", "--width, --heads and --layers"),
+                  "--layers", "2", "--load", saved, NULL);
+    expect_answer(stage08, true, NULL, 2, WORDS("failed to open", "No such file"), "--load",
+                  files.missing, NULL);
+    expect_answer(stage08, true, NULL, 2, WORDS("invalid value '' for --load"), "--load", "", NULL);
 }
 
 int main(void)
@@ -1386,6 +1569,9 @@ int main(void)
         cmocka_unit_test(test_checkpoint_stage05_load_shows_sentence),
         cmocka_unit_test(test_checkpoint_stage05_bad_files_rejected),
         cmocka_unit_test(test_checkpoint_stage08_round_trip),
+        cmocka_unit_test(test_checkpoint_stage08_attention_of_loaded_model),
+        cmocka_unit_test(test_checkpoint_stage08_bad_files_rejected),
+        cmocka_unit_test(test_stage08_sentence_limit),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);
 }

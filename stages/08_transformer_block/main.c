@@ -18,8 +18,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <getopt.h>
-#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +26,7 @@
 
 #include "01_cnn_baseline/cnn.h"
 #include "02_pairwise_convolution/sentences.h"
+#include "08_transformer_block/attention_view.h"
 #include "08_transformer_block/transformer.h"
 #include "cli.h"
 #include "csv.h"
@@ -50,10 +49,6 @@
 #define MAX_LAYERS 16
 #define MAX_WIDTH 1024
 #define MAX_STEPS 1000000
-#define MAX_THREADS 1024
-
-/* Maximum words in a sentence of --sentence and --sentence-file (P of section 2's model). */
-#define MAX_SENTENCE_WORDS 512
 
 /* Each block's MLP is this many times the width, as in most transformers. */
 #define MLP_FACTOR 4
@@ -69,16 +64,17 @@
 
 /* Everything the command line sets. */
 typedef struct Options {
-    uint64_t seed;
-    int layers;                /* L of sections 2, 4 and 5 */
-    int heads;                 /* H */
-    int width;                 /* D */
-    int steps;                 /* training steps of sections 4 and 5; 0 skips them */
-    int threads;               /* 0 keeps the OpenMP default */
-    const char *out_dir;       /* folder of the CSV files and figures */
-    SentenceSet sentences;     /* from --sentence and --sentence-file, or the default */
-    ProgramOptions checkpoint; /* only save_path, load_path and checkpoint_every are used */
+    int layers;             /* L of sections 2, 4 and 5 */
+    int heads;              /* H */
+    int width;              /* D */
+    int steps;              /* training steps of sections 4 and 5; 0 skips them */
+    const char *heads_text; /* --heads as given, for the error when it does not divide --width */
+    bool sentences_given;   /* --sentence or --sentence-file was used */
+    ProgramOptions common;  /* seed, threads (0 keeps OpenMP's), out_dir, sentences, --save,
+                               --load and --checkpoint-every */
 } Options;
+
+static DistanceTask *new_distance_task(void);
 
 /* ------------------------------------------------------------------------- */
 /* Options                                                                    */
@@ -86,14 +82,25 @@ typedef struct Options {
 
 static void print_usage(void)
 {
+    DistanceTask *task = new_distance_task();
+    int positions = task->length;
+    distance_task_free(task);
     printf(
         "Usage: %s [OPTION]...\n"
         "Show what the standard transformer block adds to the derivation, measured: scores\n"
         "divided by sqrt(d), the causal mask, residual sums and layer norms; then train it\n"
         "on the distance task and on next-word prediction.\n"
         "\n"
-        "  --sentence TEXT       sentence for the causal mask section, repeatable; replaces\n"
-        "                        \"%s\"\n"
+        "  --sentence TEXT       a sentence of at most %d words (the positions of section 4's\n"
+        "                        transformer), repeatable. Section 2 shows the causal mask on\n"
+        "                        the sentences with a vocabulary built from them, so no word\n"
+        "                        is unknown there; without sentences it uses\n"
+        "                        \"%s\".\n"
+        "                        Section 4 prints the attention weights of its trained or\n"
+        "                        loaded (--load) transformer on each sentence, every block\n"
+        "                        and head, and writes them to stage08_attention.csv; a word\n"
+        "                        outside the task's vocabulary becomes %s, with a note on\n"
+        "                        stderr.\n"
         "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
         "  --layers N            transformer blocks L of sections 2, 4 and 5, 1..%d\n"
         "                        (default %d; section 3 always uses 8)\n"
@@ -102,166 +109,101 @@ static void print_usage(void)
         "  --width N             model width D, 2..%d (default %d); each MLP is %d D wide;\n"
         "                        at width 1 layer norm would output only zeros\n"
         "  --steps N             Adam steps of each training run, 0..%d (default %d;\n"
-        "                        0 skips sections 4 and 5)\n"
+        "                        0 skips them; with --load, section 4 still runs)\n"
         "  --seed N              seed of the weights, the data and the training (default 1)\n"
         "  --out DIR             folder for the CSV files and figures (default %s)\n" PROGRAM_CHECKPOINT_HELP
         "                        These apply to the transformer of section 4: --load\n"
         "                        skips its training (the CNN and section 5 still train)\n"
         "  --threads N           threads for the heavy loops, 1..%d (default: OpenMP's)\n"
         "  --help                print this help and exit\n",
-        PROGRAM, DEFAULT_SENTENCE, MAX_LAYERS, DEFAULT_LAYERS, MAX_WIDTH, DEFAULT_HEADS, MAX_WIDTH,
-        DEFAULT_WIDTH, MLP_FACTOR, MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT, MAX_THREADS);
+        PROGRAM, positions, DEFAULT_SENTENCE, VOCAB_UNKNOWN_WORD, MAX_LAYERS, DEFAULT_LAYERS,
+        MAX_WIDTH, DEFAULT_HEADS, MAX_WIDTH, DEFAULT_WIDTH, MLP_FACTOR, MAX_STEPS, DEFAULT_STEPS,
+        DEFAULT_OUT, PROGRAM_MAX_THREADS);
 }
 
-/* Adds one sentence; exits through cli_usage_error when it is invalid, empty or too long. */
-static void add_sentence(Options *options, const char *text)
+enum { OPT_LAYERS = PROGRAM_OWN_OPTION, OPT_HEADS, OPT_WIDTH, OPT_STEPS };
+
+/* Reads one of the options of this program (ProgramOptionFn). */
+static void handle_option(int option, const char *value, void *context)
 {
-    char error[512];
-    if (!sentence_set_add(&options->sentences, text, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence: %s", text, error);
-    size_t words = options->sentences.items[options->sentences.count - 1].words.count;
-    if (words > MAX_SENTENCE_WORDS)
-        cli_usage_error(PROGRAM, "invalid value '%.40s...' for --sentence: %zu words, at most %d",
-                        text, words, MAX_SENTENCE_WORDS);
+    Options *options = context;
+    switch (option) {
+    case OPT_LAYERS:
+        options->layers = cli_parse_int(PROGRAM, "--layers", value, 1, MAX_LAYERS);
+        break;
+    case OPT_HEADS:
+        options->heads = cli_parse_int(PROGRAM, "--heads", value, 1, MAX_WIDTH);
+        options->heads_text = value;
+        break;
+    case OPT_WIDTH:
+        options->width = cli_parse_int(PROGRAM, "--width", value, 2, MAX_WIDTH);
+        break;
+    case OPT_STEPS:
+        options->steps = cli_parse_int(PROGRAM, "--steps", value, 0, MAX_STEPS);
+        break;
+    }
 }
 
-/* Adds every line of a file; exits through cli_usage_error when one is invalid or too long. */
-static void add_sentence_file(Options *options, const char *path)
+/* Exits with status 2 when the width is not a multiple of the heads, naming the option to change.
+ */
+static void check_heads_divide_width(const Options *options)
 {
-    char error[512];
-    size_t before = options->sentences.count;
-    if (!sentence_set_add_file(&options->sentences, path, error, sizeof error))
-        cli_usage_error(PROGRAM, "invalid value '%s' for --sentence-file: %s", path, error);
-    for (size_t i = before; i < options->sentences.count; i++)
-        if (options->sentences.items[i].words.count > MAX_SENTENCE_WORDS)
-            cli_usage_error(PROGRAM,
-                            "invalid value '%s' for --sentence-file: line %zu has %zu "
-                            "words, at most %d",
-                            path, i - before + 1, options->sentences.items[i].words.count,
-                            MAX_SENTENCE_WORDS);
+    if (options->width % options->heads == 0)
+        return;
+    /* heads_text passed cli_parse_int, so it is a plain number and safe to echo. */
+    if (options->heads_text)
+        cli_usage_error(PROGRAM,
+                        "invalid value '%s' for --heads: the width %d is not a multiple "
+                        "of it; choose heads that divide the width",
+                        options->heads_text, options->width);
+    cli_usage_error(PROGRAM,
+                    "invalid value '%d' for --width: not a multiple of the %d heads "
+                    "(set --heads)",
+                    options->width, options->heads);
 }
 
-/* Returns a --save or --load value; exits through cli_usage_error when it is empty. */
-static const char *checked_file_name(const char *option, const char *value)
-{
-    if (value[0] == '\0')
-        cli_usage_error(PROGRAM, "invalid value '' for %s: expected a file name", option);
-    return value;
-}
-
-/* Sets the defaults, then reads argv; exits on --help and on any invalid option. */
+/*
+ * Sets the defaults, then reads argv; exits on --help and on any invalid
+ * option. Sentences may have as many words as section 4's transformer has
+ * positions, so that its attention can be shown on each of them.
+ */
 static void parse_options(int argc, char **argv, Options *options)
 {
-    enum {
-        OPT_SENTENCE = 256,
-        OPT_SENTENCE_FILE,
-        OPT_LAYERS,
-        OPT_HEADS,
-        OPT_WIDTH,
-        OPT_STEPS,
-        OPT_SEED,
-        OPT_OUT,
-        OPT_THREADS,
-        OPT_HELP,
-        OPT_SAVE,
-        OPT_LOAD,
-        OPT_CHECKPOINT_EVERY
-    };
-    static const struct option long_options[] = {
-        {"sentence", required_argument, NULL, OPT_SENTENCE},
-        {"sentence-file", required_argument, NULL, OPT_SENTENCE_FILE},
+    static const struct option own_options[] = {
         {"layers", required_argument, NULL, OPT_LAYERS},
         {"heads", required_argument, NULL, OPT_HEADS},
         {"width", required_argument, NULL, OPT_WIDTH},
         {"steps", required_argument, NULL, OPT_STEPS},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"help", no_argument, NULL, OPT_HELP},
-        {"save", required_argument, NULL, OPT_SAVE},
-        {"load", required_argument, NULL, OPT_LOAD},
-        {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
         {NULL, 0, NULL, 0},
     };
-
-    *options = (Options){.seed = 1,
-                         .layers = DEFAULT_LAYERS,
+    *options = (Options){.layers = DEFAULT_LAYERS,
                          .heads = DEFAULT_HEADS,
                          .width = DEFAULT_WIDTH,
-                         .steps = DEFAULT_STEPS,
-                         .out_dir = DEFAULT_OUT,
-                         .checkpoint.checkpoint_every = PROGRAM_DEFAULT_CHECKPOINT_EVERY};
-    sentence_set_init(&options->sentences);
+                         .steps = DEFAULT_STEPS};
+    DistanceTask *task = new_distance_task();
+    ProgramSpec spec = {.name = PROGRAM,
+                        .print_usage = print_usage,
+                        .own_options = own_options,
+                        .handle_option = handle_option,
+                        .context = options,
+                        .takes_sentences = true,
+                        .takes_out = true,
+                        .takes_checkpoint = true,
+                        .default_out = DEFAULT_OUT,
+                        .max_words = (size_t)task->length,
+                        .max_words_reason = "the transformer of section 4 has that many positions"};
+    distance_task_free(task);
+    program_parse_options(&spec, argc, argv, &options->common);
+    check_heads_divide_width(options);
 
-    /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
-    opterr = 0;
-    int option;
-    const char *heads_text = NULL;
-    while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
-        switch (option) {
-        case OPT_SENTENCE:
-            add_sentence(options, optarg);
-            break;
-        case OPT_SENTENCE_FILE:
-            add_sentence_file(options, optarg);
-            break;
-        case OPT_LAYERS:
-            options->layers = cli_parse_int(PROGRAM, "--layers", optarg, 1, MAX_LAYERS);
-            break;
-        case OPT_HEADS:
-            options->heads = cli_parse_int(PROGRAM, "--heads", optarg, 1, MAX_WIDTH);
-            heads_text = optarg;
-            break;
-        case OPT_WIDTH:
-            options->width = cli_parse_int(PROGRAM, "--width", optarg, 2, MAX_WIDTH);
-            break;
-        case OPT_STEPS:
-            options->steps = cli_parse_int(PROGRAM, "--steps", optarg, 0, MAX_STEPS);
-            break;
-        case OPT_SEED:
-            options->seed = cli_parse_u64(PROGRAM, "--seed", optarg, 0, UINT64_MAX);
-            break;
-        case OPT_OUT:
-            if (optarg[0] == '\0')
-                cli_usage_error(PROGRAM, "invalid value '' for --out: the folder name is empty");
-            options->out_dir = optarg;
-            break;
-        case OPT_THREADS:
-            options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
-            break;
-        case OPT_HELP:
-            print_usage();
-            exit(0);
-        case OPT_SAVE:
-            options->checkpoint.save_path = checked_file_name("--save", optarg);
-            break;
-        case OPT_LOAD:
-            options->checkpoint.load_path = checked_file_name("--load", optarg);
-            break;
-        case OPT_CHECKPOINT_EVERY:
-            options->checkpoint.checkpoint_every =
-                cli_parse_int(PROGRAM, "--checkpoint-every", optarg, 0, INT_MAX);
-            break;
-        case ':':
-            cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
-        default:
-            cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
-        }
+    /* The default sentence serves section 2 only, so it is added here and not through spec. */
+    options->sentences_given = options->common.sentences.count > 0;
+    char error[512];
+    if (!options->sentences_given &&
+        !sentence_set_add(&options->common.sentences, DEFAULT_SENTENCE, error, sizeof error)) {
+        fprintf(stderr, "%s: the default sentence: %s\n", PROGRAM, error);
+        exit(1);
     }
-    if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
-    if (options->width % options->heads != 0 && heads_text)
-        cli_usage_error(PROGRAM,
-                        "invalid value '%s' for --heads: the width %d is not a multiple "
-                        "of it",
-                        heads_text, options->width);
-    if (options->width % options->heads != 0)
-        cli_usage_error(PROGRAM,
-                        "invalid value '%d' for --width: not a multiple of the %d heads "
-                        "(set --heads)",
-                        options->width, options->heads);
-    if (options->sentences.count == 0)
-        add_sentence(options, DEFAULT_SENTENCE);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -305,11 +247,11 @@ static Transformer *new_model(TransformerConfig config, uint64_t seed, uint64_t 
 static CsvWriter *open_figure_csv(const Options *options, const char *name, const char *header)
 {
     char error[512], path[4096];
-    if (!make_directories(options->out_dir, error, sizeof error)) {
+    if (!make_directories(options->common.out_dir, error, sizeof error)) {
         fprintf(stderr, "%s: %s; %s.csv is not written\n", PROGRAM, error, name);
         exit(1);
     }
-    snprintf(path, sizeof path, "%s/%s.csv", options->out_dir, name);
+    snprintf(path, sizeof path, "%s/%s.csv", options->common.out_dir, name);
     CsvWriter *csv = csv_open(path, header, error, sizeof error);
     if (!csv) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
@@ -332,8 +274,8 @@ static void close_figure_csv(const Options *options, const char *name, CsvWriter
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         exit(1);
     }
-    snprintf(csv_path, sizeof csv_path, "%s/%s.csv", options->out_dir, name);
-    snprintf(png_path, sizeof png_path, "%s/%s.png", options->out_dir, name);
+    snprintf(csv_path, sizeof csv_path, "%s/%s.csv", options->common.out_dir, name);
+    snprintf(png_path, sizeof png_path, "%s/%s.png", options->common.out_dir, name);
     snprintf(script, sizeof script, "%s.gp", name);
     fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
     if (plot_render(script, csv_path, png_path))
@@ -465,7 +407,7 @@ static void section_scaling(const Options *options)
            "raw  /sqrt(d)\n");
 
     Rng rng;
-    rng_seed(&rng, options->seed, 11);
+    rng_seed(&rng, options->common.seed, 11);
     CsvWriter *csv = open_figure_csv(options, "stage08_scaling",
                                      "width,entropy_raw,entropy_scaled,max_weight_raw,"
                                      "max_weight_scaled,gradient_raw,gradient_scaled");
@@ -533,26 +475,22 @@ static void run_sentence(const Transformer *model, const int *ids, int n, float 
     free(all_weights);
 }
 
-/* Words of a sentence whose weights are printed; a longer sentence shows its first ones. */
+/* Words of a sentence whose weights are printed in section 2. */
 #define MAX_PRINTED_WORDS 14
 
-/* Prints block 1, head 1's weights [n, n] of a sentence, one row per query word. */
+/*
+ * Prints block 1, head 1's weights [n, n] of a sentence, one row per query
+ * word; a longer sentence shows its first MAX_PRINTED_WORDS words.
+ */
 static void print_weights(const Sentence *sentence, const float *weights)
 {
     size_t n = sentence->words.count;
     size_t shown = n < MAX_PRINTED_WORDS ? n : MAX_PRINTED_WORDS;
     if (shown < n)
         printf("(the first %zu of %zu words)\n", shown, n);
-    printf("%10s", "");
-    for (size_t k = 0; k < shown; k++)
-        printf(" %6.6s", token_list_get(&sentence->words, k));
-    printf("\n");
-    for (size_t q = 0; q < shown; q++) {
-        printf("%10.10s", token_list_get(&sentence->words, q));
-        for (size_t k = 0; k < shown; k++)
-            printf(" %6.3f", (double)weights[q * n + k]);
-        printf("\n");
-    }
+    if (!attention_view_words_fit(&sentence->words))
+        attention_view_print_legend(&sentence->words);
+    attention_view_print_matrix(&sentence->words, weights, shown);
     printf("\n");
 }
 
@@ -600,9 +538,9 @@ static void section_causal(const Options *options, const SentenceSet *sentences)
 
     /* The same seed and stream give both models the same weights; only the mask differs. */
     Transformer *causal =
-        new_model(model_config(options, vocab_size, positions, 2, true), options->seed, 21);
+        new_model(model_config(options, vocab_size, positions, 2, true), options->common.seed, 21);
     Transformer *unmasked =
-        new_model(model_config(options, vocab_size, positions, 2, false), options->seed, 21);
+        new_model(model_config(options, vocab_size, positions, 2, false), options->common.seed, 21);
     const Sentence *first = &sentences->items[0];
     size_t n = first->words.count;
     float *weights = malloc(n * n * sizeof *weights);
@@ -754,9 +692,9 @@ static void section_depth(const Options *options)
     printf("== 3. Residual sums and layer norms keep 8 blocks trainable\n\n");
     TransformerConfig config = model_config(options, DEPTH_VOCAB, DEPTH_LENGTH, 2, false);
     config.layers = DEPTH_BLOCKS;
-    Transformer *model = new_model(config, options->seed, 31);
+    Transformer *model = new_model(config, options->common.seed, 31);
     Rng rng;
-    rng_seed(&rng, options->seed, 32);
+    rng_seed(&rng, options->common.seed, 32);
     int ids[DEPTH_BATCH * DEPTH_LENGTH], targets[DEPTH_BATCH * DEPTH_LENGTH];
     for (int i = 0; i < DEPTH_BATCH * DEPTH_LENGTH; i++) {
         ids[i] = (int)rng_below(&rng, DEPTH_VOCAB);
@@ -809,7 +747,7 @@ static TrainConfig training_config(const Options *options, const char *label)
 {
     TrainConfig train = train_default_config();
     train.steps = options->steps;
-    train.seed = options->seed;
+    train.seed = options->common.seed;
     train.learning_rate = LEARNING_RATE;
     train.label = label;
     return train;
@@ -828,20 +766,117 @@ static DistanceTask *new_distance_task(void)
 static Transformer *new_distance_model(const Options *options, const DistanceTask *task)
 {
     return new_model(model_config(options, task->vocab->size, task->length, 2, false),
-                     options->seed, 41);
+                     options->common.seed, 41);
 }
 
 /* Loads --load into a fresh section 4 transformer; exits with status 2 before any output. */
 static void check_checkpoint(const Options *options)
 {
-    if (!options->checkpoint.load_path)
+    if (!options->common.load_path)
         return;
     DistanceTask *task = new_distance_task();
     Transformer *model = new_distance_model(options, task);
-    program_load_checkpoint(PROGRAM, &options->checkpoint, transformer_params(model),
-                            MODEL_OPTIONS);
+    program_load_checkpoint(PROGRAM, &options->common, transformer_params(model), MODEL_OPTIONS);
     transformer_free(model);
     distance_task_free(task);
+}
+
+/* Writes the final training loss with 4 decimals, or "-" for a model that was not trained. */
+static const char *format_loss(const TrainResult *result, char *text, size_t size)
+{
+    if (isnan(result->final_loss))
+        snprintf(text, size, "     -");
+    else
+        snprintf(text, size, "%.4f", (double)result->final_loss);
+    return text;
+}
+
+/* Marks in queries [n] the subject and object words of @p task, or every word when there is none.
+ */
+static void mark_task_words(const DistanceTask *task, const int *ids, size_t n, bool *queries)
+{
+    bool any = false;
+    for (size_t t = 0; t < n; t++) {
+        queries[t] = false;
+        for (int i = 0; i < DISTANCE_TASK_PAIRS; i++)
+            queries[t] =
+                queries[t] || ids[t] == task->subject_ids[i] || ids[t] == task->object_ids[i];
+        any = any || queries[t];
+    }
+    for (size_t t = 0; !any && t < n; t++)
+        queries[t] = true;
+}
+
+/*
+ * Prints every block and head's weights [n, n] of one sentence: the whole
+ * matrix for a short sentence, else the ranked rows of the subject and
+ * object words, which decide the label. Adds them to @p csv when not NULL.
+ */
+static void print_sentence_attention(const TransformerConfig *config, const DistanceTask *task,
+                                     size_t index, const Sentence *sentence, const int *ids,
+                                     const float *weights, CsvWriter *csv)
+{
+    size_t n = sentence->words.count, matrix = n * n;
+    bool full = n <= MAX_PRINTED_WORDS;
+    bool *queries = malloc(n * sizeof *queries);
+    check_allocated(queries, "the query marks");
+    mark_task_words(task, ids, n, queries);
+
+    printf("Sentence %zu, %zu word(s):\n", index + 1, n);
+    if (!full || !attention_view_words_fit(&sentence->words))
+        attention_view_print_legend(&sentence->words);
+    if (!full)
+        printf("  (longer than %d words: each row lists its %d largest weights and the sum of\n"
+               "  the others)\n",
+               MAX_PRINTED_WORDS, ATTENTION_VIEW_TOP_KEYS);
+    for (int l = 0; l < config->layers; l++) {
+        for (int h = 0; h < config->heads; h++) {
+            const float *head = weights + ((size_t)l * (size_t)config->heads + (size_t)h) * matrix;
+            printf("  block %d, head %d:\n", l + 1, h + 1);
+            if (full)
+                attention_view_print_matrix(&sentence->words, head, n);
+            else
+                attention_view_print_ranked(&sentence->words, head, queries);
+            for (size_t i = 0; csv && i < matrix; i++)
+                csv_row(csv, "%zu,%d,%d,%zu,%zu,%.6f", index + 1, l + 1, h + 1, i / n + 1,
+                        i % n + 1, (double)head[i]);
+        }
+    }
+    printf("\n");
+    free(queries);
+}
+
+/*
+ * Prints the attention weights of section 4's transformer on every given
+ * sentence and writes them to OUT/stage08_attention.csv with its heatmap.
+ * Words outside the task's vocabulary are read as <unk>, with a note.
+ */
+static void show_attention(const Options *options, const Transformer *model,
+                           const DistanceTask *task)
+{
+    const SentenceSet *sentences = &options->common.sentences;
+    TransformerConfig config = transformer_config(model);
+    printf("Attention weights of this transformer on the given sentences (row = query word,\n"
+           "column = key word; each row sums to 1). Words outside the task's %d-word\n"
+           "vocabulary are read as %s.\n\n",
+           task->vocab->size, VOCAB_UNKNOWN_WORD);
+    CsvWriter *csv =
+        open_figure_csv(options, "stage08_attention", "sentence,layer,head,query,key,weight");
+    for (size_t s = 0; s < sentences->count; s++) {
+        const Sentence *sentence = &sentences->items[s];
+        size_t n = sentence->words.count;
+        size_t size = (size_t)config.layers * (size_t)config.heads * n * n;
+        int *ids = malloc(n * sizeof *ids);
+        float *weights = malloc(size * sizeof *weights);
+        check_allocated(ids && weights ? weights : NULL, "the attention weights");
+        program_encode_sentence(PROGRAM, sentences, s, task->vocab, ids);
+        if (!attention_view_weights(model, ids, (int)n, weights))
+            check_allocated(NULL, "the attention weights");
+        print_sentence_attention(&config, task, s, sentence, ids, weights, csv);
+        free(ids);
+        free(weights);
+    }
+    close_figure_csv(options, "stage08_attention", csv);
 }
 
 static void section_distance(const Options *options)
@@ -849,7 +884,7 @@ static void section_distance(const Options *options)
     int receptive_field = cnn_receptive_field(CNN_LAYERS);
     int distance = receptive_field + 1, gap = receptive_field;
     printf("== 4. The distance task beyond a CNN's receptive field\n\n");
-    if (options->steps == 0 && !options->checkpoint.load_path) {
+    if (options->steps == 0 && !options->common.load_path) {
         printf("  skipped: --steps 0\n\n");
         return;
     }
@@ -866,20 +901,20 @@ static void section_distance(const Options *options)
         .sample = sample_distance_task, .task = task, .length = task->length};
     Transformer *model = new_distance_model(options, task);
     TrainConfig transformer_config = training_config(options, "transformer");
-    if (program_load_checkpoint(PROGRAM, &options->checkpoint, transformer_params(model),
+    if (program_load_checkpoint(PROGRAM, &options->common, transformer_params(model),
                                 MODEL_OPTIONS)) {
         transformer_config.steps = 0;
         printf("  the transformer is not trained: its parameters come from %s\n\n",
-               options->checkpoint.load_path);
+               options->common.load_path);
     }
-    program_configure_checkpoint(&options->checkpoint, &transformer_config);
+    program_configure_checkpoint(&options->common, &transformer_config);
     TrainResult transformer =
         train_classifier(transformer_classify, model, transformer_params(model), classifier_task,
                          transformer_config);
     train_exit_on_failure(PROGRAM, &transformer);
 
     Rng rng;
-    rng_seed(&rng, options->seed, 42);
+    rng_seed(&rng, options->common.seed, 42);
     CnnConfig cnn_config = {.vocab_size = task->vocab->size,
                             .width = options->width,
                             .layers = CNN_LAYERS,
@@ -891,13 +926,21 @@ static void section_distance(const Options *options)
                                             training_config(options, "CNN"));
     train_exit_on_failure(PROGRAM, &baseline);
 
-    printf("  transformer (L = %d, H = %d, D = %d)   final loss %.4f   held-out accuracy %.3f\n",
-           options->layers, options->heads, options->width, (double)transformer.final_loss,
+    char transformer_loss[32], baseline_loss[32];
+    printf("  transformer (L = %d, H = %d, D = %d)   final loss %s   held-out accuracy %.3f\n",
+           options->layers, options->heads, options->width,
+           format_loss(&transformer, transformer_loss, sizeof transformer_loss),
            (double)transformer.accuracy);
-    printf("  CNN (%d layers, D = %d)               final loss %.4f   held-out accuracy %.3f\n\n",
-           CNN_LAYERS, options->width, (double)baseline.final_loss, (double)baseline.accuracy);
+    printf("  CNN (%d layers, D = %d)               final loss %s   held-out accuracy %.3f\n\n",
+           CNN_LAYERS, options->width, format_loss(&baseline, baseline_loss, sizeof baseline_loss),
+           (double)baseline.accuracy);
     fprintf(stderr, "%s: training took %.2f s (transformer) and %.2f s (CNN)\n", PROGRAM,
             transformer.seconds, baseline.seconds);
+    if (options->sentences_given)
+        show_attention(options, model, task);
+    else
+        printf(
+            "--sentence shows this transformer's attention weights on a sentence of your own.\n\n");
     transformer_free(model);
     cnn_free(cnn);
     distance_task_free(task);
@@ -1018,7 +1061,7 @@ static void train_next_word(const Options *options, Transformer *model, const Te
     Adam *adam = adam_new(params, adam_options);
     check_allocated(adam, "the optimiser");
     Rng rng;
-    rng_seed(&rng, options->seed, 52);
+    rng_seed(&rng, options->common.seed, 52);
     int ids[NEXT_WORD_BATCH * NEXT_WORD_LENGTH], targets[NEXT_WORD_BATCH * NEXT_WORD_LENGTH];
     int report_every = options->steps >= 10 ? options->steps / 10 : 1;
     CsvWriter *csv = open_figure_csv(options, "stage08_next_word", "step,loss");
@@ -1052,7 +1095,8 @@ static void train_next_word(const Options *options, Transformer *model, const Te
 static void section_next_word(const Options *options)
 {
     printf("== 5. Next-word prediction on a tiny text\n\n");
-    if (options->steps == 0 && !options->checkpoint.load_path) {
+    /* --load holds section 4's model only, so without steps there is nothing to show here. */
+    if (options->steps == 0) {
         printf("  skipped: --steps 0\n\n");
         return;
     }
@@ -1065,8 +1109,9 @@ static void section_next_word(const Options *options)
            text.vocab->size, NEXT_WORD_BATCH, (double)LEARNING_RATE,
            (double)train_default_config().clip_norm, log((double)text.vocab->size),
            unigram_loss(&text));
-    Transformer *model = new_model(
-        model_config(options, text.vocab->size, NEXT_WORD_LENGTH, 2, true), options->seed, 51);
+    Transformer *model =
+        new_model(model_config(options, text.vocab->size, NEXT_WORD_LENGTH, 2, true),
+                  options->common.seed, 51);
     train_next_word(options, model, &text);
     printf("\n");
     print_continuation(model, &text);
@@ -1095,7 +1140,7 @@ static void section_cost(const Options *options)
     CnnConfig cnn = {
         .vocab_size = V, .width = D, .layers = CNN_LAYERS, .classes = 2, .padding = CONV_SAME};
     Rng rng;
-    rng_seed(&rng, options->seed, 61);
+    rng_seed(&rng, options->common.seed, 61);
     Cnn *cnn_model = cnn_new(cnn, &rng);
     check_allocated(cnn_model, "the CNN");
     size_t params = 0, cnn_params = params_count_elements(cnn_model->params);
@@ -1123,28 +1168,25 @@ int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
-    program_check_stdout_at_exit(PROGRAM);
     check_checkpoint(&options);
-    if (options.threads > 0)
-        core_set_threads(options.threads);
 
     char error[512];
-    if (!sentence_set_encode(&options.sentences, error, sizeof error)) {
+    if (!sentence_set_encode(&options.common.sentences, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         return 1;
     }
 
     printf("Stage 08: the standard transformer block (seed %llu, L = %d, H = %d, D = %d, MLP "
            "%d)\n\n",
-           (unsigned long long)options.seed, options.layers, options.heads, options.width,
+           (unsigned long long)options.common.seed, options.layers, options.heads, options.width,
            MLP_FACTOR * options.width);
     section_scaling(&options);
-    section_causal(&options, &options.sentences);
+    section_causal(&options, &options.common.sentences);
     section_depth(&options);
     section_distance(&options);
     section_next_word(&options);
     section_cost(&options);
 
-    sentence_set_free(&options.sentences);
+    program_options_free(&options.common);
     return 0;
 }
