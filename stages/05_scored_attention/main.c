@@ -155,32 +155,21 @@ static void parse_options(int argc, char **argv, Options *options)
 /* ------------------------------------------------------------------------- */
 
 /*
- * Encodes sentence @p index with the task's vocabulary; unknown words
- * become <unk> with a note on stderr. Exits with status 1 when memory runs
- * out.
+ * Encodes sentence @p index of @p sentences with the task's vocabulary;
+ * unknown words become <unk> with a note on stderr. Exits with status 1
+ * when memory runs out.
  */
-static void encode_sentence(const Sentence *sentence, size_t index, const Vocab *vocab,
+static void encode_sentence(const SentenceSet *sentences, size_t index, const Vocab *vocab,
                             Encoded *out)
 {
-    out->words = &sentence->words;
-    out->length = (int)sentence->words.count;
-    out->ids = malloc(sentence->words.count * sizeof *out->ids);
+    out->words = &sentences->items[index].words;
+    out->length = (int)out->words->count;
+    out->ids = malloc(out->words->count * sizeof *out->ids);
     if (!out->ids) {
         fprintf(stderr, "%s: out of memory encoding the sentences\n", PROGRAM);
         exit(1);
     }
-    vocab_encode(vocab, out->words, out->ids);
-    for (int t = 0; t < out->length; t++) {
-        if (out->ids[t] != VOCAB_UNKNOWN_ID)
-            continue;
-        const char *word = token_list_get(out->words, (size_t)t);
-        char shown[CLI_ABBREVIATION_SIZE];
-        fprintf(stderr,
-                "%s: note: sentence %zu: '%s' is not in the model's vocabulary "
-                "and is read as %s\n",
-                PROGRAM, index + 1, cli_abbreviate(word, strlen(word), shown, sizeof shown),
-                VOCAB_UNKNOWN_WORD);
-    }
+    program_encode_sentence(PROGRAM, sentences, index, vocab, out->ids);
 }
 
 static void free_encoded(Encoded *sentences, size_t count)
@@ -693,7 +682,7 @@ int main(int argc, char **argv)
     /* A checkpoint that does not fit and the unknown words are reported before any output. */
     bool loaded = program_load_checkpoint(PROGRAM, &options.common, model->params, MODEL_OPTIONS);
     for (size_t s = 0; s < given->count; s++)
-        encode_sentence(&given->items[s], s, task->vocab, &sentences[s]);
+        encode_sentence(given, s, task->vocab, &sentences[s]);
 
     section_worked_example();
     section_cost(model);
