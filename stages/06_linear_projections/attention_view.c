@@ -1,0 +1,190 @@
+/*
+ * Shows a loaded model's attention weights on given sentences (see
+ * attention_view.h): encoding, printing, the CSV file and its heatmap.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "06_linear_projections/attention_view.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "files.h"
+#include "plot.h"
+#include "program.h"
+
+/* The weights print with three decimals, so a column is at least as wide as "0.000". */
+#define MIN_COLUMN_WIDTH 5
+
+/* The label of the first column, above the query words. */
+#define CORNER_LABEL "query \\ key"
+
+void attention_view_add_sentences(const char *program, SentenceSet *sentences,
+                                  const char *const *texts, size_t count)
+{
+    char error[512];
+    for (size_t i = 0; i < count; i++) {
+        if (!sentence_set_add(sentences, texts[i], error, sizeof error)) {
+            fprintf(stderr, "%s: built-in sentence %zu: %s\n", program, i + 1, error);
+            exit(1);
+        }
+    }
+}
+
+void attention_view_check_lengths(const char *program, const SentenceSet *sentences, int positions,
+                                  const char *task_name)
+{
+    for (size_t i = 0; i < sentences->count; i++) {
+        size_t words = sentences->items[i].words.count;
+        if (words > (size_t)positions)
+            program_reject_sentence(program, sentences, i,
+                                    "%zu words, but the loaded model has %d position vectors, "
+                                    "one per word of %s; give at most %d words",
+                                    words, positions, task_name, positions);
+    }
+}
+
+int *attention_view_encode(const char *program, const Sentence *sentence, size_t index,
+                           const Vocab *vocab)
+{
+    const TokenList *words = &sentence->words;
+    int *ids = malloc(words->count * sizeof *ids);
+    if (!ids) {
+        fprintf(stderr, "%s: out of memory encoding sentence %zu\n", program, index + 1);
+        exit(1);
+    }
+    vocab_encode(vocab, words, ids);
+    for (size_t t = 0; t < words->count; t++) {
+        if (ids[t] != VOCAB_UNKNOWN_ID)
+            continue;
+        const char *word = token_list_get(words, t);
+        char shown[CLI_ABBREVIATION_SIZE];
+        fprintf(stderr,
+                "%s: note: sentence %zu: '%s' is not in the model's vocabulary and is read as "
+                "%s\n",
+                program, index + 1, cli_abbreviate(word, strlen(word), shown, sizeof shown),
+                VOCAB_UNKNOWN_WORD);
+    }
+    return ids;
+}
+
+/* Returns the column width of word @p t: its length, but at least MIN_COLUMN_WIDTH. */
+static int column_width(const TokenList *words, size_t t)
+{
+    size_t length = strlen(token_list_get(words, t));
+    return length < MIN_COLUMN_WIDTH ? MIN_COLUMN_WIDTH : (int)length;
+}
+
+/* Returns the width of the first column: the longest word, but at least CORNER_LABEL. */
+static int label_width(const TokenList *words)
+{
+    size_t width = strlen(CORNER_LABEL);
+    for (size_t t = 0; t < words->count; t++)
+        if (strlen(token_list_get(words, t)) > width)
+            width = strlen(token_list_get(words, t));
+    return (int)width;
+}
+
+void attention_view_print(const TokenList *words, const float *weights)
+{
+    size_t n = words->count;
+    int first = label_width(words);
+
+    printf("   %-*s", first, CORNER_LABEL);
+    for (size_t k = 0; k < n; k++)
+        printf(" %*s", column_width(words, k), token_list_get(words, k));
+    printf("\n");
+
+    for (size_t q = 0; q < n; q++) {
+        printf("   %-*s", first, token_list_get(words, q));
+        for (size_t k = 0; k < n; k++)
+            printf(" %*.3f", column_width(words, k), (double)weights[q * n + k]);
+        printf("\n");
+    }
+}
+
+void attention_view_print_vocabulary(const Vocab *vocab)
+{
+    enum { LINE_COLUMNS = 90, INDENT = 3 };
+    int column = INDENT;
+    printf("%*s", INDENT - 1, "");
+    for (int id = VOCAB_UNKNOWN_ID + 1; id < vocab->size; id++) {
+        const char *word = vocab_word(vocab, id);
+        int width = 1 + (int)strlen(word);
+        if (column > INDENT && column + width > LINE_COLUMNS) {
+            printf("\n%*s", INDENT - 1, "");
+            column = INDENT;
+        }
+        printf(" %s", word);
+        column += width;
+    }
+    printf("\n\n");
+}
+
+void attention_figure_open(AttentionFigure *figure, const char *program, const char *out_dir,
+                           const char *name)
+{
+    char error[512];
+    figure->program = program;
+    if (!make_directories(out_dir, error, sizeof error)) {
+        fprintf(stderr, "%s: %s; %s.csv is not written\n", program, error, name);
+        exit(1);
+    }
+    snprintf(figure->csv_path, sizeof figure->csv_path, "%s/%s.csv", out_dir, name);
+    snprintf(figure->png_path, sizeof figure->png_path, "%s/%s.png", out_dir, name);
+    figure->csv = csv_open(figure->csv_path, "sentence,head,query,key,query_word,key_word,weight",
+                           error, sizeof error);
+    if (!figure->csv) {
+        fprintf(stderr, "%s: %s\n", program, error);
+        exit(1);
+    }
+}
+
+/* Returns every word of @p words quoted for the CSV file; exits with status 1 on no memory. */
+static char **quote_words(const char *program, const TokenList *words)
+{
+    char **quoted = calloc(words->count, sizeof *quoted);
+    for (size_t t = 0; quoted && t < words->count; t++) {
+        quoted[t] = csv_quote(token_list_get(words, t));
+        if (!quoted[t]) {
+            for (size_t i = 0; i < t; i++)
+                free(quoted[i]);
+            free(quoted);
+            quoted = NULL;
+        }
+    }
+    if (!quoted) {
+        fprintf(stderr, "%s: out of memory writing the attention weights\n", program);
+        exit(1);
+    }
+    return quoted;
+}
+
+void attention_figure_add(AttentionFigure *figure, size_t sentence, int head,
+                          const TokenList *words, const float *weights)
+{
+    size_t n = words->count;
+    char **quoted = quote_words(figure->program, words);
+    for (size_t q = 0; q < n; q++)
+        for (size_t k = 0; k < n; k++)
+            csv_row(figure->csv, "%zu,%d,%zu,%zu,%s,%s,%.6f", sentence, head, q, k, quoted[q],
+                    quoted[k], (double)weights[q * n + k]);
+    for (size_t t = 0; t < n; t++)
+        free(quoted[t]);
+    free(quoted);
+}
+
+void attention_figure_close(AttentionFigure *figure)
+{
+    char error[512];
+    if (!csv_close(figure->csv, error, sizeof error)) {
+        fprintf(stderr, "%s: %s\n", figure->program, error);
+        exit(1);
+    }
+    figure->csv = NULL;
+    fprintf(stderr, "%s: wrote %s\n", figure->program, figure->csv_path);
+    if (plot_render("stage06_attention.gp", figure->csv_path, figure->png_path))
+        fprintf(stderr, "%s: wrote %s\n", figure->program, figure->png_path);
+}
