@@ -6,11 +6,13 @@
 
 #include "06_linear_projections/attention_view.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "csv.h"
 #include "files.h"
 #include "plot.h"
 #include "program.h"
@@ -70,6 +72,28 @@ int *attention_view_encode(const char *program, const Sentence *sentence, size_t
     return ids;
 }
 
+int **attention_view_encode_all(const char *program, const SentenceSet *sentences,
+                                const Vocab *vocab)
+{
+    int **ids = calloc(sentences->count, sizeof *ids);
+    if (!ids) {
+        fprintf(stderr, "%s: out of memory encoding the sentences\n", program);
+        exit(1);
+    }
+    for (size_t i = 0; i < sentences->count; i++)
+        ids[i] = attention_view_encode(program, &sentences->items[i], i, vocab);
+    return ids;
+}
+
+void attention_view_free_ids(int **ids, size_t count)
+{
+    if (!ids)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free(ids[i]);
+    free(ids);
+}
+
 /* Returns the column width of word @p t: its length, but at least MIN_COLUMN_WIDTH. */
 static int column_width(const TokenList *words, size_t t)
 {
@@ -123,8 +147,17 @@ void attention_view_print_vocabulary(const Vocab *vocab)
     printf("\n\n");
 }
 
-void attention_figure_open(AttentionFigure *figure, const char *program, const char *out_dir,
-                           const char *name)
+/* The CSV file of the weights and the heatmap drawn from it. */
+typedef struct AttentionFigure {
+    const char *program; /* prefix of every message */
+    CsvWriter *csv;      /* the open CSV file */
+    char csv_path[4096]; /* OUT/NAME.csv */
+    char png_path[4096]; /* OUT/NAME.png */
+} AttentionFigure;
+
+/* Creates out_dir when needed and opens OUT/NAME.csv; exits with status 1 when it cannot. */
+static void attention_figure_open(AttentionFigure *figure, const char *program, const char *out_dir,
+                                  const char *name)
 {
     char error[512];
     figure->program = program;
@@ -162,8 +195,9 @@ static char **quote_words(const char *program, const TokenList *words)
     return quoted;
 }
 
-void attention_figure_add(AttentionFigure *figure, size_t sentence, int head,
-                          const TokenList *words, const float *weights)
+/* Adds the weights [n * n] of one sentence and head (both from 1) to the CSV file. */
+static void attention_figure_add(AttentionFigure *figure, size_t sentence, int head,
+                                 const TokenList *words, const float *weights)
 {
     size_t n = words->count;
     char **quoted = quote_words(figure->program, words);
@@ -176,7 +210,8 @@ void attention_figure_add(AttentionFigure *figure, size_t sentence, int head,
     free(quoted);
 }
 
-void attention_figure_close(AttentionFigure *figure)
+/* Closes the CSV file (exit status 1 when that fails) and draws the heatmaps. */
+static void attention_figure_close(AttentionFigure *figure)
 {
     char error[512];
     if (!csv_close(figure->csv, error, sizeof error)) {
@@ -187,4 +222,45 @@ void attention_figure_close(AttentionFigure *figure)
     fprintf(stderr, "%s: wrote %s\n", figure->program, figure->csv_path);
     if (plot_render("stage06_attention.gp", figure->csv_path, figure->png_path))
         fprintf(stderr, "%s: wrote %s\n", figure->program, figure->png_path);
+}
+
+/* Runs the model on sentence `index`, prints its output and weights, and records them. */
+static void show_sentence(const AttentionModel *model, const Sentence *sentence, size_t index,
+                          const int *ids, AttentionFigure *figure)
+{
+    int n = (int)sentence->words.count;
+    Tensor **weights = calloc((size_t)model->heads, sizeof *weights);
+    if (!weights) {
+        fprintf(stderr, "%s: out of memory running the loaded model\n", figure->program);
+        exit(1);
+    }
+    Tape tape;
+    tape_init(&tape);
+    tape.grad_enabled = false;
+    Tensor *logits = model->run(&tape, model->model, ids, n, weights);
+
+    /* Softmax over the two classes: P(label 1) = 1 / (1 + exp(logit 0 - logit 1)). */
+    double label_one = 1.0 / (1.0 + exp((double)logits->data[0] - (double)logits->data[1]));
+    printf("   sentence %zu: %s\n", index + 1, sentence->text);
+    printf("   P(%s) = %.3f\n", model->label_meaning, label_one);
+    for (int h = 0; h < model->heads; h++) {
+        if (model->heads > 1)
+            printf("   head %d of %d:\n", h + 1, model->heads);
+        attention_view_print(&sentence->words, weights[h]->data);
+        attention_figure_add(figure, index + 1, h + 1, &sentence->words, weights[h]->data);
+    }
+    printf("\n");
+    tape_free(&tape);
+    free(weights);
+}
+
+void attention_view_show_sentences(const char *program, const char *out_dir, const char *name,
+                                   const SentenceSet *sentences, int *const *ids,
+                                   const AttentionModel *model)
+{
+    AttentionFigure figure;
+    attention_figure_open(&figure, program, out_dir, name);
+    for (size_t i = 0; i < sentences->count; i++)
+        show_sentence(model, &sentences->items[i], i, ids[i], &figure);
+    attention_figure_close(&figure);
 }

@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include "csv.h"
+#include "ops.h"
 #include "sentence_set.h"
 #include "vocab.h"
 
@@ -55,6 +55,17 @@ int *attention_view_encode(const char *program, const Sentence *sentence, size_t
                            const Vocab *vocab);
 
 /**
+ * Encodes every sentence of @p sentences as attention_view_encode does.
+ * @return ids [sentences->count][words of that sentence], freed with
+ *         attention_view_free_ids; exits with status 1 when memory runs out.
+ */
+int **attention_view_encode_all(const char *program, const SentenceSet *sentences,
+                                const Vocab *vocab);
+
+/** Frees the @p count arrays of @p ids and @p ids itself; NULL is ignored. */
+void attention_view_free_ids(int **ids, size_t count);
+
+/**
  * Prints the weights [n * n] of one sentence of n = words->count words to
  * stdout: a header row of the key words, then one row per query word,
  * three decimals each.
@@ -67,35 +78,34 @@ void attention_view_print(const TokenList *words, const float *weights);
  */
 void attention_view_print_vocabulary(const Vocab *vocab);
 
-/** The CSV file of the weights and the heatmap drawn from it. */
-typedef struct AttentionFigure {
-    const char *program; /**< prefix of every message */
-    CsvWriter *csv;      /**< the open CSV file */
-    char csv_path[4096]; /**< OUT/NAME.csv */
-    char png_path[4096]; /**< OUT/NAME.png */
-} AttentionFigure;
+/**
+ * Runs a loaded classifier on one sentence of @p length word ids.
+ * Stores each head's weights [length * length] in weights[h], owned by
+ * @p tape, and returns the logits [1, 2], owned by @p tape too.
+ */
+typedef Tensor *(*AttentionRunFn)(Tape *tape, const void *model, const int *ids, int length,
+                                  Tensor **weights);
+
+/** A loaded two-class model as attention_view_show_sentences runs it. */
+typedef struct AttentionModel {
+    AttentionRunFn run;        /**< the forward pass */
+    const void *model;         /**< passed to run */
+    int heads;                 /**< weight matrices per sentence, 1 or more */
+    const char *label_meaning; /**< what label 1 means, printed as P(label_meaning) */
+} AttentionModel;
 
 /**
- * Creates @p out_dir when needed and opens OUT/NAME.csv with the header
- * above. Exits with status 1 and the reason when the file cannot be
- * created.
+ * Runs @p model on every sentence of @p sentences, encoded as @p ids (see
+ * attention_view_encode_all). For each sentence it prints the text, the
+ * probability of label 1 and each head's weights (attention_view_print),
+ * and it writes every weight to OUT/NAME.csv (@p out_dir, @p name) with the
+ * columns above. Then it draws OUT/NAME.png with plots/stage06_attention.gp
+ * and names both files on stderr. A CSV file that cannot be written is lost
+ * data, so it exits with status 1. A figure that cannot be drawn costs
+ * only a warning on stderr.
  */
-void attention_figure_open(AttentionFigure *figure, const char *program, const char *out_dir,
-                           const char *name);
-
-/**
- * Adds the weights [n * n] of sentence @p sentence (from 1) and head
- * @p head (from 1) to the CSV file. Exits with status 1 when memory runs out.
- */
-void attention_figure_add(AttentionFigure *figure, size_t sentence, int head,
-                          const TokenList *words, const float *weights);
-
-/**
- * Closes the CSV file and draws the heatmaps with plots/stage06_attention.gp.
- * A CSV file that cannot be completed is lost data, so it exits with status
- * 1; a figure that cannot be drawn costs only a warning on stderr. Names
- * each file written on stderr.
- */
-void attention_figure_close(AttentionFigure *figure);
+void attention_view_show_sentences(const char *program, const char *out_dir, const char *name,
+                                   const SentenceSet *sentences, int *const *ids,
+                                   const AttentionModel *model);
 
 #endif /* ATTENTION_VIEW_H */

@@ -636,19 +636,13 @@ static LoadedModel load_model(const Options *options, const SentenceSet *sentenc
     program_load_checkpoint(PROGRAM, &options->common, loaded.params, MODEL_OPTIONS);
 
     loaded.sentence_count = sentences->count;
-    loaded.ids = calloc(sentences->count, sizeof *loaded.ids);
-    if (!loaded.ids)
-        core_fatal("out of memory encoding the sentences");
-    for (size_t i = 0; i < sentences->count; i++)
-        loaded.ids[i] = attention_view_encode(PROGRAM, &sentences->items[i], i, loaded.task->vocab);
+    loaded.ids = attention_view_encode_all(PROGRAM, sentences, loaded.task->vocab);
     return loaded;
 }
 
 static void loaded_model_free(LoadedModel *loaded)
 {
-    for (size_t i = 0; i < loaded->sentence_count; i++)
-        free(loaded->ids[i]);
-    free(loaded->ids);
+    attention_view_free_ids(loaded->ids, loaded->sentence_count);
     if (loaded->model)
         classifier_free(loaded->model);
     params_free(loaded->params);
@@ -682,32 +676,11 @@ static void print_loaded_accuracy(const Options *options, const LoadedModel *loa
            (double)result.accuracy, params_count_elements(loaded->params));
 }
 
-/* Runs the loaded model on sentence @p index; prints its output and each head's weights and
- * records them. */
-static void show_sentence(const LoadedModel *loaded, const Sentence *sentence, size_t index,
-                          AttentionFigure *figure)
+/* classifier_run on one sentence, with the signature of attention_view.h's AttentionRunFn. */
+static Tensor *classifier_run_sentence(Tape *tape, const void *model, const int *ids, int length,
+                                       Tensor **weights)
 {
-    int n = (int)sentence->words.count;
-    Tensor **weights = calloc((size_t)loaded->heads, sizeof *weights);
-    if (!weights)
-        core_fatal("out of memory running the loaded model");
-    Tape tape;
-    tape_init(&tape);
-    tape.grad_enabled = false;
-    Tensor *logits = classifier_run(&tape, loaded->model, loaded->ids[index], 1, n, weights);
-
-    /* Softmax over the two classes: P(label 1) = 1 / (1 + exp(logit 0 - logit 1)). */
-    double owns = 1.0 / (1.0 + exp((double)logits->data[0] - (double)logits->data[1]));
-    printf("   sentence %zu: %s\n", index + 1, sentence->text);
-    printf("   P(the subject left of \"owns\" owns the object right of it) = %.3f\n", owns);
-    for (int h = 0; h < loaded->heads; h++) {
-        printf("   head %d of %d:\n", h + 1, loaded->heads);
-        attention_view_print(&sentence->words, weights[h]->data);
-        attention_figure_add(figure, index + 1, h + 1, &sentence->words, weights[h]->data);
-    }
-    printf("\n");
-    tape_free(&tape);
-    free(weights);
+    return classifier_run(tape, model, ids, 1, length, weights);
 }
 
 /* Prints the loaded model's accuracy and its weights on every sentence; writes the figure. */
@@ -721,11 +694,13 @@ static void print_loaded(const Options *options, const LoadedModel *loaded,
            options->common.load_path, loaded->task->vocab->size - 1, VOCAB_UNKNOWN_WORD);
     attention_view_print_vocabulary(loaded->task->vocab);
 
-    AttentionFigure figure;
-    attention_figure_open(&figure, PROGRAM, options->common.out_dir, "stage07_attention");
-    for (size_t i = 0; i < sentences->count; i++)
-        show_sentence(loaded, &sentences->items[i], i, &figure);
-    attention_figure_close(&figure);
+    AttentionModel view = {.run = classifier_run_sentence,
+                           .model = loaded->model,
+                           .heads = loaded->heads,
+                           .label_meaning =
+                               "the subject left of \"owns\" owns the object right of it"};
+    attention_view_show_sentences(PROGRAM, options->common.out_dir, "stage07_attention", sentences,
+                                  loaded->ids, &view);
 }
 
 int main(int argc, char **argv)
