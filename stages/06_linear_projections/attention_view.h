@@ -14,9 +14,9 @@
  *
  *     sentence,head,query,key,query_word,key_word,weight
  *
- * sentence and head count from 1; query and key are word positions from 0;
- * the words are quoted (csv_quote); weight is a_qk, and the weights of one
- * sentence, head and query sum to 1.
+ * sentence and head count from 1, and query and key are word positions
+ * from 0. The words are quoted (csv_quote). weight is a_qk, so the weights
+ * of one sentence, head and query sum to 1.
  */
 #ifndef ATTENTION_VIEW_H
 #define ATTENTION_VIEW_H
