@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,4 +140,23 @@ void csv_abort(CsvWriter *writer)
         fclose(writer->file);
     remove(writer->temporary_path);
     free_writer(writer);
+}
+
+char *csv_quote(const char *field)
+{
+    /* At worst every byte is a doubled quote, plus the two outer quotes and the NUL. */
+    size_t length = strlen(field);
+    char *quoted = length < (SIZE_MAX - 3) / 2 ? malloc(2 * length + 3) : NULL;
+    if (!quoted)
+        return NULL;
+    char *end = quoted;
+    *end++ = '"';
+    for (const char *c = field; *c; c++) {
+        if (*c == '"')
+            *end++ = '"';
+        *end++ = *c;
+    }
+    *end++ = '"';
+    *end = '\0';
+    return quoted;
 }

@@ -58,4 +58,13 @@ bool csv_close(CsvWriter *writer, char *error, size_t error_size);
  */
 void csv_abort(CsvWriter *writer);
 
+/**
+ * Quotes @p field for a CSV row as RFC 4180 describes: the field between
+ * double quotes, with every double quote inside doubled, so that commas and
+ * line breaks stay inside the field.
+ * @return a string the caller frees with free(), or NULL when memory runs
+ *         out.
+ */
+char *csv_quote(const char *field);
+
 #endif /* CSV_H */

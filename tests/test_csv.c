@@ -201,6 +201,22 @@ static void test_csv_close_write_failure_reported(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Fields quoted by hand: in double quotes, each inner double quote doubled. */
+static void test_csv_quote_doubles_quotes(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"dog", "\"dog\""}, {"", "\"\""}, {"a,b", "\"a,b\""}, {"say \"hi\"", "\"say \"\"hi\"\"\""},
+        {"\"", "\"\"\"\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *quoted = csv_quote(cases[i][0]);
+        assert_non_null(quoted);
+        assert_string_equal(quoted, cases[i][1]);
+        free(quoted);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +229,7 @@ int main(void)
                                         remove_paths),
         cmocka_unit_test_setup_teardown(test_csv_close_rename_failure_reported, make_paths,
                                         remove_paths),
+        cmocka_unit_test(test_csv_quote_doubles_quotes),
         cmocka_unit_test_setup_teardown(test_csv_close_write_failure_reported, make_paths,
                                         remove_paths),
     };

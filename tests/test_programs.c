@@ -4,11 +4,11 @@
  * for its exact exit status and the key words of its message. Legal inputs
  * must give exit status 0 and print every word whole. Short trainings of
  * stages 01 and 03 run twice, and with 1 and 2 threads, and must print the
- * same bytes. Checkpoints written by --save of stages 01, 03, 05 and 08
- * must load back to the same results, and damaged ones must be rejected.
- * Stages 05 and 08 show the attention weights of a loaded model on a given
- * sentence. compare must reject every corpus file it cannot use with
- * status 2.
+ * same bytes. Checkpoints written by --save of stages 01, 03, 05, 06, 07
+ * and 08 must load back to the same results, and damaged ones must be
+ * rejected. The attention stages 05 to 08 must show a loaded model's
+ * attention weights on a given sentence, printed and in a CSV file.
+ * compare must reject every corpus file it cannot use with status 2.
  *
  * The programs are found beside this test: BUILD/tests/test_programs runs
  * BUILD/bin/stageNN, so the sanitizer build tests its own programs. Every
@@ -1031,7 +1031,11 @@ static void write_damaged_copy(const char *source, const char *target, long leng
     write_file(target, (const char *)bytes, size);
 }
 
-/* Runs program with the options (NULL-terminated) and --load path; expects exit 2 and keywords. */
+/*
+ * Runs program with the options (NULL-terminated) and --load path. Expects
+ * exit status 2 with every key word on stderr, and nothing on stdout
+ * because every program checks the file before it prints anything.
+ */
 static void expect_load_rejected(const Program *program, const char *const *options,
                                  const char *path, const char *const *keywords)
 {
@@ -1043,6 +1047,8 @@ static void expect_load_rejected(const Program *program, const char *const *opti
     command_add(&command, path);
     Run run = run_command(&command, NULL);
     check_run(&run, 2, keywords);
+    if (run.out[0] != '\0')
+        fail_msg("%s: expected no output on stdout, got: %.300s", run.line, run.out);
     run_free(&run);
 }
 
@@ -1527,6 +1533,285 @@ static void test_checkpoint_stage08_bad_files_rejected(void **state)
     expect_answer(stage08, true, NULL, 2, WORDS("invalid value '' for --load"), "--load", "", NULL);
 }
 
+/* Returns the first `count` space-separated fields of `line` with the spaces before them,
+ * owned: the part of a table row up to the first held-out accuracy. */
+static char *leading_fields(const char *line, int count)
+{
+    const char *end = line;
+    for (int i = 0; i < count; i++) {
+        end += strspn(end, " ");
+        end += strcspn(end, " ");
+    }
+    size_t length = (size_t)(end - line);
+    char *copy = malloc(length + 1);
+    assert_non_null(copy);
+    memcpy(copy, line, length);
+    copy[length] = '\0';
+    return copy;
+}
+
+/*
+ * Saves after training with `train` (NULL-terminated), loads with `load` and
+ * saves again. The row below `table_header` must agree in its first `fields`
+ * fields, the run's name and the held-out accuracy of seed 1. They agree
+ * because the accuracy is measured on the same held-out stream with the
+ * same weights. The second file must have the same bytes, and no .tmp file
+ * may be left.
+ */
+static void check_round_trip(const Program *program, const char *name, const char *const *train,
+                             const char *const *load, const char *table_header, int fields)
+{
+    char saved[PATH_MAX], again[PATH_MAX], temporary[PATH_MAX + 8], file[64];
+    snprintf(file, sizeof file, "%s.ckpt", name);
+    folder_path(saved, sizeof saved, file);
+    snprintf(file, sizeof file, "%s_again.ckpt", name);
+    folder_path(again, sizeof again, file);
+    snprintf(temporary, sizeof temporary, "%s.tmp", saved);
+
+    Command command;
+    command_init(&command, program, false);
+    for (int i = 0; train[i]; i++)
+        command_add(&command, train[i]);
+    command_add(&command, "--save");
+    command_add(&command, saved);
+    Run trained = run_command(&command, NULL);
+    check_run(&trained, 0, NULL);
+
+    command_init(&command, program, false);
+    for (int i = 0; load[i]; i++)
+        command_add(&command, load[i]);
+    const char *const files_given[] = {"--load", saved, "--save", again};
+    for (size_t i = 0; i < 4; i++)
+        command_add(&command, files_given[i]);
+    Run loaded = run_command(&command, NULL);
+    check_run(&loaded, 0, NULL);
+
+    const char *trained_table = strstr(trained.out, table_header);
+    const char *loaded_table = strstr(loaded.out, table_header);
+    assert_non_null(trained_table);
+    assert_non_null(loaded_table);
+    char *trained_line = find_line(strchr(trained_table, '\n') + 1, "");
+    char *loaded_line = find_line(strchr(loaded_table, '\n') + 1, "");
+    char *trained_row = leading_fields(trained_line, fields);
+    char *loaded_row = leading_fields(loaded_line, fields);
+    assert_string_equal(trained_row, loaded_row);
+    assert_true(same_bytes(saved, again));
+    assert_int_equal(access(temporary, F_OK), -1);
+    assert_non_null(strstr(loaded.out, "No training ran"));
+    free(trained_line);
+    free(loaded_line);
+    free(trained_row);
+    free(loaded_row);
+    run_free(&trained);
+    run_free(&loaded);
+}
+
+/*
+ * Checks the weights printed for the row of query word `word` in `output`,
+ * the first such row after `from`. Every query's weights are a softmax, so
+ * the values must sum to 1 within `count` times 0.0005, half of the last
+ * printed digit.
+ */
+static void check_weight_row(const char *output, const char *from, const char *word, int count)
+{
+    const char *start = strstr(output, from);
+    assert_non_null(start);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s ", word);
+    char *line = find_line(start, prefix);
+    const char *cursor = strstr(line, word) + strlen(word);
+    double sum = 0.0;
+    int values = 0;
+    for (char *end;; cursor = end) {
+        double value = strtod(cursor, &end);
+        if (end == cursor)
+            break;
+        assert_true(value >= 0.0 && value <= 1.0);
+        sum += value;
+        values++;
+    }
+    if (values != count || fabs(sum - 1.0) > count * 0.0005 + 1e-9)
+        fail_msg("row '%s': expected %d weights summing to 1, got %d summing to %.4f", line, count,
+                 values, sum);
+    free(line);
+}
+
+/*
+ * Checks OUT/NAME.csv: the header, `rows` rows, and the weights of query 0
+ * of sentence 1 and each head summing to 1 within 6 decimals' rounding.
+ */
+static void check_weights_csv(const char *name, int rows, int heads, int words)
+{
+    char path[PATH_MAX];
+    int length = snprintf(path, sizeof path, "%s/%s.csv", files.out, name);
+    assert_true(length > 0 && (size_t)length < sizeof path);
+    char *text = read_file(path);
+    const char *header = "sentence,head,query,key,query_word,key_word,weight\n";
+    assert_memory_equal(text, header, strlen(header));
+
+    int count = 0;
+    double sums[8] = {0};
+    assert_true(heads <= 8);
+    for (const char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        int sentence, head, query, key;
+        assert_int_equal(sscanf(line, "%d,%d,%d,%d,", &sentence, &head, &query, &key), 4);
+        assert_true(head >= 1 && head <= heads);
+
+        /* The weight is the last field of the line. */
+        const char *weight = strchr(line, '\n');
+        assert_non_null(weight);
+        while (weight > line && weight[-1] != ',')
+            weight--;
+        if (sentence == 1 && query == 0)
+            sums[head - 1] += strtod(weight, NULL);
+        count++;
+    }
+    assert_int_equal(count, rows);
+    for (int h = 0; h < heads; h++)
+        if (fabs(sums[h] - 1.0) > words * 5e-7 + 1e-9)
+            fail_msg("%s: head %d, query 0: weights sum to %.7f, not 1", name, h + 1, sums[h]);
+    free(text);
+}
+
+/* Stage 06: 20 steps of the bilinear scorer saved and loaded give the same accuracy. */
+static void test_checkpoint_stage06_round_trip(void **state)
+{
+    (void)state;
+    check_round_trip(&PROGRAMS[5], "stage06", WORDS("--scorer", "bilinear", "--steps", "20"),
+                     WORDS("--scorer", "bilinear"), "   scorer ", 2);
+}
+
+/*
+ * Stage 06 rejects damaged files, a file of another width, scorer or
+ * activation (the activation is part of the MLP's parameter names), and a
+ * sentence longer than the model's 14 positions, all with exit status 2.
+ */
+static void test_checkpoint_stage06_bad_files_rejected(void **state)
+{
+    (void)state;
+    const Program *stage06 = &PROGRAMS[5];
+    char saved[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage06_small.ckpt");
+    char *trained = run_ok(
+        stage06, WORDS("--steps", "1", "--scorer", "bilinear", "--width", "4", "--save", saved));
+    free(trained);
+
+    expect_damaged_copies_rejected(stage06, WORDS("--width", "4"), saved);
+    expect_load_rejected(stage06, WORDS("--width", "4"), files.missing,
+                         WORDS("failed to open", "No such file"));
+    expect_load_rejected(stage06, WORDS("--width", "8"), saved,
+                         WORDS("does not match", "--width, --scorer and --activation"));
+    expect_load_rejected(stage06, WORDS("--width", "4", "--scorer", "net"), saved,
+                         WORDS("does not match", "--scorer"));
+    expect_load_rejected(stage06, WORDS("--width", "4", "--activation", "gelu"), saved,
+                         WORDS("does not match", "mlp_relu", "--activation"));
+    expect_answer(
+        stage06, false, NULL, 2,
+        WORDS("invalid sentence 1", "15 words", "14 position vectors", "at most 14 words"),
+        "--width", "4", "--load", saved, "--sentence", "a b c d e f g h i j k l m n o", NULL);
+}
+
+/*
+ * Stage 06 --load --sentence prints the weights of that sentence, each row
+ * summing to 1, reads "zebra" as <unk> with a note, and writes the CSV file
+ * of 3 x 3 weights.
+ */
+static void test_checkpoint_stage06_shows_weights(void **state)
+{
+    (void)state;
+    const Program *stage06 = &PROGRAMS[5];
+    char saved[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage06_weights.ckpt");
+    char *trained = run_ok(
+        stage06, WORDS("--steps", "5", "--scorer", "bilinear", "--width", "4", "--save", saved));
+    free(trained);
+
+    Command command;
+    command_init(&command, stage06, false);
+    const char *const arguments[] = {"--width", "4",          "--load",
+                                     saved,     "--sentence", "dog zebra tail"};
+    for (size_t i = 0; i < sizeof arguments / sizeof arguments[0]; i++)
+        command_add(&command, arguments[i]);
+    Run run = run_command(&command, NULL);
+    check_run(&run, 0,
+              WORDS("'zebra' is not in the model's vocabulary and is read as <unk>",
+                    "stage06_attention.csv"));
+    assert_non_null(strstr(run.out, "no training ran"));
+    const char *section = "sentence 1: dog zebra tail\n";
+    check_weight_row(run.out, section, "dog", 3);
+    check_weight_row(run.out, section, "zebra", 3);
+    check_weight_row(run.out, section, "tail", 3);
+    check_weights_csv("stage06_attention", 9, 1, 3);
+    run_free(&run);
+}
+
+/* Stage 07: 2 heads trained for 20 steps, saved and loaded, give the same accuracy. */
+static void test_checkpoint_stage07_round_trip(void **state)
+{
+    (void)state;
+    check_round_trip(&PROGRAMS[6], "stage07",
+                     WORDS("--heads", "2", "--seeds", "1", "--steps", "20"), WORDS("--heads", "2"),
+                     "   heads head width", 3);
+}
+
+/*
+ * Stage 07 rejects damaged files, a file of another head count, width or
+ * output projection, more than one --heads value (the default lists three)
+ * and a sentence longer than the model's 10 positions, all with exit status 2.
+ */
+static void test_checkpoint_stage07_bad_files_rejected(void **state)
+{
+    (void)state;
+    const Program *stage07 = &PROGRAMS[6];
+    char saved[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage07_small.ckpt");
+    char *trained =
+        run_ok(stage07, WORDS("--steps", "1", "--seeds", "1", "--heads", "2", "--save", saved));
+    free(trained);
+
+    expect_damaged_copies_rejected(stage07, WORDS("--heads", "2"), saved);
+    expect_load_rejected(stage07, WORDS("--heads", "2"), files.missing,
+                         WORDS("failed to open", "No such file"));
+    expect_load_rejected(stage07, WORDS("--heads", "4"), saved,
+                         WORDS("does not match", "--width, --heads and --output-projection"));
+    expect_load_rejected(stage07, WORDS("--heads", "2", "--width", "32"), saved,
+                         WORDS("does not match", "--width"));
+    expect_load_rejected(stage07, WORDS("--heads", "2", "--output-projection"), saved,
+                         WORDS("does not match", "--output-projection"));
+    /* Without the short-run options, which set --heads 1, so that the default list applies. */
+    expect_answer(stage07, false, NULL, 2,
+                  WORDS("--heads lists 3 head counts", "the default 1,2,4", "one --heads value"),
+                  "--seeds", "1", "--load", saved, NULL);
+    expect_answer(
+        stage07, false, NULL, 2,
+        WORDS("invalid sentence 1", "11 words", "10 position vectors", "at most 10 words"),
+        "--heads", "2", "--load", saved, "--sentence", "a b c d e f g h i j k", NULL);
+}
+
+/*
+ * Stage 07 --load --sentence prints each head's weights of that sentence,
+ * each row summing to 1, and writes the CSV file of 2 heads x 3 x 3 weights.
+ */
+static void test_checkpoint_stage07_shows_weights(void **state)
+{
+    (void)state;
+    const Program *stage07 = &PROGRAMS[6];
+    char saved[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage07_weights.ckpt");
+    char *trained =
+        run_ok(stage07, WORDS("--steps", "5", "--seeds", "1", "--heads", "2", "--save", saved));
+    char *loaded =
+        run_ok(stage07, WORDS("--heads", "2", "--load", saved, "--sentence", "dog owns tail"));
+
+    assert_non_null(strstr(loaded, "no training ran"));
+    check_weight_row(loaded, "sentence 1: dog owns tail\n", "owns", 3);
+    check_weight_row(loaded, "head 2 of 2:\n", "dog", 3);
+    check_weight_row(loaded, "head 2 of 2:\n", "tail", 3);
+    check_weights_csv("stage07_attention", 18, 2, 3);
+    free(trained);
+    free(loaded);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1568,6 +1853,12 @@ int main(void)
         cmocka_unit_test(test_checkpoint_stage05_round_trip),
         cmocka_unit_test(test_checkpoint_stage05_load_shows_sentence),
         cmocka_unit_test(test_checkpoint_stage05_bad_files_rejected),
+        cmocka_unit_test(test_checkpoint_stage06_round_trip),
+        cmocka_unit_test(test_checkpoint_stage06_bad_files_rejected),
+        cmocka_unit_test(test_checkpoint_stage06_shows_weights),
+        cmocka_unit_test(test_checkpoint_stage07_round_trip),
+        cmocka_unit_test(test_checkpoint_stage07_bad_files_rejected),
+        cmocka_unit_test(test_checkpoint_stage07_shows_weights),
         cmocka_unit_test(test_checkpoint_stage08_round_trip),
         cmocka_unit_test(test_checkpoint_stage08_attention_of_loaded_model),
         cmocka_unit_test(test_checkpoint_stage08_bad_files_rejected),

@@ -523,29 +523,6 @@ static Shown show_sentence(const ScoredModel *model, const RoarTask *task, const
     return shown;
 }
 
-/*
- * Returns @p word as a CSV field, quoted with inner quotes doubled (RFC 4180),
- * in memory the caller frees, or NULL when memory runs out.
- */
-static char *quote_csv(const char *word)
-{
-    /* At worst every byte is a doubled quote, plus the two outer quotes and the NUL. */
-    size_t length = strlen(word);
-    char *out = length < (SIZE_MAX - 3) / 2 ? malloc(2 * length + 3) : NULL;
-    if (!out)
-        return NULL;
-    size_t used = 0;
-    out[used++] = '"';
-    for (const char *c = word; *c; c++) {
-        if (*c == '"')
-            out[used++] = '"';
-        out[used++] = *c;
-    }
-    out[used++] = '"';
-    out[used] = '\0';
-    return out;
-}
-
 /* Writes OUT/stage05_attention.csv and draws the heatmap; failures are reported, not fatal. */
 static void write_attention_figure(const char *out_dir, const Encoded *sentences,
                                    const Shown *shown, size_t count)
@@ -562,7 +539,7 @@ static void write_attention_figure(const char *out_dir, const Encoded *sentences
         csv_open(csv_path, "sentence,position,word,weight,query,roarer", error, sizeof error);
     for (size_t s = 0; csv && s < count; s++)
         for (int t = 0; t < sentences[s].length; t++) {
-            char *word = quote_csv(token_list_get(sentences[s].words, (size_t)t));
+            char *word = csv_quote(token_list_get(sentences[s].words, (size_t)t));
             if (!word) {
                 csv_abort(csv);
                 fprintf(stderr, "%s: out of memory writing the CSV; the figure is skipped\n",

@@ -1,7 +1,9 @@
 /*
  * Stage 06 program: prints the two identities behind the linear attention
  * layer, counts its multiply-adds against stage 05's design, and trains it
- * with both scorers on the distance task.
+ * with both scorers on the distance task. With --load it measures a saved
+ * model instead of training and prints its attention weights on the
+ * sentences.
  *
  * Run with no arguments for the walk-through; --help lists the options.
  */
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "06_linear_projections/attention_view.h"
 #include "06_linear_projections/linear_attention.h"
 #include "06_linear_projections/mlp.h"
 #include "cli.h"
@@ -31,6 +34,17 @@ static const char *const DEFAULT_SENTENCES[] = {
     "there was a lion on fire and it was roaring",
 };
 
+/*
+ * Sentences of the distance task, used with --load when no --sentence is
+ * given: "dog" 3 words before "tail" and "bird" 3 words before "wing", laid
+ * out as the task lays out its 14 words. In the first each object belongs
+ * to the subject before it (label 1); the second swaps the objects (label 0).
+ */
+static const char *const LOADED_SENTENCES[] = {
+    "the dog was so tail and then it was bird a fast wing again",
+    "the dog was so wing and then it was bird a fast tail again",
+};
+
 /* Maximum words per sentence, because the long-way check builds n*n pair vectors of width D. */
 #define MAX_WORDS 256
 
@@ -40,9 +54,13 @@ static const int COST_WORDS[] = {4, 16, 64, 256};
 /* The distance task trained on: subject and object 3 words apart, 4 filler words between
  * the two spans, 2 more shared out at the ends (14 words per sentence). */
 enum { TASK_DISTANCE = 3, TASK_GAP = 4, TASK_MARGIN = 2 };
+enum { TASK_LENGTH = 2 * (TASK_DISTANCE + 1) + TASK_GAP + TASK_MARGIN };
 
 /* Training runs per scorer, with seeds seed, seed + 1, ... */
 #define TRAIN_SEEDS 3
+
+/* The options that fix the shapes and names of the parameters a checkpoint holds. */
+#define MODEL_OPTIONS "--width, --scorer and --activation"
 
 /* Standard deviation of the learned word and position vectors at initialisation. */
 #define EMBEDDING_STD 1.0f
@@ -68,30 +86,41 @@ typedef struct Options {
     bool train_net;           /* train the net scorer */
     MlpActivation activation; /* the MLP's non-linearity */
     ProgramOptions common;    /* seed (weights, data and training), threads, out_dir,
-                                 sentences */
+                                 sentences, save_path, load_path, checkpoint_every */
 } Options;
 
 static void print_usage(void)
 {
-    printf("Usage: %s [OPTION]...\n"
-           "Stage 06: linear pair representations, bilinear scores and a per-vector MLP.\n"
-           "Prints both identities of the stage, the multiply-add counts against stage 05,\n"
-           "and the accuracy of both scorers on the distance task.\n\n"
-           "  --seed N            seed of weights, data and training (default 1)\n"
-           "  --sentence TEXT     a sentence for the identity checks (repeatable; replaces\n"
-           "                      the built-in sentences), at most %d words. The vocabulary\n"
-           "                      is built from the sentences, so no word is unknown.\n"
-           "  --sentence-file F   read sentences from F, one per line ('-' = stdin)\n"
-           "  --width D           vector width D = Dk = Dv, %d..%d (default %d)\n"
-           "  --steps N           training steps per scorer, 1..%d (default %d)\n"
-           "  --scorer KIND       bilinear, net or both (default both)\n"
-           "  --activation NAME   the MLP's non-linearity, relu or gelu (default relu)\n"
-           "  --out DIR           directory for stage06_cost.csv and .png\n"
-           "                      (default %s)\n"
-           "  --threads N         threads for the heavy loops, 1..%d (default %d)\n"
-           "  --help              print this help and exit\n",
-           PROGRAM, MAX_WORDS, MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS,
-           DEFAULT_OUT, PROGRAM_MAX_THREADS, DEFAULT_THREADS);
+    printf(
+        "Usage: %s [OPTION]...\n"
+        "Stage 06: linear pair representations, bilinear scores and a per-vector MLP.\n"
+        "Prints both identities of the stage, the multiply-add counts against stage 05,\n"
+        "and the accuracy of both scorers on the distance task.\n\n"
+        "  --seed N              seed of weights, data and training (default 1)\n"
+        "  --sentence TEXT       a sentence for the identity checks (repeatable; replaces\n"
+        "                        the built-in sentences), at most %d words. The vocabulary\n"
+        "                        is built from the sentences, so no word is unknown.\n"
+        "                        With --load the loaded model's attention weights on each\n"
+        "                        sentence are printed too: at most %d words, the length of\n"
+        "                        the distance task's sentences, and a word outside the\n"
+        "                        task's vocabulary is read as %s, with a note on stderr\n"
+        "  --sentence-file F     read sentences from F, one per line ('-' = stdin)\n"
+        "  --width D             vector width D = Dk = Dv, %d..%d (default %d)\n"
+        "  --steps N             training steps per scorer, 1..%d (default %d)\n"
+        "  --scorer KIND         bilinear, net or both (default both)\n"
+        "  --activation NAME     the MLP's non-linearity, relu or gelu (default relu)\n"
+        "  --out DIR             directory for stage06_cost.csv and .png, and with --load\n"
+        "                        stage06_attention.csv and .png (default %s)\n" PROGRAM_CHECKPOINT_HELP
+        "                        --save writes the run of --scorer (bilinear for both)\n"
+        "                        with seed SEED. --load reads such a file into that\n"
+        "                        scorer's model (same --width, --scorer, --activation),\n"
+        "                        skips training, measures the model on the held-out\n"
+        "                        sentences of seed SEED and prints its weights on the\n"
+        "                        sentences\n"
+        "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
+        "  --help                print this help and exit\n",
+        PROGRAM, MAX_WORDS, (int)TASK_LENGTH, VOCAB_UNKNOWN_WORD, MIN_WIDTH, MAX_WIDTH,
+        DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT, PROGRAM_MAX_THREADS, DEFAULT_THREADS);
 }
 
 /* Sets which scorers to train from --scorer; exits with status 2 on an unknown value. */
@@ -154,12 +183,33 @@ static void parse_options(int argc, char **argv, Options *options)
                         .context = options,
                         .takes_sentences = true,
                         .takes_out = true,
+                        .takes_checkpoint = true,
                         .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS,
-                        PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
                         .max_words = MAX_WORDS,
                         .max_words_reason = "the identity check builds n*n pair vectors"};
     program_parse_options(&spec, argc, argv, &options->common);
+
+    /* The built-in sentences depend on --load, so they are added after every option is read. */
+    SentenceSet *sentences = &options->common.sentences;
+    if (sentences->count == 0 && options->common.load_path)
+        attention_view_add_sentences(PROGRAM, sentences, LOADED_SENTENCES,
+                                     sizeof LOADED_SENTENCES / sizeof LOADED_SENTENCES[0]);
+    else if (sentences->count == 0)
+        attention_view_add_sentences(PROGRAM, sentences, DEFAULT_SENTENCES,
+                                     sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]);
+}
+
+/* Returns the scorer whose run --save writes and whose model --load fills. */
+static ScoreKind checkpoint_scorer(const Options *options)
+{
+    return options->train_bilinear ? SCORE_BILINEAR : SCORE_NET;
+}
+
+/* Returns the name of a scorer as --scorer spells it. */
+static const char *scorer_name(ScoreKind kind)
+{
+    return kind == SCORE_BILINEAR ? "bilinear" : "net";
 }
 
 /* ------------------------------------------------------------------------- */
@@ -406,7 +456,13 @@ static Classifier *classifier_new(int vocab_size, int length, int width, ScoreKi
     model->word_table = new_table(vocab_size, width, rng, params, "words");
     model->position_table = new_table(length, width, rng, params, "positions");
     model->attention = linear_attention_new(width, width, width, kind, "attention", rng, params);
-    model->mlp = mlp_new(width, 4 * width, width, activation, "mlp", rng, params);
+
+    /* The MLP's parameter names carry its activation ("mlp_relu.hidden_weight"). A checkpoint
+     * stores names and shapes but no settings, so this is what keeps --load from reading a
+     * ReLU model's weights into a GELU model. */
+    char mlp_name[16];
+    snprintf(mlp_name, sizeof mlp_name, "mlp_%s", mlp_activation_name(activation));
+    model->mlp = mlp_new(width, 4 * width, width, activation, mlp_name, rng, params);
     model->out_weight = tensor_new(shape2(2, width), true);
     model->out_bias = tensor_new(shape1(2), true);
     init_linear_default(model->out_weight, rng);
@@ -441,20 +497,28 @@ static Tensor *classifier_inputs(Tape *tape, const Classifier *model, const int 
     return op_reshape(tape, x, shape3(batch, length, tensor_cols(model->word_table)));
 }
 
-/* ids [batch * length] -> logits [batch, 2]. */
-static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int batch, int length)
+/*
+ * ids [batch * length] -> logits [batch, 2]. When @p weights_out is not NULL
+ * it receives the attention weights [batch, length, length] (owned by the tape).
+ */
+static Tensor *classifier_run(Tape *tape, const Classifier *model, const int *ids, int batch,
+                              int length, Tensor **weights_out)
 {
-    Classifier *model = context;
-
     /* 1. Word vector plus position vector: x [B, n, D]. */
     Tensor *x = classifier_inputs(tape, model, ids, batch, length);
 
     /* 2. Attention, then the MLP on each of the n outputs. */
-    Tensor *y =
-        mlp_forward(tape, model->mlp, linear_attention_forward(tape, model->attention, x, NULL));
+    Tensor *y = mlp_forward(tape, model->mlp,
+                            linear_attention_forward(tape, model->attention, x, weights_out));
 
     /* 3. The mean over positions, then the two class scores. */
     return op_linear(tape, op_mean_positions(tape, y), model->out_weight, model->out_bias);
+}
+
+/* classifier_run without the weights, with the signature of train.h's ClassifierForwardFn. */
+static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int batch, int length)
+{
+    return classifier_run(tape, context, ids, batch, length, NULL);
 }
 
 /*
@@ -493,27 +557,51 @@ static double initial_score_spread(const Classifier *model, const DistanceTask *
     return total / (BATCH * n);
 }
 
-/* Trains one classifier with the given scorer and seed; returns its held-out accuracy. */
-static float train_one(const Options *options, const DistanceTask *task, ScoreKind kind,
-                       uint64_t seed, size_t *parameter_count, double *score_spread)
+/* Builds the classifier that a run with this scorer and seed starts from. Its parameters go
+ * into the new list *params, which the caller frees with params_free. */
+static Classifier *new_run_model(const Options *options, const DistanceTask *task, ScoreKind kind,
+                                 uint64_t seed, ParamList **params)
 {
     Rng rng;
     rng_seed(&rng, seed, 20);
-    ParamList *params = params_new();
-    if (!params)
+    *params = params_new();
+    if (!*params)
         core_fatal("out of memory allocating a parameter list");
-    Classifier *model = classifier_new(task->vocab->size, task->length, options->width, kind,
-                                       options->activation, &rng, params);
-    *score_spread = initial_score_spread(model, task, seed);
+    return classifier_new(task->vocab->size, task->length, options->width, kind,
+                          options->activation, &rng, *params);
+}
 
+/* Returns the training settings of the run with this scorer and seed. With --save, the run
+ * of checkpoint_scorer with seed --seed writes the checkpoint. */
+static TrainConfig run_config(const Options *options, ScoreKind kind, uint64_t seed)
+{
     TrainConfig config = train_default_config();
     config.steps = options->steps;
     config.seed = seed;
     config.label = kind == SCORE_BILINEAR ? "bilinear scorer" : "net scorer";
-    ClassifierTask classifier_task = {
+    if (kind == checkpoint_scorer(options) && seed == options->common.seed)
+        program_configure_checkpoint(&options->common, &config);
+    return config;
+}
+
+/* Returns the distance task as train.h's ClassifierTask. */
+static ClassifierTask classifier_task(const DistanceTask *task)
+{
+    return (ClassifierTask){
         .sample = (TaskSampleFn)distance_task_sample, .task = task, .length = task->length};
+}
+
+/* Trains one classifier with the given scorer and seed; returns its held-out accuracy. */
+static float train_one(const Options *options, const DistanceTask *task, ScoreKind kind,
+                       uint64_t seed, size_t *parameter_count, double *score_spread)
+{
+    ParamList *params;
+    Classifier *model = new_run_model(options, task, kind, seed, &params);
+    *score_spread = initial_score_spread(model, task, seed);
+
+    TrainConfig config = run_config(options, kind, seed);
     TrainResult result =
-        train_classifier(classifier_forward, model, params, classifier_task, config);
+        train_classifier(classifier_forward, model, params, classifier_task(task), config);
     train_exit_on_failure(PROGRAM, &result);
     fprintf(stderr, "%s: %s, seed %llu: trained in %.1f s, final loss %.3f\n", PROGRAM,
             config.label, (unsigned long long)seed, result.seconds, (double)result.final_loss);
@@ -543,11 +631,18 @@ static void train_scorer(const Options *options, const DistanceTask *task, Score
     printf(" %8.3f %11zu %13.2f\n", total / TRAIN_SEEDS, parameter_count, first_spread);
 }
 
-static void print_training(const Options *options)
+/* Builds the distance task trained on; stops the program when memory runs out. */
+static DistanceTask *new_task(void)
 {
     DistanceTask *task = distance_task_new(TASK_DISTANCE, TASK_GAP, TASK_MARGIN);
     if (!task)
         core_fatal("could not create the distance task");
+    return task;
+}
+
+static void print_training(const Options *options)
+{
+    DistanceTask *task = new_task();
 
     printf("4. Training on the distance task (%d words; each subject %d words before its object;\n"
            "   label: do the objects belong to their subjects or are they swapped; chance 0.5)\n"
@@ -572,12 +667,108 @@ static void print_training(const Options *options)
     distance_task_free(task);
 }
 
+/* ------------------------------------------------------------------------- */
+/* A loaded model                                                             */
+/* ------------------------------------------------------------------------- */
+
+/* The model --load read, the task it was trained on, and the sentences in its vocabulary. */
+typedef struct LoadedModel {
+    DistanceTask *task;
+    ScoreKind kind;    /* checkpoint_scorer */
+    ParamList *params; /* the model's parameters; owned */
+    Classifier *model;
+    int **ids; /* [sentence count] each sentence's ids in the task's vocabulary; owned */
+    size_t sentence_count;
+} LoadedModel;
+
+/*
+ * Reads --load into the model of checkpoint_scorer and encodes the
+ * sentences with the task's vocabulary. Exits with status 2 before any
+ * output when a sentence is longer than the model's positions or the file
+ * does not fit the model.
+ */
+static LoadedModel load_model(const Options *options, const SentenceSet *sentences)
+{
+    LoadedModel loaded = {.task = new_task(), .kind = checkpoint_scorer(options)};
+    attention_view_check_lengths(PROGRAM, sentences, loaded.task->length, "the distance task");
+    loaded.model =
+        new_run_model(options, loaded.task, loaded.kind, options->common.seed, &loaded.params);
+    program_load_checkpoint(PROGRAM, &options->common, loaded.params, MODEL_OPTIONS);
+
+    loaded.sentence_count = sentences->count;
+    loaded.ids = attention_view_encode_all(PROGRAM, sentences, loaded.task->vocab);
+    return loaded;
+}
+
+static void loaded_model_free(LoadedModel *loaded)
+{
+    attention_view_free_ids(loaded->ids, loaded->sentence_count);
+    if (loaded->model)
+        classifier_free(loaded->model);
+    params_free(loaded->params);
+    distance_task_free(loaded->task);
+}
+
+/* Prints the held-out accuracy of the loaded model; with --save, writes it again unchanged. */
+static void print_loaded_accuracy(const Options *options, const LoadedModel *loaded)
+{
+    TrainConfig config = run_config(options, loaded->kind, options->common.seed);
+    config.steps = 0;
+    TrainResult result = train_classifier(classifier_forward, loaded->model, loaded->params,
+                                          classifier_task(loaded->task), config);
+    train_exit_on_failure(PROGRAM, &result);
+
+    printf("4. The loaded model on the distance task (%d words; each subject %d words before its\n"
+           "   object; label: do the objects belong to their subjects or are they swapped;\n"
+           "   chance 0.5). No training ran: the parameters come from %s.\n"
+           "   One layer: word + position vectors, attention (%s scorer), MLP (%s) per vector,\n"
+           "   mean, linear. D = %d. Held-out accuracy on the %d sentences that the run with\n"
+           "   seed %llu is measured on:\n\n",
+           loaded->task->length, TASK_DISTANCE, options->common.load_path,
+           scorer_name(loaded->kind), mlp_activation_name(options->activation), options->width,
+           config.eval_batches * config.batch, (unsigned long long)options->common.seed);
+    char heading[32];
+    snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)options->common.seed);
+    printf("   %-16s %8s %11s\n", "scorer", heading, "parameters");
+    printf("   %-16s %8.3f %11zu\n\n", scorer_name(loaded->kind), (double)result.accuracy,
+           params_count_elements(loaded->params));
+}
+
+/* classifier_run on one sentence, with the signature of attention_view.h's AttentionRunFn. */
+static Tensor *classifier_run_sentence(Tape *tape, const void *model, const int *ids, int length,
+                                       Tensor **weights)
+{
+    return classifier_run(tape, model, ids, 1, length, weights);
+}
+
+/* Prints the loaded model's accuracy and its weights on every sentence; writes the figure. */
+static void print_loaded(const Options *options, const LoadedModel *loaded,
+                         const SentenceSet *sentences)
+{
+    print_loaded_accuracy(options, loaded);
+    printf("5. Attention weights of the loaded model from %s (no training ran).\n"
+           "   Row: a query word; columns: its weights over the key words, summing to 1.\n"
+           "   The model knows these %d words; any other word is read as %s:\n",
+           options->common.load_path, loaded->task->vocab->size - 1, VOCAB_UNKNOWN_WORD);
+    attention_view_print_vocabulary(loaded->task->vocab);
+
+    AttentionModel view = {.run = classifier_run_sentence,
+                           .model = loaded->model,
+                           .heads = 1,
+                           .label_meaning = "each object belongs to the subject before it"};
+    attention_view_show_sentences(PROGRAM, options->common.out_dir, "stage06_attention", sentences,
+                                  loaded->ids, &view);
+}
+
 int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
     SentenceSet *sentences = &options.common.sentences;
 
+    LoadedModel loaded = {0};
+    if (options.common.load_path)
+        loaded = load_model(&options, sentences);
     encode_sentences(sentences);
     for (size_t i = 0; i < sentences->count; i++)
         printf("sentence %zu: %s\n", i + 1, sentences->items[i].text);
@@ -585,8 +776,12 @@ int main(int argc, char **argv)
 
     print_identities(&options, sentences);
     print_cost(&options);
-    print_training(&options);
+    if (options.common.load_path)
+        print_loaded(&options, &loaded, sentences);
+    else
+        print_training(&options);
 
+    loaded_model_free(&loaded);
     program_options_free(&options.common);
     return 0;
 }

@@ -1,7 +1,9 @@
 /*
  * Stage 07 program: checks that one head reproduces stage 06 and that the
  * output width is the sum of the head widths. Then it trains 1, 2 and 4
- * heads of equal total width on the cue task over a few seeds.
+ * heads of equal total width on the cue task over a few seeds. With --load it
+ * measures a saved model instead of training and prints each head's
+ * attention weights on the sentences.
  *
  * Run with no arguments for the walk-through; --help lists the options.
  */
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "06_linear_projections/attention_view.h"
 #include "06_linear_projections/mlp.h"
 #include "07_multi_head/multi_head.h"
 #include "cli.h"
@@ -31,6 +34,17 @@ static const char *const DEFAULT_SENTENCES[] = {
     "there was a lion on fire and it was roaring",
 };
 
+/*
+ * Sentences of the cue task, used with --load when no --sentence is given:
+ * "dog" and "wing" left of the cue "owns", "tail" and "bird" right of it,
+ * 10 words as in the task. In the first the subject left of the cue owns
+ * the object right of it (label 1); the second swaps the objects (label 0).
+ */
+static const char *const LOADED_SENTENCES[] = {
+    "the dog so wing owns a tail bird then it",
+    "the dog so tail owns a wing bird then it",
+};
+
 /* Maximum words per sentence, far above any example; keeps the n x n weights small. */
 #define MAX_WORDS 1024
 
@@ -39,6 +53,9 @@ static const char *const DEFAULT_SENTENCES[] = {
 
 /* The cue task trained on: 10 words per sentence, 4 subject-object pairs. */
 enum { TASK_LENGTH = 10, TASK_PAIRS = 4 };
+
+/* The options that fix the shapes and names of the parameters a checkpoint holds. */
+#define MODEL_OPTIONS "--width, --heads and --output-projection"
 
 /*
  * Standard deviations of the learned word and position vectors at
@@ -73,36 +90,50 @@ typedef struct Options {
     int width;                        /* D, the total width shared by the heads */
     int head_counts[MAX_HEAD_COUNTS]; /* H of each training run, from --heads */
     int head_count_total;             /* entries in head_counts */
+    bool heads_given;                 /* --heads was given */
     int steps;                        /* training steps per run */
     bool output_projection;           /* follow the concatenation with W_O */
     ProgramOptions common;            /* seed (runs use seed, seed + 1, ...), threads,
-                                         out_dir, sentences */
+                                         out_dir, sentences, save_path, load_path,
+                                         checkpoint_every */
 } Options;
 
 static void print_usage(void)
 {
-    printf("Usage: %s [OPTION]...\n"
-           "Stage 07: several attention heads side by side, outputs concatenated.\n"
-           "Checks that one head is stage 06 and that the output width is the sum of the\n"
-           "head widths, then trains each head count on the cue task at equal total width.\n\n"
-           "  --seed N              first seed; runs use N, N+1, ... (default 1)\n"
-           "  --seeds N             training runs per head count, 1..%d (default %d)\n"
-           "  --sentence TEXT       a sentence for the H = 1 check (repeatable; replaces\n"
-           "                        the built-in sentences), at most %d words. The\n"
-           "                        vocabulary is built from the sentences,\n"
-           "                        so no word is unknown.\n"
-           "  --sentence-file F     read sentences from F, one per line ('-' = stdin)\n"
-           "  --heads LIST          head counts to train, comma-separated, each dividing\n"
-           "                        the width (default 1,2,4)\n"
-           "  --width D             total width D, %d..%d; each head gets D/H (default %d)\n"
-           "  --steps N             training steps per run, 1..%d (default %d)\n"
-           "  --output-projection   follow the concatenated heads with W_O [D, D]\n"
-           "  --out DIR             directory for stage07_heads.csv and .png\n"
-           "                        (default %s)\n"
-           "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
-           "  --help                print this help and exit\n",
-           PROGRAM, MAX_SEEDS, DEFAULT_SEEDS, MAX_WORDS, MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH,
-           MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT, PROGRAM_MAX_THREADS, DEFAULT_THREADS);
+    printf(
+        "Usage: %s [OPTION]...\n"
+        "Stage 07: several attention heads side by side, outputs concatenated.\n"
+        "Checks that one head is stage 06 and that the output width is the sum of the\n"
+        "head widths, then trains each head count on the cue task at equal total width.\n\n"
+        "  --seed N              first seed; runs use N, N+1, ... (default 1)\n"
+        "  --seeds N             training runs per head count, 1..%d (default %d)\n"
+        "  --sentence TEXT       a sentence for the H = 1 check (repeatable; replaces\n"
+        "                        the built-in sentences), at most %d words. The\n"
+        "                        vocabulary is built from the sentences,\n"
+        "                        so no word is unknown.\n"
+        "                        With --load each head's attention weights on each\n"
+        "                        sentence are printed too: at most %d words, the length\n"
+        "                        of the cue task's sentences, and a word outside the\n"
+        "                        task's vocabulary is read as %s, with a note on stderr\n"
+        "  --sentence-file F     read sentences from F, one per line ('-' = stdin)\n"
+        "  --heads LIST          head counts to train, comma-separated, each dividing\n"
+        "                        the width (default 1,2,4)\n"
+        "  --width D             total width D, %d..%d; each head gets D/H (default %d)\n"
+        "  --steps N             training steps per run, 1..%d (default %d)\n"
+        "  --output-projection   follow the concatenated heads with W_O [D, D]\n"
+        "  --out DIR             directory for stage07_heads.csv and .png, and with --load\n"
+        "                        stage07_attention.csv and .png (default %s)\n" PROGRAM_CHECKPOINT_HELP
+        "                        --save writes the run of the first --heads value with\n"
+        "                        seed SEED. --load needs one --heads value, the saved\n"
+        "                        model's (and its --width and --output-projection);\n"
+        "                        it skips training (--seeds and --steps do not apply),\n"
+        "                        measures the model on the held-out sentences of seed\n"
+        "                        SEED and prints each head's weights on the sentences\n"
+        "  --threads N           threads for the heavy loops, 1..%d (default %d)\n"
+        "  --help                print this help and exit\n",
+        PROGRAM, MAX_SEEDS, DEFAULT_SEEDS, MAX_WORDS, (int)TASK_LENGTH, VOCAB_UNKNOWN_WORD,
+        MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH, MAX_STEPS, DEFAULT_STEPS, DEFAULT_OUT,
+        PROGRAM_MAX_THREADS, DEFAULT_THREADS);
 }
 
 /* Parses --heads "1,2,4" into options->head_counts; exits with status 2 on a bad list. */
@@ -148,6 +179,7 @@ static void handle_option(int option, const char *value, void *context)
         break;
     case OPT_HEADS:
         parse_heads(value, options);
+        options->heads_given = true;
         break;
     case OPT_WIDTH:
         options->width = cli_parse_int(PROGRAM, "--width", value, MIN_WIDTH, MAX_WIDTH);
@@ -184,10 +216,10 @@ static void parse_options(int argc, char **argv, Options *options)
                         .context = options,
                         .takes_sentences = true,
                         .takes_out = true,
+                        .takes_checkpoint = true,
                         .default_out = DEFAULT_OUT,
                         .default_threads = DEFAULT_THREADS,
                         .extra_seeds = EXTRA_SEEDS,
-                        PROGRAM_DEFAULT_SENTENCES(DEFAULT_SENTENCES),
                         .max_words = MAX_WORDS,
                         .max_words_reason = "the check keeps n x n attention weights"};
     program_parse_options(&spec, argc, argv, &options->common);
@@ -199,6 +231,23 @@ static void parse_options(int argc, char **argv, Options *options)
                             "head count %d (from --heads, default 1,2,4) does not divide the "
                             "width %d (from --width); choose head counts that divide the width",
                             options->head_counts[i], options->width);
+
+    /* --load fills one model, so it needs the one head count of the saved model. */
+    if (options->common.load_path && options->head_count_total > 1)
+        cli_usage_error(PROGRAM,
+                        "--load reads one model, but --heads lists %d head counts%s; give the "
+                        "saved model's head count as one --heads value, such as --heads 2",
+                        options->head_count_total,
+                        options->heads_given ? "" : " (the default 1,2,4)");
+
+    /* The built-in sentences depend on --load, so they are added after every option is read. */
+    SentenceSet *sentences = &options->common.sentences;
+    if (sentences->count == 0 && options->common.load_path)
+        attention_view_add_sentences(PROGRAM, sentences, LOADED_SENTENCES,
+                                     sizeof LOADED_SENTENCES / sizeof LOADED_SENTENCES[0]);
+    else if (sentences->count == 0)
+        attention_view_add_sentences(PROGRAM, sentences, DEFAULT_SENTENCES,
+                                     sizeof DEFAULT_SENTENCES / sizeof DEFAULT_SENTENCES[0]);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -394,10 +443,14 @@ static void classifier_free(Classifier *model)
     free(model);
 }
 
-/* ids [batch * length] -> logits [batch, 2]. */
-static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int batch, int length)
+/*
+ * ids [batch * length] -> logits [batch, 2]. When @p weights_out is not NULL,
+ * weights_out[h] receives head h's weights [batch, length, length], owned by
+ * the tape, so it must have room for one pointer per head.
+ */
+static Tensor *classifier_run(Tape *tape, const Classifier *model, const int *ids, int batch,
+                              int length, Tensor **weights_out)
 {
-    Classifier *model = context;
     int count = batch * length;
     int width = tensor_cols(model->word_table);
 
@@ -410,10 +463,50 @@ static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int
     x = op_reshape(tape, x, shape3(batch, length, width));
 
     /* 2. The heads, concatenated, then the MLP on each of the n outputs. */
-    Tensor *y = mlp_forward(tape, model->mlp, multi_head_forward(tape, model->attention, x, NULL));
+    Tensor *y =
+        mlp_forward(tape, model->mlp, multi_head_forward(tape, model->attention, x, weights_out));
 
     /* 3. The mean over positions, then the two class scores. */
     return op_linear(tape, op_mean_positions(tape, y), model->out_weight, model->out_bias);
+}
+
+/* classifier_run without the weights, with the signature of train.h's ClassifierForwardFn. */
+static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int batch, int length)
+{
+    return classifier_run(tape, context, ids, batch, length, NULL);
+}
+
+/* Builds the classifier that a run with `heads` heads and this seed starts from. Its
+ * parameters go into the new list *params, which the caller frees with params_free. */
+static Classifier *new_run_model(const Options *options, const CueTask *task, int heads,
+                                 uint64_t seed, ParamList **params)
+{
+    Rng rng;
+    rng_seed(&rng, seed, 20);
+    *params = params_new();
+    if (!*params)
+        core_fatal("out of memory allocating a parameter list");
+    return classifier_new(options, task, heads, &rng, *params);
+}
+
+/* Returns the training settings of the run with `heads` heads and this seed. With --save,
+ * the run of the first head count with seed --seed writes the checkpoint. */
+static TrainConfig run_config(const Options *options, int heads, uint64_t seed, const char *label)
+{
+    TrainConfig config = train_default_config();
+    config.steps = options->steps;
+    config.seed = seed;
+    config.label = label;
+    if (heads == options->head_counts[0] && seed == options->common.seed)
+        program_configure_checkpoint(&options->common, &config);
+    return config;
+}
+
+/* Returns the cue task as train.h's ClassifierTask. */
+static ClassifierTask classifier_task(const CueTask *task)
+{
+    return (ClassifierTask){
+        .sample = (TaskSampleFn)cue_task_sample, .task = task, .length = task->length};
 }
 
 /* Trains one classifier with `heads` heads; returns its held-out accuracy and stores its
@@ -421,23 +514,14 @@ static Tensor *classifier_forward(Tape *tape, void *context, const int *ids, int
 static float train_one(const Options *options, const CueTask *task, int heads, uint64_t seed,
                        size_t *parameter_count)
 {
-    Rng rng;
-    rng_seed(&rng, seed, 20);
-    ParamList *params = params_new();
-    if (!params)
-        core_fatal("out of memory allocating a parameter list");
-    Classifier *model = classifier_new(options, task, heads, &rng, params);
+    ParamList *params;
+    Classifier *model = new_run_model(options, task, heads, seed, &params);
 
     char label[64];
     snprintf(label, sizeof label, "%d heads, seed %llu", heads, (unsigned long long)seed);
-    TrainConfig config = train_default_config();
-    config.steps = options->steps;
-    config.seed = seed;
-    config.label = label;
-    ClassifierTask classifier_task = {
-        .sample = (TaskSampleFn)cue_task_sample, .task = task, .length = task->length};
+    TrainConfig config = run_config(options, heads, seed, label);
     TrainResult result =
-        train_classifier(classifier_forward, model, params, classifier_task, config);
+        train_classifier(classifier_forward, model, params, classifier_task(task), config);
     train_exit_on_failure(PROGRAM, &result);
     fprintf(stderr, "%s: %s: trained in %.1f s, final loss %.3f\n", PROGRAM, label, result.seconds,
             (double)result.final_loss);
@@ -463,11 +547,18 @@ static CsvWriter *open_heads_csv(const Options *options, char *csv_path, size_t 
     return csv;
 }
 
-static void print_training(const Options *options)
+/* Builds the cue task trained on; stops the program when memory runs out. */
+static CueTask *new_task(void)
 {
     CueTask *task = cue_task_new(TASK_LENGTH, TASK_PAIRS);
     if (!task)
         core_fatal("could not create the cue task");
+    return task;
+}
+
+static void print_training(const Options *options)
+{
+    CueTask *task = new_task();
     char csv_path[4096], png_path[4096];
     CsvWriter *csv = open_heads_csv(options, csv_path, sizeof csv_path);
 
@@ -516,12 +607,111 @@ static void print_training(const Options *options)
     cue_task_free(task);
 }
 
+/* ------------------------------------------------------------------------- */
+/* A loaded model                                                             */
+/* ------------------------------------------------------------------------- */
+
+/* The model --load read, the task it was trained on, and the sentences in its vocabulary. */
+typedef struct LoadedModel {
+    CueTask *task;
+    int heads;         /* the one --heads value */
+    ParamList *params; /* the model's parameters; owned */
+    Classifier *model;
+    int **ids; /* [sentence count] each sentence's ids in the task's vocabulary; owned */
+    size_t sentence_count;
+} LoadedModel;
+
+/*
+ * Reads --load into a model with the one --heads value and encodes the
+ * sentences with the task's vocabulary. Exits with status 2 before any
+ * output when a sentence is longer than the model's positions or the file
+ * does not fit the model.
+ */
+static LoadedModel load_model(const Options *options, const SentenceSet *sentences)
+{
+    LoadedModel loaded = {.task = new_task(), .heads = options->head_counts[0]};
+    attention_view_check_lengths(PROGRAM, sentences, loaded.task->length, "the cue task");
+    loaded.model =
+        new_run_model(options, loaded.task, loaded.heads, options->common.seed, &loaded.params);
+    program_load_checkpoint(PROGRAM, &options->common, loaded.params, MODEL_OPTIONS);
+
+    loaded.sentence_count = sentences->count;
+    loaded.ids = attention_view_encode_all(PROGRAM, sentences, loaded.task->vocab);
+    return loaded;
+}
+
+static void loaded_model_free(LoadedModel *loaded)
+{
+    attention_view_free_ids(loaded->ids, loaded->sentence_count);
+    if (loaded->model)
+        classifier_free(loaded->model);
+    params_free(loaded->params);
+    cue_task_free(loaded->task);
+}
+
+/* Prints the held-out accuracy of the loaded model; with --save, writes it again unchanged. */
+static void print_loaded_accuracy(const Options *options, const LoadedModel *loaded)
+{
+    char label[64];
+    snprintf(label, sizeof label, "%d heads, loaded", loaded->heads);
+    TrainConfig config = run_config(options, loaded->heads, options->common.seed, label);
+    config.steps = 0;
+    TrainResult result = train_classifier(classifier_forward, loaded->model, loaded->params,
+                                          classifier_task(loaded->task), config);
+    train_exit_on_failure(PROGRAM, &result);
+
+    printf("3. The loaded model on the cue task (%d words, %d subject-object pairs; label: does\n"
+           "   the subject left of \"owns\" own the object right of it; chance 0.5).\n"
+           "   No training ran: the parameters come from %s.\n"
+           "   One layer: word + position vectors, H heads of width D/H concatenated%s,\n"
+           "   MLP per vector, mean, linear. D = %d. Held-out accuracy on the %d sentences\n"
+           "   that the run with seed %llu is measured on:\n\n",
+           loaded->task->length, loaded->task->pairs, options->common.load_path,
+           options->output_projection ? ", W_O" : "", options->width,
+           config.eval_batches * config.batch, (unsigned long long)options->common.seed);
+    char heading[32];
+    snprintf(heading, sizeof heading, "seed %llu", (unsigned long long)options->common.seed);
+    printf("   %5s %10s %8s %11s\n", "heads", "head width", heading, "parameters");
+    printf("   %5d %10d %8.3f %11zu\n\n", loaded->heads, options->width / loaded->heads,
+           (double)result.accuracy, params_count_elements(loaded->params));
+}
+
+/* classifier_run on one sentence, with the signature of attention_view.h's AttentionRunFn. */
+static Tensor *classifier_run_sentence(Tape *tape, const void *model, const int *ids, int length,
+                                       Tensor **weights)
+{
+    return classifier_run(tape, model, ids, 1, length, weights);
+}
+
+/* Prints the loaded model's accuracy and its weights on every sentence; writes the figure. */
+static void print_loaded(const Options *options, const LoadedModel *loaded,
+                         const SentenceSet *sentences)
+{
+    print_loaded_accuracy(options, loaded);
+    printf("4. Attention weights of the loaded model from %s (no training ran).\n"
+           "   Per head, row: a query word; columns: its weights over the key words, summing\n"
+           "   to 1. The model knows these %d words; any other word is read as %s:\n",
+           options->common.load_path, loaded->task->vocab->size - 1, VOCAB_UNKNOWN_WORD);
+    attention_view_print_vocabulary(loaded->task->vocab);
+
+    AttentionModel view = {.run = classifier_run_sentence,
+                           .model = loaded->model,
+                           .heads = loaded->heads,
+                           .label_meaning =
+                               "the subject left of \"owns\" owns the object right of it"};
+    attention_view_show_sentences(PROGRAM, options->common.out_dir, "stage07_attention", sentences,
+                                  loaded->ids, &view);
+}
+
 int main(int argc, char **argv)
 {
     Options options;
     parse_options(argc, argv, &options);
     SentenceSet *sentences = &options.common.sentences;
 
+    LoadedModel loaded = {0};
+    if (options.common.load_path)
+        loaded = load_model(&options, sentences);
     encode_sentences(sentences);
     for (size_t i = 0; i < sentences->count; i++)
         printf("sentence %zu: %s\n", i + 1, sentences->items[i].text);
@@ -536,8 +726,12 @@ int main(int argc, char **argv)
     print_widths(&options, sentences, table);
     tensor_free(table);
 
-    print_training(&options);
+    if (options.common.load_path)
+        print_loaded(&options, &loaded, sentences);
+    else
+        print_training(&options);
 
+    loaded_model_free(&loaded);
     program_options_free(&options.common);
     return 0;
 }
