@@ -285,7 +285,29 @@ compare: $(BUILD)/bin/compare
 # results/ where build/bin/compare writes. The comparison's figures come from
 # `make compare`, which takes minutes, so they are redrawn only when its CSV
 # files are already in results/.
+#
+# The attention heatmaps come from the commands of the stage READMEs: stages
+# 06 and 07 train, save and load a model and show it the sentences below;
+# stage 08 shows its sentence after training (the same weights as saving and
+# loading, which the tests check). These runs go first, into *_loaded
+# folders, so that the default runs after them write the newest copy of
+# every other CSV.
+STAGE06_FIGURE_SENTENCE = the dog was so tail and then it was bird a fast wing again
+STAGE07_FIGURE_SENTENCE = the dog so wing owns a tail bird then it
+STAGE08_FIGURE_SENTENCE = dog the a so that it was very tail and then around fast on some just \
+    bird there the a so it was very wing
 figures: $(STAGE_BINS) $(TOOL_BINS)
+	@set -ex; bin=$(BUILD)/bin; \
+	    $$bin/stage06 --scorer bilinear --out results/stage06_loaded \
+	        --save results/stage06_loaded/bilinear.ckpt > /dev/null; \
+	    $$bin/stage06 --out results/stage06_loaded --load results/stage06_loaded/bilinear.ckpt \
+	        --sentence "$(STAGE06_FIGURE_SENTENCE)" --sentence "the bird so wing" > /dev/null; \
+	    $$bin/stage07 --heads 2 --out results/stage07_loaded \
+	        --save results/stage07_loaded/two_heads.ckpt > /dev/null; \
+	    $$bin/stage07 --heads 2 --out results/stage07_loaded \
+	        --load results/stage07_loaded/two_heads.ckpt \
+	        --sentence "$(STAGE07_FIGURE_SENTENCE)" > /dev/null; \
+	    $$bin/stage08 --out results/stage08_loaded --sentence "$(STAGE08_FIGURE_SENTENCE)" > /dev/null
 	@set -e; for program in $(STAGE_BINS); do \
 	    name=$$(basename $$program); \
 	    $$program --help | grep -q -e '--out' || continue; \
