@@ -165,10 +165,21 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv, Progr
 /**
  * Makes the program exit with status 1 and a message naming @p program when
  * writing its results to standard output failed (a full disk, a closed
- * pipe). program_parse_options calls it; programs with their own option
- * parser call it once at start.
+ * pipe). program_parse_options calls it before it reads any option;
+ * programs with their own option parser call it before theirs, so that
+ * --help also fails on a full disk.
  */
 void program_check_stdout_at_exit(const char *program);
+
+/**
+ * Creates the --out folder @p out_dir and checks that files can be written
+ * in it, so that a bad folder is reported before any work. Exits with
+ * status 2 and a message naming the value when it is empty, longer than
+ * PROGRAM_MAX_OUT_BYTES, cannot be created or is not writable.
+ * program_parse_options calls it; programs with their own option parser
+ * call it after theirs.
+ */
+void program_prepare_out(const char *program, const char *out_dir);
 
 /**
  * Reads the --load file of @p options into @p params (checkpoint_load).
