@@ -179,6 +179,8 @@ $(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 # tests/test_compare.c tests the comparison's own code: every compare/*.c but main.c.
 COMPARE_TEST_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out compare/main.c,$(wildcard compare/*.c)))
 $(BUILD)/tests/test_compare: $(COMPARE_TEST_OBJ)
+# tests/test_compare_program.c runs build/bin/compare and reads the recipe from compare/settings.c.
+$(BUILD)/tests/test_compare_program: $(BUILD)/obj/compare/settings.o
 
 # Run every test program; stop with a non-zero status on the first failure.
 # TEST_RUNNER, empty by default, prefixes each test program (used by `make valgrind`).

@@ -48,11 +48,11 @@ static bool png_is_complete(const char *path)
 
 /*
  * Starts `gnuplot -e ASSIGNMENTS SCRIPT` with standard input from /dev/null
- * and its output on a pipe, whose read end goes to *output. gnuplot gets a
- * process group of its own, so a Ctrl-C in the terminal, which sends SIGINT
- * to the foreground process group, cannot kill it halfway through a figure:
- * a program that handles Ctrl-C (compare) keeps the figures of the tasks
- * that finished. Returns gnuplot's process id, or -1 with errno set.
+ * and its output on a pipe, whose read end goes to *output. A Ctrl-C in
+ * the terminal sends SIGINT to the foreground process group. gnuplot gets a
+ * process group of its own, so that signal cannot kill it halfway through a
+ * figure, and a program that handles Ctrl-C (compare) keeps the figures of
+ * the tasks that finished. Returns gnuplot's process id, or -1 with errno set.
  */
 static pid_t start_gnuplot(const char *assignments, const char *script_path, int *output)
 {
