@@ -73,6 +73,25 @@ static void check_word_count(const ProgramSpec *spec, const ProgramOptions *opti
                     cli_abbreviate(text, strlen(text), shown, sizeof shown), limit);
 }
 
+/*
+ * Exits with status 2 when the value of @p option brought the sentences
+ * above spec->max_sentences. NOTE: a --sentence-file is read whole before
+ * this check, so an endless standard input is never rejected.
+ */
+static void check_sentence_count(const ProgramSpec *spec, const ProgramOptions *options,
+                                 const char *option, const char *value)
+{
+    size_t count = options->sentences.count;
+    if (spec->max_sentences == 0 || count <= spec->max_sentences)
+        return;
+    char shown[CLI_ABBREVIATION_SIZE];
+    cli_usage_error(spec->name,
+                    "invalid value '%s' for %s: %zu sentences in all, at most %zu are allowed; "
+                    "split them over several runs",
+                    cli_abbreviate(value, strlen(value), shown, sizeof shown), option, count,
+                    spec->max_sentences);
+}
+
 /* Adds the value of one --sentence; exits with status 2 when it breaks a rule. */
 static void add_sentence(const ProgramSpec *spec, ProgramOptions *options, const char *text)
 {
@@ -81,6 +100,7 @@ static void add_sentence(const ProgramSpec *spec, ProgramOptions *options, const
         cli_usage_error(spec->name, "invalid value '%s' for --sentence: %s",
                         cli_abbreviate(text, strlen(text), shown, sizeof shown), error);
     check_word_count(spec, options, text);
+    check_sentence_count(spec, options, "--sentence", text);
 }
 
 /* Adds every line of one --sentence-file; exits with status 2 when a line breaks a rule. */
@@ -105,6 +125,7 @@ static void add_sentence_file(const ProgramSpec *spec, ProgramOptions *options, 
                         quoted, strcmp(path, "-") == 0 ? "standard input" : quoted, i - first + 1,
                         limit);
     }
+    check_sentence_count(spec, options, "--sentence-file", path);
 }
 
 /* Adds the program's default sentences; they are fixed text, so only memory can fail. */

@@ -34,7 +34,8 @@
  * Sentence rules: a sentence has 1 to max_words words of well-formed UTF-8
  * without NUL bytes (see tokenize), from --sentence (repeatable) or from
  * --sentence-file, one per line ('-' reads standard input). An empty line,
- * a line of spaces only and a file without lines are errors. Lines have no
+ * a line of spaces only and a file without lines are errors, and so are
+ * more than max_sentences sentences in all. Lines have no
  * length limit, so a program with max_words 0 must check the sizes its
  * model allocates for n words before it allocates them.
  */
@@ -123,6 +124,8 @@ typedef struct ProgramSpec {
     size_t max_words;                     /**< most words per sentence; 0 for no limit */
     const char *max_words_reason;         /**< why, such as "the model has 16 positions";
                                                NULL for none */
+    size_t max_sentences;                 /**< most sentences from --sentence and
+                                               --sentence-file together; 0 for no limit */
 } ProgramSpec;
 
 /**
