@@ -173,13 +173,13 @@ static void parse_options(int argc, char **argv, Options *options)
             print_usage();
             exit(0);
         case ':':
-            cli_usage_error(PROGRAM, "option '%s' requires a value",
-                            cli_abbreviate(argv[optind - 1], strlen(argv[optind - 1]), shown,
-                                           sizeof shown));
+            cli_usage_error(
+                PROGRAM, "option '%s' requires a value",
+                cli_abbreviate(argv[optind - 1], strlen(argv[optind - 1]), shown, sizeof shown));
         default:
-            cli_usage_error(PROGRAM, "unknown option '%s'",
-                            cli_abbreviate(argv[optind - 1], strlen(argv[optind - 1]), shown,
-                                           sizeof shown));
+            cli_usage_error(
+                PROGRAM, "unknown option '%s'",
+                cli_abbreviate(argv[optind - 1], strlen(argv[optind - 1]), shown, sizeof shown));
         }
     }
     if (optind < argc)
