@@ -76,7 +76,7 @@ static void check_word_count(const ProgramSpec *spec, const ProgramOptions *opti
 /*
  * Exits with status 2 when the value of @p option brought the sentences
  * above spec->max_sentences. NOTE: a --sentence-file is read whole before
- * this check, so an endless standard input is never rejected.
+ * this check, so an endless standard input is read until memory runs out.
  */
 static void check_sentence_count(const ProgramSpec *spec, const ProgramOptions *options,
                                  const char *option, const char *value)
