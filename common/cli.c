@@ -329,3 +329,5 @@ bool cli_read_lines(const char *path, LineList *lines, char *error, size_t error
         line_list_truncate(lines, first_new);
     return ok;
 }
+
+const char *cli_plural_suffix(long long count) { return count == 1 ? "" : "s"; }

@@ -79,6 +79,12 @@ bool cli_try_parse_double(const char *option, const char *text, double min, doub
  */
 const char *cli_abbreviate(const char *text, size_t length, char *out, size_t out_size);
 
+/**
+ * Returns "" for a count of 1 and "s" for any other count, so that
+ * printf("%d layer%s", n, cli_plural_suffix(n)) reads "1 layer" and "2 layers".
+ */
+const char *cli_plural_suffix(long long count);
+
 /** Returns the value of cli_try_parse_int, or exits through cli_usage_error. */
 int cli_parse_int(const char *program, const char *option, const char *text, int min, int max);
 

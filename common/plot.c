@@ -2,10 +2,18 @@
 #define _POSIX_C_SOURCE 200809L
 #include "plot.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+/* The environment, passed on to gnuplot; POSIX leaves its declaration to the program. */
+extern char **environ;
 
 /* The repository root, set by the Makefile so programs find plots/ from any directory. */
 #ifndef PROJECT_ROOT
@@ -38,42 +46,128 @@ static bool png_is_complete(const char *path)
     return complete;
 }
 
+/*
+ * Starts `gnuplot -e ASSIGNMENTS SCRIPT` with standard input from /dev/null
+ * and its output on a pipe, whose read end goes to *output. A Ctrl-C in
+ * the terminal sends SIGINT to the foreground process group. gnuplot gets a
+ * process group of its own, so that signal cannot kill it halfway through a
+ * figure, and a program that handles Ctrl-C (compare) keeps the figures of
+ * the tasks that finished. Returns gnuplot's process id, or -1 with errno set.
+ */
+static pid_t start_gnuplot(const char *assignments, const char *script_path, int *output)
+{
+    int ends[2];
+    if (pipe(ends) != 0)
+        return -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attributes);
+
+    /* The read end first: when it is descriptor 0, opening /dev/null replaces it anyway. */
+    posix_spawn_file_actions_addclose(&actions, ends[0]);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, ends[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, ends[1], STDERR_FILENO);
+    if (ends[1] > STDERR_FILENO)
+        posix_spawn_file_actions_addclose(&actions, ends[1]);
+    /*
+     * A Ctrl-C that arrives before the child has left our process group
+     * would still reach it, so gnuplot also starts with SIGINT blocked.
+     */
+    sigset_t mask;
+    pthread_sigmask(SIG_BLOCK, NULL, &mask);
+    sigaddset(&mask, SIGINT);
+    posix_spawnattr_setsigmask(&attributes, &mask);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setpgroup(&attributes, 0);
+
+    char *argv[] = {"gnuplot", "-e", (char *)assignments, (char *)script_path, NULL};
+    pid_t child = -1;
+    int error = posix_spawnp(&child, "gnuplot", &actions, &attributes, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    close(ends[1]);
+    if (error != 0) {
+        close(ends[0]);
+        errno = error;
+        return -1;
+    }
+    *output = ends[0];
+    return child;
+}
+
+/* Copies everything gnuplot prints to our stderr, then returns its wait status (-1 on error). */
+static int finish_gnuplot(pid_t child, int output)
+{
+    char buffer[512];
+    for (;;) {
+        ssize_t count = read(output, buffer, sizeof buffer);
+        if (count < 0 && errno == EINTR)
+            continue;
+        if (count <= 0)
+            break;
+        fwrite(buffer, 1, (size_t)count, stderr);
+    }
+    close(output);
+
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return status;
+}
+
+/* Writes how gnuplot ended, such as "exited with status 1", into text. */
+static void describe_status(int status, char *text, size_t size)
+{
+    if (status == -1)
+        snprintf(text, size, "could not be waited for");
+    else if (WIFSIGNALED(status))
+        snprintf(text, size, "was stopped by signal %d", WTERMSIG(status));
+    else
+        snprintf(text, size, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 bool plot_render(const char *script, const char *csv_path, const char *png_path)
 {
-    /* The paths go inside single quotes on a shell command line, so a quote would end them early.
-     */
+    /* gnuplot reads the paths inside single quotes, so a quote would end them early. */
     if (strchr(script, '\'') || strchr(csv_path, '\'') || strchr(png_path, '\'')) {
         fprintf(stderr, "warning: not drawing %s: a path contains a single quote\n", png_path);
         return false;
     }
 
-    char command[4096];
-    int length = snprintf(command, sizeof command,
-                          "gnuplot -e \"datafile='%s'; outfile='%s'\" '%s/plots/%s' 2>&1", csv_path,
-                          png_path, PROJECT_ROOT, script);
-    if (length < 0 || (size_t)length >= sizeof command) {
+    char assignments[4096], script_path[4096];
+    int length = snprintf(assignments, sizeof assignments, "datafile='%s'; outfile='%s'", csv_path,
+                          png_path);
+    int script_length =
+        snprintf(script_path, sizeof script_path, "%s/plots/%s", PROJECT_ROOT, script);
+    if (length < 0 || (size_t)length >= sizeof assignments || script_length < 0 ||
+        (size_t)script_length >= sizeof script_path) {
         fprintf(stderr, "warning: not drawing %s: the gnuplot command is too long\n", png_path);
         return false;
     }
 
     /* gnuplot's own messages go to our stderr, never to stdout with the results. */
     fflush(stdout);
-    FILE *pipe = popen(command, "r");
-    if (!pipe) {
-        fprintf(stderr, "warning: could not start gnuplot for %s\n", png_path);
+    int output = -1;
+    pid_t child = start_gnuplot(assignments, script_path, &output);
+    if (child < 0) {
+        fprintf(stderr,
+                "warning: could not start gnuplot (%s), so %s was not drawn; install it "
+                "(apt-get install gnuplot-nox) to get the figure; the CSV %s is complete\n",
+                strerror(errno), png_path, csv_path);
         return false;
     }
-    char line[512];
-    while (fgets(line, sizeof line, pipe))
-        fputs(line, stderr);
-    int status = pclose(pipe);
+    int status = finish_gnuplot(child, output);
 
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(
-            stderr,
-            "warning: gnuplot failed on plots/%s, so %s was not drawn (its messages are above; "
-            "if gnuplot is missing, install it: apt-get install gnuplot-nox); the CSV %s is complete\n",
-            script, png_path, csv_path);
+        char how[64];
+        describe_status(status, how, sizeof how);
+        fprintf(stderr,
+                "warning: gnuplot %s on plots/%s, so %s was not drawn (its messages are above); "
+                "the CSV %s is complete\n",
+                how, script, png_path, csv_path);
         return false;
     }
     if (ends_with(png_path, ".png") && !png_is_complete(png_path)) {

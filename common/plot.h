@@ -13,7 +13,10 @@
 
 /**
  * Runs `gnuplot -e "datafile='CSV'; outfile='PNG'" plots/SCRIPT` with the
- * project's plots/ directory located at build time.
+ * project's plots/ directory located at build time, without a shell.
+ * gnuplot's messages go to stderr, and it runs in a process group of its
+ * own, so a Ctrl-C in the terminal reaches only the calling program: a
+ * program that stops on Ctrl-C still gets the figure it was drawing.
  * @return true when gnuplot exited 0 and, for a .png output, the file ends
  *         with PNG's IEND chunk; otherwise prints a warning to stderr naming
  *         the script and what to do, removes a cut-off PNG (a full disk can

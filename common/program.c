@@ -73,6 +73,25 @@ static void check_word_count(const ProgramSpec *spec, const ProgramOptions *opti
                     cli_abbreviate(text, strlen(text), shown, sizeof shown), limit);
 }
 
+/*
+ * Exits with status 2 when the value of @p option brought the sentences
+ * above spec->max_sentences. NOTE: a --sentence-file is read whole before
+ * this check, so an endless standard input is read until memory runs out.
+ */
+static void check_sentence_count(const ProgramSpec *spec, const ProgramOptions *options,
+                                 const char *option, const char *value)
+{
+    size_t count = options->sentences.count;
+    if (spec->max_sentences == 0 || count <= spec->max_sentences)
+        return;
+    char shown[CLI_ABBREVIATION_SIZE];
+    cli_usage_error(spec->name,
+                    "invalid value '%s' for %s: %zu sentences in all, at most %zu are allowed; "
+                    "split them over several runs",
+                    cli_abbreviate(value, strlen(value), shown, sizeof shown), option, count,
+                    spec->max_sentences);
+}
+
 /* Adds the value of one --sentence; exits with status 2 when it breaks a rule. */
 static void add_sentence(const ProgramSpec *spec, ProgramOptions *options, const char *text)
 {
@@ -81,6 +100,7 @@ static void add_sentence(const ProgramSpec *spec, ProgramOptions *options, const
         cli_usage_error(spec->name, "invalid value '%s' for --sentence: %s",
                         cli_abbreviate(text, strlen(text), shown, sizeof shown), error);
     check_word_count(spec, options, text);
+    check_sentence_count(spec, options, "--sentence", text);
 }
 
 /* Adds every line of one --sentence-file; exits with status 2 when a line breaks a rule. */
@@ -105,6 +125,7 @@ static void add_sentence_file(const ProgramSpec *spec, ProgramOptions *options, 
                         quoted, strcmp(path, "-") == 0 ? "standard input" : quoted, i - first + 1,
                         limit);
     }
+    check_sentence_count(spec, options, "--sentence-file", path);
 }
 
 /* Adds the program's default sentences; they are fixed text, so only memory can fail. */
@@ -166,14 +187,14 @@ static const struct option *collect_options(const ProgramSpec *spec, struct opti
 }
 
 /* Exits with status 2 when --out is empty or too long for the file names built in it. */
-static void check_out(const ProgramSpec *spec, const char *value)
+static void check_out(const char *program, const char *value)
 {
     char shown[CLI_ABBREVIATION_SIZE];
     size_t length = strlen(value);
     if (length == 0)
-        cli_usage_error(spec->name, "invalid value '' for --out: expected a folder name");
+        cli_usage_error(program, "invalid value '' for --out: expected a folder name");
     if (length > PROGRAM_MAX_OUT_BYTES)
-        cli_usage_error(spec->name,
+        cli_usage_error(program,
                         "invalid value '%s' for --out: at most %d bytes are allowed; "
                         "choose a shorter folder name",
                         cli_abbreviate(value, length, shown, sizeof shown), PROGRAM_MAX_OUT_BYTES);
@@ -209,7 +230,7 @@ static bool handle_shared_option(const ProgramSpec *spec, int option, const char
         add_sentence_file(spec, options, value);
         return true;
     case OPT_OUT:
-        check_out(spec, value);
+        check_out(spec->name, value);
         options->out_dir = value;
         return true;
     case OPT_SAVE:
@@ -262,21 +283,18 @@ void program_check_stdout_at_exit(const char *program)
         registered = true;
 }
 
-/*
- * Creates the --out folder and checks that files can be written in it, so
- * that a bad folder is reported before any training instead of after it.
- */
-static void prepare_out(const ProgramSpec *spec, const char *out_dir)
+void program_prepare_out(const char *program, const char *out_dir)
 {
     char error[512];
     char shown[CLI_ABBREVIATION_SIZE];
+    check_out(program, out_dir);
     const char *name = cli_abbreviate(out_dir, strlen(out_dir), shown, sizeof shown);
     if (!make_directories(out_dir, error, sizeof error))
-        cli_usage_error(spec->name,
+        cli_usage_error(program,
                         "invalid value '%s' for --out: %s; choose a folder you can write to", name,
                         error);
     if (access(out_dir, W_OK) != 0)
-        cli_usage_error(spec->name,
+        cli_usage_error(program,
                         "invalid value '%s' for --out: the folder is not writable (%s); choose a "
                         "folder you can write to",
                         name, strerror(errno));
@@ -291,6 +309,8 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv, Progr
                                 .out_dir = spec->takes_out ? spec->default_out : NULL,
                                 .checkpoint_every = PROGRAM_DEFAULT_CHECKPOINT_EVERY};
     sentence_set_init(&options->sentences);
+    /* Before the options, so that --help written to a full disk also exits with status 1. */
+    program_check_stdout_at_exit(spec->name);
 
     /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
     opterr = 0;
@@ -314,8 +334,7 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv, Progr
     if (options->threads > 0)
         core_set_threads(options->threads);
     if (options->out_dir)
-        prepare_out(spec, options->out_dir);
-    program_check_stdout_at_exit(spec->name);
+        program_prepare_out(spec->name, options->out_dir);
 }
 
 bool program_load_checkpoint(const char *program, const ProgramOptions *options, ParamList *params,

@@ -34,7 +34,8 @@
  * Sentence rules: a sentence has 1 to max_words words of well-formed UTF-8
  * without NUL bytes (see tokenize), from --sentence (repeatable) or from
  * --sentence-file, one per line ('-' reads standard input). An empty line,
- * a line of spaces only and a file without lines are errors. Lines have no
+ * a line of spaces only and a file without lines are errors, and so are
+ * more than max_sentences sentences in all. Lines have no
  * length limit, so a program with max_words 0 must check the sizes its
  * model allocates for n words before it allocates them.
  */
@@ -123,6 +124,8 @@ typedef struct ProgramSpec {
     size_t max_words;                     /**< most words per sentence; 0 for no limit */
     const char *max_words_reason;         /**< why, such as "the model has 16 positions";
                                                NULL for none */
+    size_t max_sentences;                 /**< most sentences from --sentence and
+                                               --sentence-file together; 0 for no limit */
 } ProgramSpec;
 
 /**
@@ -165,10 +168,21 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv, Progr
 /**
  * Makes the program exit with status 1 and a message naming @p program when
  * writing its results to standard output failed (a full disk, a closed
- * pipe). program_parse_options calls it; programs with their own option
- * parser call it once at start.
+ * pipe). program_parse_options calls it before it reads any option;
+ * programs with their own option parser call it before theirs, so that
+ * --help also fails on a full disk.
  */
 void program_check_stdout_at_exit(const char *program);
+
+/**
+ * Creates the --out folder @p out_dir and checks that files can be written
+ * in it, so that a bad folder is reported before any work. Exits with
+ * status 2 and a message naming the value when it is empty, longer than
+ * PROGRAM_MAX_OUT_BYTES, cannot be created or is not writable.
+ * program_parse_options calls it; programs with their own option parser
+ * call it after theirs.
+ */
+void program_prepare_out(const char *program, const char *out_dir);
 
 /**
  * Reads the --load file of @p options into @p params (checkpoint_load).

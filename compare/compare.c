@@ -147,6 +147,8 @@ void comparison_free(Comparison *c)
  * directory. gnuplot writes to a temporary name that still ends in the
  * format's extension (the script picks its terminal by it), then the file is
  * renamed, so an interrupted gnuplot never leaves a half-written figure.
+ * plot_render starts gnuplot in a process group of its own, so a Ctrl-C in
+ * the terminal does not stop the figure of a task that finished.
  */
 static bool draw_figure(Comparison *c, Figure figure)
 {

@@ -29,7 +29,6 @@
 
 #include "cli.h"
 #include "compare.h"
-#include "files.h"
 #include "program.h"
 #include "report.h"
 
@@ -83,12 +82,12 @@ static int default_threads(void)
 /* Parses "distance,order,text" (any subset, any order) into the task flags. */
 static void parse_tasks(const char *text, Options *options)
 {
-    char copy[256];
+    char copy[256], shown[CLI_ABBREVIATION_SIZE];
     if (strlen(text) >= sizeof copy || text[0] == '\0')
         cli_usage_error(PROGRAM,
                         "invalid value '%s' for --tasks: expected a comma-separated "
                         "list of distance, order and text",
-                        text);
+                        cli_abbreviate(text, strlen(text), shown, sizeof shown));
     strcpy(copy, text);
     options->run_distance = options->run_order = options->run_text = false;
     char *saved = NULL;
@@ -146,6 +145,7 @@ static void parse_options(int argc, char **argv, Options *options)
     /* A leading ':' makes getopt_long return ':' for a missing value instead of printing. */
     opterr = 0;
     int option;
+    char shown[CLI_ABBREVIATION_SIZE];
     while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
         switch (option) {
         case OPT_QUICK:
@@ -162,8 +162,6 @@ static void parse_options(int argc, char **argv, Options *options)
             options->threads = cli_parse_int(PROGRAM, "--threads", optarg, 1, MAX_THREADS);
             break;
         case OPT_OUT:
-            if (optarg[0] == '\0')
-                cli_usage_error(PROGRAM, "invalid value '' for --out: expected a directory");
             options->out = optarg;
             break;
         case OPT_CORPUS:
@@ -175,35 +173,38 @@ static void parse_options(int argc, char **argv, Options *options)
             print_usage();
             exit(0);
         case ':':
-            cli_usage_error(PROGRAM, "option '%s' requires a value", argv[optind - 1]);
+            cli_usage_error(
+                PROGRAM, "option '%s' requires a value",
+                cli_abbreviate(argv[optind - 1], strlen(argv[optind - 1]), shown, sizeof shown));
         default:
-            cli_usage_error(PROGRAM, "unknown option '%s'", argv[optind - 1]);
+            cli_usage_error(
+                PROGRAM, "unknown option '%s'",
+                cli_abbreviate(argv[optind - 1], strlen(argv[optind - 1]), shown, sizeof shown));
         }
     }
     if (optind < argc)
-        cli_usage_error(PROGRAM, "unexpected argument '%s'", argv[optind]);
+        cli_usage_error(PROGRAM, "unexpected argument '%s'; every option starts with --",
+                        cli_abbreviate(argv[optind], strlen(argv[optind]), shown, sizeof shown));
+    /* Before the corpus loads: a bad --out is a usage error, reported at once. */
+    program_prepare_out(PROGRAM, options->out);
     record_command(argc, argv, options);
 }
 
 int main(int argc, char **argv)
 {
+    /* Before the options, so that --help written to a full disk also exits with status 1. */
+    program_check_stdout_at_exit(PROGRAM);
     Options options;
     parse_options(argc, argv, &options);
-    program_check_stdout_at_exit(PROGRAM);
     char error[1024];
 
-    /* Fail before any training: a missing corpus, an output directory that cannot exist. */
+    /* Fail before any training: a missing corpus, a task that cannot be planned. */
     Comparison comparison;
     if (!comparison_prepare(&comparison, &options, error, sizeof error)) {
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
         int status = comparison.corpus_rejected ? 2 : 1;
         comparison_free(&comparison);
         return status;
-    }
-    if (!make_directories(options.out, error, sizeof error)) {
-        fprintf(stderr, "%s: cannot create the output directory: %s\n", PROGRAM, error);
-        comparison_free(&comparison);
-        return 1;
     }
 
     runner_install_interrupt_handler();

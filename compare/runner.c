@@ -30,7 +30,11 @@ void runner_install_interrupt_handler(void)
     memset(&action, 0, sizeof action);
     action.sa_handler = handle_interrupt;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;
+    /*
+     * SA_RESTART: without it, a Ctrl-C during a blocking write of the
+     * results to a pipe makes the write fail with EINTR, and stdout is lost.
+     */
+    action.sa_flags = SA_RESETHAND | SA_RESTART;
     sigaction(SIGINT, &action, NULL);
 }
 

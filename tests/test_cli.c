@@ -278,6 +278,16 @@ static void test_cli_try_parse_double_range_message(void **state)
 /* Values in messages                                                         */
 /* ------------------------------------------------------------------------- */
 
+/* Only a count of exactly 1 takes the singular: "1 layer", "0 layers", "2 layers". */
+static void test_cli_plural_suffix_counts(void **state)
+{
+    (void)state;
+    assert_string_equal(cli_plural_suffix(1), "");
+    assert_string_equal(cli_plural_suffix(0), "s");
+    assert_string_equal(cli_plural_suffix(2), "s");
+    assert_string_equal(cli_plural_suffix(-1), "s");
+}
+
 /* A short printable value is copied unchanged, with nothing appended. */
 static void test_cli_abbreviate_short_unchanged(void **state)
 {
@@ -498,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_cli_try_parse_double_accepts_forms),
         cmocka_unit_test(test_cli_try_parse_double_rejects_malformed),
         cmocka_unit_test(test_cli_try_parse_double_range_message),
+        cmocka_unit_test(test_cli_plural_suffix_counts),
         cmocka_unit_test(test_cli_abbreviate_short_unchanged),
         cmocka_unit_test(test_cli_abbreviate_long_cut),
         cmocka_unit_test(test_cli_abbreviate_escapes_bytes),

@@ -847,13 +847,14 @@ static void copy_executable(const char *source, const char *target)
 /*
  * A corpus without read permission. Root reads every file, so as root the
  * run drops to user nobody. nobody must then reach the program and the
- * file: it runs a copy of compare inside the test folder, which is opened
- * to other users (search only) for this run.
+ * file, and write --out: it runs a copy of compare inside the test folder,
+ * which is opened to other users (search only) for this run, with --out in
+ * a folder that everyone may write.
  */
 static void test_compare_unreadable_corpus_rejected(void **state)
 {
     (void)state;
-    char corpus[PATH_MAX], program[PATH_MAX];
+    char corpus[PATH_MAX], program[PATH_MAX], out[PATH_MAX];
     folder_path(corpus, sizeof corpus, "unreadable.txt");
     write_file(corpus, "a corpus that nobody may read\n", 30);
     assert_int_equal(chmod(corpus, 0), 0);
@@ -866,6 +867,13 @@ static void test_compare_unreadable_corpus_rejected(void **state)
         copy_executable(command.path, program);
         command.argv[0] = program;
         assert_int_equal(chmod(files.folder, 0711), 0);
+
+        /* compare checks that it can write --out first; the last --out given counts. */
+        folder_path(out, sizeof out, "out_for_nobody");
+        assert_int_equal(mkdir(out, 0777), 0);
+        assert_int_equal(chmod(out, 0777), 0);
+        command_add(&command, "--out");
+        command_add(&command, out);
     }
     command_add(&command, "--corpus");
     command_add(&command, corpus);
@@ -1812,6 +1820,70 @@ static void test_checkpoint_stage07_shows_weights(void **state)
     free(loaded);
 }
 
+/* ------------------------------------------------------------------------- */
+/* --help on a full disk, and the tour's sentence limit                       */
+/* ------------------------------------------------------------------------- */
+
+/* Runs `PROGRAM --help` with stdout on /dev/full; returns the exit status, stderr in files. */
+static int run_help_to_full_disk(const Program *program)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", files.bin, program->name);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int full = open("/dev/full", O_WRONLY);
+        int err = open(files.stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (full < 0 || err < 0)
+            _exit(126);
+        dup2(full, STDOUT_FILENO);
+        dup2(err, STDERR_FILENO);
+        alarm(RUN_TIMEOUT_SECONDS);
+        execl(path, path, "--help", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* The usage text is output too: when it cannot be written, the exit status is 1, not 0. */
+static void test_programs_help_to_full_disk_fails(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < PROGRAM_COUNT; p++) {
+        int status = run_help_to_full_disk(&PROGRAMS[p]);
+        char *err = read_file(files.stderr_path);
+        if (status != 1 || !strstr(err, "writing the results to standard output failed"))
+            fail_msg("%s --help > /dev/full: exit status %d, expected 1; stderr: %.400s",
+                     PROGRAMS[p].name, status, err);
+        free(err);
+    }
+}
+
+/* The tour takes at most 100 sentences; 101 lines are rejected, naming both numbers. */
+static void test_programs_tour_sentence_limit(void **state)
+{
+    (void)state;
+    char path[PATH_MAX];
+    folder_path(path, sizeof path, "101_lines.txt");
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    for (int i = 0; i < 101; i++)
+        fprintf(file, "the cat %d\n", i);
+    assert_int_equal(fclose(file), 0);
+
+    const Program *tour = &PROGRAMS[PROGRAM_COUNT - 1];
+    assert_string_equal(tour->name, "tour");
+    expect_answer(tour, false, NULL, 2,
+                  WORDS("for --sentence-file", "101 sentences in all", "at most 100 are allowed"),
+                  "--sentence-file", path, NULL);
+    expect_answer(tour, false, path, 2, WORDS("invalid value '-'", "101 sentences in all"),
+                  "--sentence-file", "-", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1863,6 +1935,8 @@ int main(void)
         cmocka_unit_test(test_checkpoint_stage08_attention_of_loaded_model),
         cmocka_unit_test(test_checkpoint_stage08_bad_files_rejected),
         cmocka_unit_test(test_stage08_sentence_limit),
+        cmocka_unit_test(test_programs_help_to_full_disk_fails),
+        cmocka_unit_test(test_programs_tour_sentence_limit),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);
 }

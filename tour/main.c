@@ -43,6 +43,13 @@
 /* Maximum words per sentence of the table, and the largest n of the sweep. */
 #define MAX_WORDS 256
 
+/*
+ * Maximum sentences: each one gets a table of its own and several timed
+ * forward passes of every stage, so a file of a million lines would run
+ * for about a day.
+ */
+#define MAX_SENTENCES 100
+
 /* Differences of outputs up to this fraction of the largest |output| (or 1) are float rounding. */
 #define SWAP_TOLERANCE 1e-5
 
@@ -98,7 +105,8 @@ static void print_usage(void)
            "  --sentence TEXT       sentence to run, repeatable; replaces \"%s\".\n"
            "                        At most %d words. The vocabulary is built from the\n"
            "                        sentences, so no word is unknown.\n"
-           "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin)\n"
+           "  --sentence-file FILE  read sentences from FILE, one per line ('-' = stdin);\n"
+           "                        at most %d sentences in all\n"
            "  --width N             vector width D of every stage, an even number from 2\n"
            "                        to %d (default %d); the sweep's time grows with D^2\n"
            "  --sweep               also measure n = 2 to %d words (the first sentence's\n"
@@ -108,8 +116,8 @@ static void print_usage(void)
            "  --seed N              seed of the weights (default 1)\n"
            "  --threads N           threads for the heavy loops, 1..%d (default 1)\n"
            "  --help                print this help and exit\n",
-           PROGRAM, TOUR_LAYERS, TOUR_HEADS, TOUR_CLASSES, DEFAULT_SENTENCE, MAX_WORDS, MAX_WIDTH,
-           DEFAULT_WIDTH, MAX_WORDS, DEFAULT_OUT, PROGRAM_MAX_THREADS);
+           PROGRAM, TOUR_LAYERS, TOUR_HEADS, TOUR_CLASSES, DEFAULT_SENTENCE, MAX_WORDS,
+           MAX_SENTENCES, MAX_WIDTH, DEFAULT_WIDTH, MAX_WORDS, DEFAULT_OUT, PROGRAM_MAX_THREADS);
 }
 
 /* Parses --width: an even number, so that H = 2 heads split it evenly. */
@@ -157,7 +165,8 @@ static void parse_options(int argc, char **argv, Options *options)
                         .default_threads = 1,
                         PROGRAM_DEFAULT_SENTENCES(default_sentences),
                         .max_words = MAX_WORDS,
-                        .max_words_reason = "the sweep's largest sentence length"};
+                        .max_words_reason = "the sweep's largest sentence length",
+                        .max_sentences = MAX_SENTENCES};
     program_parse_options(&spec, argc, argv, &options->common);
 }
 

@@ -493,8 +493,8 @@ static void print_layers_to_meet(const SentenceSet *sentences, size_t sentence, 
     const char *word_a = token_list_get(tokens, (size_t)a);
     const char *word_b = token_list_get(tokens, (size_t)b);
     int apart = b - a;
-    printf("\n'%s' (position %d) and '%s' (position %d) are %d positions apart.\n", word_a, a,
-           word_b, b, apart);
+    printf("\n'%s' (position %d) and '%s' (position %d) are %d position%s apart.\n", word_a, a,
+           word_b, b, apart, cli_plural_suffix(apart));
 
     for (int layers = 1; layers <= MAX_LAYERS; layers++) {
         Cnn *cnn = new_sentence_model(sentences, layers, options->width, options->common.seed);
@@ -509,7 +509,8 @@ static void print_layers_to_meet(const SentenceSet *sentences, size_t sentence, 
             printf("with 1 layer no output changes with both\n");
         else if (layers > 2)
             printf("with 1 to %d layers no output changes with both\n", layers - 1);
-        printf("with %d layers output%s %d", layers, first == last ? "" : "s", first);
+        printf("with %d layer%s output%s %d", layers, cli_plural_suffix(layers),
+               first == last ? "" : "s", first);
         if (last != first)
             printf(" to %d", last);
         printf(" change%s with both\n", first == last ? "s" : "");
@@ -653,10 +654,10 @@ static void print_training_setup(const DistanceTask *task, const Options *option
                options->common.load_path, train.eval_batches * train.batch);
         return;
     }
-    printf("Training per run: %d steps of %d sentences, Adam with learning rate %g, gradient\n"
+    printf("Training per run: %d step%s of %d sentences, Adam with learning rate %g, gradient\n"
            "norm clipped to %g; accuracy on %d held-out sentences.\n\n",
-           options->steps, train.batch, (double)train.learning_rate, (double)train.clip_norm,
-           train.eval_batches * train.batch);
+           options->steps, cli_plural_suffix(options->steps), train.batch,
+           (double)train.learning_rate, (double)train.clip_norm, train.eval_batches * train.batch);
 }
 
 /* Lowest, highest and mean accuracy over a group of runs. */
@@ -680,8 +681,9 @@ static void print_summary(const char *label, const AccuracySummary *summary)
 {
     if (summary->runs == 0)
         return;
-    printf("%s: %d runs, lowest %.3f, highest %.3f, mean %.3f\n", label, summary->runs,
-           (double)summary->lowest, (double)summary->highest, summary->sum / summary->runs);
+    printf("%s: %d run%s, lowest %.3f, highest %.3f, mean %.3f\n", label, summary->runs,
+           cli_plural_suffix(summary->runs), (double)summary->lowest, (double)summary->highest,
+           summary->sum / summary->runs);
 }
 
 /* Builds the task for one distance, with the receptive field as the gap; exits when it cannot. */

@@ -185,8 +185,8 @@ static void model_output(const PairwiseModel *model, const int *ids, int n, floa
 static void print_layer_counts(const PairwiseModel *model, const Sentence *sentence)
 {
     int n = (int)sentence->words.count;
-    printf("sentence \"%s\" (n = %d words, L = %d layers)\n", sentence->text, n,
-           model->config.layers);
+    printf("sentence \"%s\" (n = %d word%s, L = %d layer%s)\n", sentence->text, n,
+           cli_plural_suffix(n), model->config.layers, cli_plural_suffix(model->config.layers));
 
     Tape tape;
     tape_init(&tape);
@@ -422,9 +422,10 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    printf("Stage 02: pairwise convolution (seed %llu, L = %d layers, width D = %d, "
+    printf("Stage 02: pairwise convolution (seed %llu, L = %d layer%s, width D = %d, "
            "vocabulary V = %d)\n\n",
-           (unsigned long long)options.common.seed, options.layers, options.width, vocab_size);
+           (unsigned long long)options.common.seed, options.layers,
+           cli_plural_suffix(options.layers), options.width, vocab_size);
     section_counts(model, &options.common.sentences);
     section_growth(&options);
     section_tree(&options);

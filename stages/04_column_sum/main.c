@@ -201,8 +201,8 @@ static void print_counts(const char *text, int words, const size_t *pair_counts,
     size_t cost;
     if (column_sum_multiply_adds((size_t)words, layers, DEFAULT_MODEL_WIDTH, DEFAULT_MODEL_WIDTH,
                                  &cost))
-        printf("multiply-adds of %d layers at D = %d: n^2 L (2 D^2 + D) = %zu\n", layers,
-               DEFAULT_MODEL_WIDTH, cost);
+        printf("multiply-adds of %d layer%s at D = %d: n^2 L (2 D^2 + D) = %zu\n", layers,
+               cli_plural_suffix(layers), DEFAULT_MODEL_WIDTH, cost);
 }
 
 static void section_counts(const Options *options)
@@ -307,12 +307,13 @@ static void section_blur(const Options *options)
 {
     printf("\n== 2. Summing n vectors blurs them ==\n");
     printf("One component c of length 'dominance' plus n-1 other vectors of length 1, all in\n"
-           "random directions in R^%d; %d trials per point (seed %llu).\n"
+           "random directions in R^%d; %d trial%s per point (seed %llu).\n"
            "cosine: mean of cos(sum, c); 1 means the sum points exactly along c.\n"
            "retrieval: fraction of trials in which c is the nearest (by cosine) to the sum\n"
-           "among a codebook of %d unit vectors, c and %d random others (chance %.3f).\n",
-           options->width, options->trials, (unsigned long long)options->common.seed,
-           options->codebook, options->codebook - 1, 1.0 / options->codebook);
+           "among a codebook of %d unit vectors, c and %d random other%s (chance %.3f).\n",
+           options->width, options->trials, cli_plural_suffix(options->trials),
+           (unsigned long long)options->common.seed, options->codebook, options->codebook - 1,
+           cli_plural_suffix(options->codebook - 1), 1.0 / options->codebook);
 
     BlurPoint points[BLUR_COUNT_N * BLUR_DOMINANCE_N];
     measure_blur(options, points);
