@@ -578,17 +578,17 @@ static void print_order_task(const Options *options, const OrderModel *order)
            "%d adjectives and %d nouns. Both labels use the same words, so only word order\n",
            ORDER_TASK_WORDS, ORDER_TASK_WORDS);
     if (!order->loaded) {
-        printf("tells them apart. Adam, %d steps of %d sentences, accuracy on %d held-out "
+        printf("tells them apart. Adam, %d step%s of %d sentences, accuracy on %d held-out "
                "batches.\n\n",
-               options->steps, train.batch, train.eval_batches);
+               options->steps, cli_plural_suffix(options->steps), train.batch, train.eval_batches);
         return;
     }
     printf("tells them apart. No training of stage 03: its parameters are loaded from\n"
            "%s.",
            options->common.load_path);
     if (options->steps > 0)
-        printf(" Stage 02 trains with Adam, %d steps of %d sentences.\n", options->steps,
-               train.batch);
+        printf(" Stage 02 trains with Adam, %d step%s of %d sentences.\n", options->steps,
+               cli_plural_suffix(options->steps), train.batch);
     else
         printf(" Stage 02 is not trained (--steps 0).\n");
     printf("Accuracy on %d held-out batches.\n\n", train.eval_batches);
@@ -697,10 +697,10 @@ int main(int argc, char **argv)
     check_allocated(models.words, "the stage 02 model");
     positions_copy_word_weights(models.positions, models.words);
 
-    printf("Stage 03: position encoding (seed %llu, L = %d layers, width D = %d, vocabulary "
+    printf("Stage 03: position encoding (seed %llu, L = %d layer%s, width D = %d, vocabulary "
            "V = %d, positions P = %d)\n\n",
-           (unsigned long long)options.common.seed, options.layers, options.width, vocab_size,
-           options.positions);
+           (unsigned long long)options.common.seed, options.layers,
+           cli_plural_suffix(options.layers), options.width, vocab_size, options.positions);
     section_inputs(&options, &options.common.sentences);
     section_order(&models, &options.common.sentences);
     section_position_vectors(models.positions, &options.common.sentences);

@@ -592,9 +592,9 @@ static void train_or_measure(const Options *options, ScoredModel *model, const R
                "weights below are the loaded model's\n",
                options->common.load_path);
     else
-        printf("training: Adam, %d steps of %d sentences, learning rate %g, seed %llu\n",
-               config.steps, config.batch, (double)config.learning_rate,
-               (unsigned long long)config.seed);
+        printf("training: Adam, %d step%s of %d sentences, learning rate %g, seed %llu\n",
+               config.steps, cli_plural_suffix(config.steps), config.batch,
+               (double)config.learning_rate, (unsigned long long)config.seed);
 
     ClassifierTask classifier_task = {sample_roar, task, task->length};
     TrainResult result =

@@ -280,9 +280,10 @@ static void print_identities(const Options *options, const SentenceSet *sentence
         double diff = max_difference(linear_attention_forward_pairs(&tape, layer, x),
                                      linear_attention_forward(&tape, layer, x, NULL));
         int n = sentence_length(sentences, i);
-        printf("   sentence %zu: %d words, %d pair vectors vs %d values; max |left - right| = "
+        printf("   sentence %zu: %d word%s, %d pair vector%s vs %d value%s; max |left - right| = "
                "%.2e\n",
-               i + 1, n, n * n, n, diff);
+               i + 1, n, cli_plural_suffix(n), n * n, cli_plural_suffix(n * n), n,
+               cli_plural_suffix(n), diff);
     }
 
     printf("\n2. Bilinear score: x_q^T (W_Q^T W_K) x_k = (W_Q x_q) . (W_K x_k)\n"
@@ -647,10 +648,10 @@ static void print_training(const Options *options)
     printf("4. Training on the distance task (%d words; each subject %d words before its object;\n"
            "   label: do the objects belong to their subjects or are they swapped; chance 0.5)\n"
            "   One layer: word + position vectors, attention, MLP (%s) per vector, mean, linear.\n"
-           "   D = %d, %d steps of 32 sentences, Adam lr 3e-3. Held-out accuracy per seed;\n"
+           "   D = %d, %d step%s of 32 sentences, Adam lr 3e-3. Held-out accuracy per seed;\n"
            "   score spread: std of one query's scores before training (first seed).\n\n",
            task->length, TASK_DISTANCE, mlp_activation_name(options->activation), options->width,
-           options->steps);
+           options->steps, cli_plural_suffix(options->steps));
     printf("   %-16s", "scorer");
     for (int i = 0; i < TRAIN_SEEDS; i++) {
         char heading[32];

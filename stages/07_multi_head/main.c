@@ -318,8 +318,9 @@ static void print_one_head(const Options *options, const SentenceSet *sentences,
         double largest = 0.0;
         for (size_t j = 0; j < actual->size; j++)
             largest = fmax(largest, fabs((double)actual->data[j] - (double)expected->data[j]));
-        printf("   sentence %zu: %d words; max |multi-head - stage 06| = %g\n", i + 1,
-               sentence_length(sentences, i), largest);
+        int n = sentence_length(sentences, i);
+        printf("   sentence %zu: %d word%s; max |multi-head - stage 06| = %g\n", i + 1, n,
+               cli_plural_suffix(n), largest);
     }
     printf("\n");
 
@@ -518,7 +519,8 @@ static float train_one(const Options *options, const CueTask *task, int heads, u
     Classifier *model = new_run_model(options, task, heads, seed, &params);
 
     char label[64];
-    snprintf(label, sizeof label, "%d heads, seed %llu", heads, (unsigned long long)seed);
+    snprintf(label, sizeof label, "%d head%s, seed %llu", heads, cli_plural_suffix(heads),
+             (unsigned long long)seed);
     TrainConfig config = run_config(options, heads, seed, label);
     TrainResult result =
         train_classifier(classifier_forward, model, params, classifier_task(task), config);
@@ -565,10 +567,10 @@ static void print_training(const Options *options)
     printf("3. Training on the cue task (%d words, %d subject-object pairs; label: does the\n"
            "   subject left of \"owns\" own the object right of it; chance 0.5).\n"
            "   One layer: word + position vectors, H heads of width D/H concatenated%s,\n"
-           "   MLP per vector, mean, linear. D = %d, %d steps of 32 sentences, Adam lr 3e-3.\n"
+           "   MLP per vector, mean, linear. D = %d, %d step%s of 32 sentences, Adam lr 3e-3.\n"
            "   Held-out accuracy:\n\n",
            task->length, task->pairs, options->output_projection ? ", W_O" : "", options->width,
-           options->steps);
+           options->steps, cli_plural_suffix(options->steps));
     printf("   %5s %10s", "heads", "head width");
     for (int s = 0; s < options->seeds; s++) {
         char heading[32];

@@ -822,7 +822,7 @@ static void print_sentence_attention(const TransformerConfig *config, const Dist
     check_allocated(queries, "the query marks");
     mark_task_words(task, ids, n, queries);
 
-    printf("Sentence %zu, %zu word(s):\n", index + 1, n);
+    printf("Sentence %zu, %zu word%s:\n", index + 1, n, cli_plural_suffix((long long)n));
     if (!full || !attention_view_words_fit(&sentence->words))
         attention_view_print_legend(&sentence->words);
     if (!full)
