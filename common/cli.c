@@ -297,7 +297,8 @@ static bool add_line(LineList *list, const char *line, size_t length, const char
     return true;
 }
 
-bool cli_read_lines(const char *path, LineList *lines, char *error, size_t error_size)
+bool cli_read_lines(const char *path, LineList *lines, size_t max_lines, char *error,
+                    size_t error_size)
 {
     bool from_stdin = strcmp(path, "-") == 0;
     const char *name = from_stdin ? "standard input" : path;
@@ -314,7 +315,8 @@ bool cli_read_lines(const char *path, LineList *lines, char *error, size_t error
     ssize_t length;
     bool ok = true;
     errno = 0;
-    while (ok && (length = getline(&buffer, &buffer_size, file)) >= 0)
+    while (ok && (max_lines == 0 || line_number <= max_lines) &&
+           (length = getline(&buffer, &buffer_size, file)) >= 0)
         ok = add_line(lines, buffer, (size_t)length, name, ++line_number, error, error_size);
     if (ok && (ferror(file) || errno == ENOMEM)) {
         write_error(error, error_size, "failed to read %s: %s", name,

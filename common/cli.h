@@ -115,13 +115,16 @@ void line_list_free(LineList *list);
  * appends each line to @p lines without its line break (LF, or CR LF).
  * Empty lines are kept, so line i + 1 of the file is entry i for a list that
  * was empty. A last line without a line break is kept too. Lines have no
- * length limit beyond memory.
+ * length limit beyond memory. With @p max_lines above 0 it stops reading
+ * after max_lines + 1 lines, so that a caller can reject a file with too
+ * many lines, even an endless standard input, without reading all of it.
  * @return true on success. On failure (the file cannot be opened or read, a
  *         line contains a NUL byte or ill-formed UTF-8, memory runs out) it
  *         removes the lines it appended and writes a message naming the file,
  *         the line number and the byte offset in the line into @p error
  *         (when @p error_size > 0).
  */
-bool cli_read_lines(const char *path, LineList *lines, char *error, size_t error_size);
+bool cli_read_lines(const char *path, LineList *lines, size_t max_lines, char *error,
+                    size_t error_size);
 
 #endif /* CLI_H */

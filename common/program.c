@@ -75,8 +75,8 @@ static void check_word_count(const ProgramSpec *spec, const ProgramOptions *opti
 
 /*
  * Exits with status 2 when the value of @p option brought the sentences
- * above spec->max_sentences. NOTE: a --sentence-file is read whole before
- * this check, so an endless standard input is read until memory runs out.
+ * above spec->max_sentences. A --sentence-file is checked while it is read
+ * (sentence_set_add_file), so that an endless standard input is rejected too.
  */
 static void check_sentence_count(const ProgramSpec *spec, const ProgramOptions *options,
                                  const char *option, const char *value)
@@ -109,7 +109,7 @@ static void add_sentence_file(const ProgramSpec *spec, ProgramOptions *options, 
     char error[1024], shown[CLI_ABBREVIATION_SIZE];
     const char *quoted = cli_abbreviate(path, strlen(path), shown, sizeof shown);
     size_t first = options->sentences.count;
-    if (!sentence_set_add_file(&options->sentences, path, error, sizeof error))
+    if (!sentence_set_add_file(&options->sentences, path, spec->max_sentences, error, sizeof error))
         cli_usage_error(spec->name, "invalid value '%s' for --sentence-file: %s", quoted, error);
 
     /* sentence_set_add_file adds one sentence per line, so line i + 1 is sentence first + i. */

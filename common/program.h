@@ -35,9 +35,11 @@
  * without NUL bytes (see tokenize), from --sentence (repeatable) or from
  * --sentence-file, one per line ('-' reads standard input). An empty line,
  * a line of spaces only and a file without lines are errors, and so are
- * more than max_sentences sentences in all. Lines have no
- * length limit, so a program with max_words 0 must check the sizes its
- * model allocates for n words before it allocates them.
+ * more than max_sentences sentences in all; a --sentence-file is read only
+ * up to the first line past that limit, so an endless standard input is
+ * rejected too. Lines have no length limit, so a program with max_words 0
+ * must check the sizes its model allocates for n words before it
+ * allocates them.
  */
 #ifndef PROGRAM_H
 #define PROGRAM_H

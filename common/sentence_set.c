@@ -81,15 +81,34 @@ bool sentence_set_add(SentenceSet *set, const char *text, char *error, size_t er
     return true;
 }
 
-bool sentence_set_add_file(SentenceSet *set, const char *path, char *error, size_t error_size)
+bool sentence_set_add_file(SentenceSet *set, const char *path, size_t max_count, char *error,
+                           size_t error_size)
 {
     const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+    if (max_count > 0 && set->count >= max_count) {
+        snprintf(error, error_size,
+                 "the options before it already give %zu sentences, at most %zu are allowed in "
+                 "all; split them over several runs",
+                 set->count, max_count);
+        return false;
+    }
+
+    /* Read one line past the room left, to tell a full file from one with too many lines. */
+    size_t room = max_count > 0 ? max_count - set->count : 0;
     LineList lines;
     line_list_init(&lines);
-    if (!cli_read_lines(path, &lines, error, error_size))
+    if (!cli_read_lines(path, &lines, room, error, error_size))
         return false;
     if (lines.count == 0) {
         snprintf(error, error_size, "%s has no lines; write one sentence per line", name);
+        return false;
+    }
+    if (room > 0 && lines.count > room) {
+        snprintf(error, error_size,
+                 "%s has more than %zu lines, and at most %zu sentences are allowed in all; "
+                 "split them over several runs",
+                 name, room, max_count);
+        line_list_free(&lines);
         return false;
     }
 

@@ -50,11 +50,15 @@ bool sentence_set_add(SentenceSet *set, const char *text, char *error, size_t er
 /**
  * Appends every line of the file at @p path ("-" for standard input) as a
  * sentence (see cli_read_lines), so sentence count + i comes from line i + 1.
+ * With @p max_count above 0 the set may hold at most that many sentences
+ * afterwards; the file is read only up to the first line past the limit.
  * @return true on success. Otherwise false, with the set unchanged and a
  *         message naming the file and the line in @p error. An empty line,
- *         a line without words and a file without any line are rejected.
+ *         a line without words, a file without any line and a file that
+ *         would bring the set above @p max_count are rejected.
  */
-bool sentence_set_add_file(SentenceSet *set, const char *path, char *error, size_t error_size);
+bool sentence_set_add_file(SentenceSet *set, const char *path, size_t max_count, char *error,
+                           size_t error_size);
 
 /**
  * Builds the vocabulary of every distinct word of the set (id 0 stays the

@@ -167,7 +167,7 @@ static void check_line_reader(const uint8_t *data, size_t size)
     line_list_init(&lines);
     char error[512] = "";
 
-    bool ok = cli_read_lines(input_path, &lines, error, sizeof error);
+    bool ok = cli_read_lines(input_path, &lines, 0, error, sizeof error);
     require(ok == utf8_validate((const char *)data, size, NULL),
             "cli_read_lines accepts exactly well-formed UTF-8 without NUL");
     if (ok)

@@ -78,7 +78,7 @@ static void write_temporary_file(char *path, const char *bytes, size_t length)
 static bool read_and_remove(const char *path, LineList *lines, char *error, size_t error_size)
 {
     line_list_init(lines);
-    bool ok = cli_read_lines(path, lines, error, error_size);
+    bool ok = cli_read_lines(path, lines, 0, error, error_size);
     remove(path);
     return ok;
 }
@@ -368,6 +368,23 @@ static void test_cli_read_lines_splits_and_strips(void **state)
     line_list_free(&lines);
 }
 
+/* With max_lines 2, a file of 5 lines gives 3 (one past the limit, to show there are more). */
+static void test_cli_read_lines_stops_past_max(void **state)
+{
+    (void)state;
+    const char text[] = "a\nb\nc\nd\ne\n";
+    char path[64], error[256] = "";
+    write_temporary_file(path, text, sizeof text - 1);
+    LineList lines;
+    line_list_init(&lines);
+    assert_true(cli_read_lines(path, &lines, 2, error, sizeof error));
+    remove(path);
+
+    assert_int_equal(lines.count, 3);
+    assert_string_equal(lines.lines[2], "c");
+    line_list_free(&lines);
+}
+
 static void test_cli_read_lines_final_newline_no_extra(void **state)
 {
     (void)state;
@@ -417,8 +434,8 @@ static void test_cli_read_lines_nul_names_line(void **state)
 
     LineList lines;
     line_list_init(&lines);
-    assert_true(cli_read_lines("/dev/null", &lines, NULL, 0));
-    assert_false(cli_read_lines(path, &lines, error, sizeof error));
+    assert_true(cli_read_lines("/dev/null", &lines, 0, NULL, 0));
+    assert_false(cli_read_lines(path, &lines, 0, error, sizeof error));
     remove(path);
     snprintf(expected, sizeof expected,
              "%s line 2: NUL byte at byte offset 3; save the file as "
@@ -439,8 +456,8 @@ static void test_cli_read_lines_invalid_utf8_keeps_earlier(void **state)
 
     LineList lines;
     line_list_init(&lines);
-    assert_true(cli_read_lines(good, &lines, NULL, 0));
-    assert_false(cli_read_lines(bad, &lines, error, sizeof error));
+    assert_true(cli_read_lines(good, &lines, 0, NULL, 0));
+    assert_false(cli_read_lines(bad, &lines, 0, error, sizeof error));
     snprintf(expected, sizeof expected,
              "%s line 3: invalid UTF-8 at byte offset 4; save the file "
              "as UTF-8 text without NUL bytes",
@@ -459,7 +476,7 @@ static void test_cli_read_lines_missing_file(void **state)
     LineList lines;
     line_list_init(&lines);
     char error[256] = "";
-    assert_false(cli_read_lines("/nonexistent/sentences.txt", &lines, error, sizeof error));
+    assert_false(cli_read_lines("/nonexistent/sentences.txt", &lines, 0, error, sizeof error));
     assert_string_equal(error, "failed to open /nonexistent/sentences.txt: No such file or "
                                "directory");
     line_list_free(&lines);
@@ -474,7 +491,7 @@ static void read_stdin_lines(const void *argument)
         _exit(10);
     LineList lines;
     line_list_init(&lines);
-    if (!cli_read_lines("-", &lines, NULL, 0))
+    if (!cli_read_lines("-", &lines, 0, NULL, 0))
         _exit(11);
     bool expected = lines.count == 2 && strcmp(lines.lines[0], "from") == 0 &&
                     strcmp(lines.lines[1], "stdin") == 0;
@@ -515,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_cli_abbreviate_keeps_characters_whole),
         cmocka_unit_test(test_cli_try_parse_int_huge_value_shortened),
         cmocka_unit_test(test_cli_read_lines_splits_and_strips),
+        cmocka_unit_test(test_cli_read_lines_stops_past_max),
         cmocka_unit_test(test_cli_read_lines_final_newline_no_extra),
         cmocka_unit_test(test_cli_read_lines_long_line),
         cmocka_unit_test(test_cli_read_lines_nul_names_line),

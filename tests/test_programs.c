@@ -799,6 +799,11 @@ static void test_programs_bad_out_rejected(void **state)
 static const Program COMPARE_TEXT = {
     .name = "compare", .fast = {"--tasks", "text", "--quick", NULL}, .takes_out = true};
 
+/* The first bytes of a 64-bit ELF file, split after \x7f so that "E" is not a hex digit. */
+#define ELF_START                                                                                  \
+    "\x7f"                                                                                         \
+    "ELF\x02\x01\x01\0\0\0"
+
 /* Every corpus file that cannot be used stops compare with status 2 before any training. */
 static void test_compare_bad_corpus_rejected(void **state)
 {
@@ -806,11 +811,7 @@ static void test_compare_bad_corpus_rejected(void **state)
     char binary[PATH_MAX], short_text[PATH_MAX];
     folder_path(binary, sizeof binary, "binary.bin");
     folder_path(short_text, sizeof short_text, "short.txt");
-    /* The start of an ELF header: 0x7F, "ELF", then a NUL byte. */
-    write_file(binary,
-               "\x7f"
-               "ELF\x02\x01\x01\0\0\0",
-               12);
+    write_file(binary, ELF_START, sizeof ELF_START - 1);
     write_file(short_text, "hello world\n", 12);
 
     expect_answer(&COMPARE_TEXT, true, NULL, 2,
@@ -1877,11 +1878,52 @@ static void test_programs_tour_sentence_limit(void **state)
 
     const Program *tour = &PROGRAMS[PROGRAM_COUNT - 1];
     assert_string_equal(tour->name, "tour");
-    expect_answer(tour, false, NULL, 2,
-                  WORDS("for --sentence-file", "101 sentences in all", "at most 100 are allowed"),
-                  "--sentence-file", path, NULL);
-    expect_answer(tour, false, path, 2, WORDS("invalid value '-'", "101 sentences in all"),
+    expect_answer(
+        tour, false, NULL, 2,
+        WORDS("for --sentence-file", "more than 100 lines", "at most 100 sentences are allowed"),
+        "--sentence-file", path, NULL);
+    expect_answer(tour, false, path, 2,
+                  WORDS("invalid value '-'", "standard input has more than 100 lines"),
                   "--sentence-file", "-", NULL);
+
+    /* 1 --sentence leaves room for 99 lines; the count names what is left. */
+    expect_answer(tour, false, NULL, 2,
+                  WORDS("more than 99 lines", "at most 100 sentences are allowed in all"),
+                  "--sentence", "a cat", "--sentence-file", path, NULL);
+}
+
+/*
+ * Standard input that never ends: a child writes "the cat" lines into a
+ * FIFO until the reader closes it. The tour must stop reading after 101
+ * lines and reject them, instead of reading until memory runs out.
+ */
+static void test_programs_tour_endless_stdin(void **state)
+{
+    (void)state;
+    char fifo[PATH_MAX];
+    folder_path(fifo, sizeof fifo, "endless.fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+
+    fflush(NULL);
+    pid_t writer = fork();
+    assert_true(writer >= 0);
+    if (writer == 0) {
+        /* The default SIGPIPE ends the writer once the tour closes its end. */
+        int out = open(fifo, O_WRONLY);
+        if (out < 0)
+            _exit(1);
+        alarm(RUN_TIMEOUT_SECONDS);
+        for (;;)
+            if (write(out, "the cat\n", 8) != 8)
+                _exit(0);
+    }
+
+    const Program *tour = &PROGRAMS[PROGRAM_COUNT - 1];
+    expect_answer(tour, false, fifo, 2, WORDS("standard input has more than 100 lines"),
+                  "--sentence-file", "-", NULL);
+    int status = 0;
+    assert_int_equal(waitpid(writer, &status, 0), writer);
+    assert_true(WIFSIGNALED(status) ? WTERMSIG(status) == SIGPIPE : WEXITSTATUS(status) == 0);
 }
 
 int main(void)
@@ -1937,6 +1979,7 @@ int main(void)
         cmocka_unit_test(test_stage08_sentence_limit),
         cmocka_unit_test(test_programs_help_to_full_disk_fails),
         cmocka_unit_test(test_programs_tour_sentence_limit),
+        cmocka_unit_test(test_programs_tour_endless_stdin),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);
 }

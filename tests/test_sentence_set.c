@@ -135,7 +135,7 @@ static void test_sentence_set_file_lines(void **state)
     SentenceSet set;
     sentence_set_init(&set);
     char error[256] = "";
-    assert_true(sentence_set_add_file(&set, file.path, error, sizeof error));
+    assert_true(sentence_set_add_file(&set, file.path, 0, error, sizeof error));
     assert_int_equal(set.count, 3);
     assert_string_equal(set.items[0].text, "the cat");
     assert_int_equal(set.items[1].words.count, 3);
@@ -153,7 +153,7 @@ static void test_sentence_set_file_blank_line_rejected(void **state)
     SentenceSet set;
     sentence_set_init(&set);
     char error[256] = "";
-    assert_false(sentence_set_add_file(&set, file.path, error, sizeof error));
+    assert_false(sentence_set_add_file(&set, file.path, 0, error, sizeof error));
     assert_int_equal(set.count, 0);
     assert_non_null(strstr(error, "line 2"));
     assert_non_null(strstr(error, "no words"));
@@ -169,7 +169,7 @@ static void test_sentence_set_file_empty_rejected(void **state)
     SentenceSet set;
     sentence_set_init(&set);
     char error[256] = "";
-    assert_false(sentence_set_add_file(&set, file.path, error, sizeof error));
+    assert_false(sentence_set_add_file(&set, file.path, 0, error, sizeof error));
     assert_int_equal(set.count, 0);
     assert_non_null(strstr(error, "no lines"));
     sentence_set_free(&set);
@@ -185,7 +185,7 @@ static void test_sentence_set_file_nul_rejected(void **state)
     SentenceSet set;
     sentence_set_init(&set);
     char error[256] = "";
-    assert_false(sentence_set_add_file(&set, file.path, error, sizeof error));
+    assert_false(sentence_set_add_file(&set, file.path, 0, error, sizeof error));
     assert_non_null(strstr(error, "line 1"));
     assert_non_null(strstr(error, "NUL byte"));
     assert_non_null(strstr(error, "offset 4"));
@@ -200,7 +200,7 @@ static void test_sentence_set_file_directory_rejected(void **state)
     SentenceSet set;
     sentence_set_init(&set);
     char error[256] = "";
-    assert_false(sentence_set_add_file(&set, "/tmp", error, sizeof error));
+    assert_false(sentence_set_add_file(&set, "/tmp", 0, error, sizeof error));
     assert_int_equal(set.count, 0);
     assert_non_null(strstr(error, "/tmp"));
     assert_non_null(strstr(error, "directory"));
