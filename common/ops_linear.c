@@ -205,7 +205,9 @@ static int choose_block_rows(int m, int panels)
  * A [m, k], m for A [k, m], n for B [k, n], k for B [n, k], n for C [m, n].
  * OpenBLAS runs its own thread pool, sized here to the core's thread count.
  * Its sums are not cut into K_CHUNK pieces, so results may differ from the
- * default build's in the last bits.
+ * default build's in the last bits, and OpenBLAS may split a product
+ * differently for another thread count: with BLAS=openblas only the same
+ * thread count gives the same bits.
  */
 static void gemm_blas(const Gemm *g)
 {
