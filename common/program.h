@@ -37,9 +37,9 @@
  * a line of spaces only and a file without lines are errors, and so are
  * more than max_sentences sentences in all; a --sentence-file is read only
  * up to the first line past that limit, so an endless standard input is
- * rejected too. Lines have no length limit, so a program with max_words 0
- * must check the sizes its model allocates for n words before it
- * allocates them.
+ * rejected too. A line may be up to CLI_MAX_LINE_BYTES (64 MiB) long, so
+ * a program with max_words 0 must check the sizes its model allocates for
+ * n words before it allocates them.
  */
 #ifndef PROGRAM_H
 #define PROGRAM_H

@@ -1893,37 +1893,106 @@ static void test_programs_tour_sentence_limit(void **state)
 }
 
 /*
- * Standard input that never ends: a child writes "the cat" lines into a
- * FIFO until the reader closes it. The tour must stop reading after 101
- * lines and reject them, instead of reading until memory runs out.
+ * Creates the FIFO FOLDER/name (into fifo[PATH_MAX]) and starts a child that
+ * writes `bytes` [length] into it again and again until the reader closes
+ * it. Returns the child's process id, for finish_endless_writer.
  */
-static void test_programs_tour_endless_stdin(void **state)
+static pid_t start_endless_writer(char *fifo, const char *name, const char *bytes, size_t length)
 {
-    (void)state;
-    char fifo[PATH_MAX];
-    folder_path(fifo, sizeof fifo, "endless.fifo");
+    folder_path(fifo, PATH_MAX, name);
     assert_int_equal(mkfifo(fifo, 0600), 0);
 
     fflush(NULL);
     pid_t writer = fork();
     assert_true(writer >= 0);
     if (writer == 0) {
-        /* The default SIGPIPE ends the writer once the tour closes its end. */
+        /* The default SIGPIPE ends the writer once the reader closes its end. */
+        signal(SIGPIPE, SIG_DFL);
         int out = open(fifo, O_WRONLY);
         if (out < 0)
             _exit(1);
         alarm(RUN_TIMEOUT_SECONDS);
         for (;;)
-            if (write(out, "the cat\n", 8) != 8)
+            if (write(out, bytes, length) != (ssize_t)length)
                 _exit(0);
     }
+    return writer;
+}
 
-    const Program *tour = &PROGRAMS[PROGRAM_COUNT - 1];
-    expect_answer(tour, false, fifo, 2, WORDS("standard input has more than 100 lines"),
-                  "--sentence-file", "-", NULL);
+/* Waits for the writer, which the closed FIFO must have stopped, and removes the FIFO. */
+static void finish_endless_writer(pid_t writer, const char *fifo)
+{
     int status = 0;
     assert_int_equal(waitpid(writer, &status, 0), writer);
     assert_true(WIFSIGNALED(status) ? WTERMSIG(status) == SIGPIPE : WEXITSTATUS(status) == 0);
+    assert_int_equal(remove(fifo), 0);
+}
+
+/*
+ * Standard input that never ends: "the cat" lines into a FIFO. The tour
+ * must stop reading after 101 lines and reject them, instead of reading
+ * until memory runs out.
+ */
+static void test_programs_tour_endless_stdin(void **state)
+{
+    (void)state;
+    char fifo[PATH_MAX];
+    pid_t writer = start_endless_writer(fifo, "endless.fifo", "the cat\n", 8);
+    const Program *tour = &PROGRAMS[PROGRAM_COUNT - 1];
+    expect_answer(tour, false, fifo, 2, WORDS("standard input has more than 100 lines"),
+                  "--sentence-file", "-", NULL);
+    finish_endless_writer(writer, fifo);
+}
+
+/*
+ * One line that never ends, from a FIFO: every program stops once the line
+ * passes 64 MiB and names the limit, instead of reading until memory runs
+ * out.
+ */
+static void test_programs_endless_line_rejected(void **state)
+{
+    (void)state;
+    static char letters[65536];
+    memset(letters, 'a', sizeof letters);
+    for (size_t p = 0; p < PROGRAM_COUNT; p++) {
+        char fifo[PATH_MAX];
+        pid_t writer = start_endless_writer(fifo, "endless_line.fifo", letters, sizeof letters);
+        expect_answer(&PROGRAMS[p], false, NULL, 2,
+                      WORDS("for --sentence-file", "line 1 is longer than 67108864 bytes (64 MiB)",
+                            "maximum line length"),
+                      "--sentence-file", fifo, NULL);
+        finish_endless_writer(writer, fifo);
+    }
+}
+
+/* /dev/zero, NUL bytes without end, is rejected at its first byte (reading it only). */
+static void test_programs_endless_nul_rejected(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < PROGRAM_COUNT; p++)
+        expect_answer(&PROGRAMS[p], false, NULL, 2,
+                      WORDS("/dev/zero line 1: NUL byte at byte offset 0"), "--sentence-file",
+                      "/dev/zero", NULL);
+}
+
+/* A UTF-8 byte order mark before the first line is dropped, so it never shows in a word. */
+static void test_programs_byte_order_mark_dropped(void **state)
+{
+    (void)state;
+    char path[PATH_MAX];
+    folder_path(path, sizeof path, "byte_order_mark.txt");
+    write_file(path, "\xEF\xBB\xBFthe cat\n", 11);
+    for (size_t p = 0; p < PROGRAM_COUNT; p++) {
+        Command command;
+        command_init(&command, &PROGRAMS[p], true);
+        command_add(&command, "--sentence-file");
+        command_add(&command, path);
+        Run run = run_command(&command, NULL);
+        check_run(&run, 0, NULL);
+        if (strstr(run.out, "\xEF\xBB\xBF") || strstr(run.err, "\xEF\xBB\xBF"))
+            fail_msg("%s: the byte order mark shows in the output", run.line);
+        run_free(&run);
+    }
 }
 
 int main(void)
@@ -1980,6 +2049,9 @@ int main(void)
         cmocka_unit_test(test_programs_help_to_full_disk_fails),
         cmocka_unit_test(test_programs_tour_sentence_limit),
         cmocka_unit_test(test_programs_tour_endless_stdin),
+        cmocka_unit_test(test_programs_endless_line_rejected),
+        cmocka_unit_test(test_programs_endless_nul_rejected),
+        cmocka_unit_test(test_programs_byte_order_mark_dropped),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);
 }
