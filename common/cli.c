@@ -40,6 +40,45 @@ write_error(char *error, size_t error_size, const char *format, ...)
     va_end(args);
 }
 
+/* Writes the options whose name starts with the @p length bytes of @p prefix
+ * into @p names as "--a, --b"; returns how many there are. */
+static int list_options_with_prefix(const struct option *options, const char *prefix, size_t length,
+                                    char *names, size_t names_size)
+{
+    int count = 0;
+    size_t used = 0;
+    names[0] = '\0';
+    for (const struct option *option = options; option->name; option++) {
+        if (strncmp(option->name, prefix, length) != 0)
+            continue;
+        int written =
+            snprintf(names + used, names_size - used, "%s--%s", count ? ", " : "", option->name);
+        if (written > 0 && (size_t)written < names_size - used)
+            used += (size_t)written;
+        count++;
+    }
+    return count;
+}
+
+void cli_reject_option(const char *program, int result, const char *given,
+                       const struct option *options)
+{
+    char shown[CLI_ABBREVIATION_SIZE], names[1024];
+    cli_abbreviate(given, strlen(given), shown, sizeof shown);
+    if (result == ':')
+        cli_usage_error(program, "option '%s' requires a value", shown);
+
+    /* getopt_long reports an ambiguous abbreviation like an unknown option. */
+    if (strncmp(given, "--", 2) == 0 && given[2] != '\0') {
+        const char *name = given + 2;
+        size_t length = strcspn(name, "=");
+        if (list_options_with_prefix(options, name, length, names, sizeof names) > 1)
+            cli_usage_error(program, "ambiguous option '%s' (could be %s); write more of the name",
+                            shown, names);
+    }
+    cli_usage_error(program, "unknown option '%s'", shown);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Values in messages                                                         */
 /* ------------------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,22 @@
 void cli_usage_error(const char *program, const char *format, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((noreturn, format(printf, 2, 3)))
+#endif
+    ;
+
+/**
+ * Reports an option that getopt_long rejected and exits through
+ * cli_usage_error. @p result is what getopt_long returned (':' for a
+ * missing value, '?' otherwise), @p given the argument as written
+ * (argv[optind - 1]) and @p options the table passed to getopt_long. The
+ * message is "option '--x' requires a value", "ambiguous option '--he'
+ * (could be --heads, --help)" when the name is the start of several
+ * options, or "unknown option '--x'".
+ */
+void cli_reject_option(const char *program, int result, const char *given,
+                       const struct option *options)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noreturn))
 #endif
     ;
 

@@ -520,7 +520,10 @@ static void test_cli_read_lines_drops_byte_order_mark(void **state)
     line_list_free(&lines);
 
     char error[256] = "";
-    write_temporary_file(path, "\xEF\xBB" "cat\n", 6);
+    write_temporary_file(path,
+                         "\xEF\xBB"
+                         "cat\n",
+                         6);
     assert_false(read_and_remove(path, &lines, error, sizeof error));
     assert_non_null(strstr(error, "line 1: invalid UTF-8 at byte offset 0"));
     line_list_free(&lines);
@@ -531,7 +534,10 @@ static void test_cli_read_lines_nul_after_mark(void **state)
 {
     (void)state;
     char path[64], error[256] = "";
-    write_temporary_file(path, "\xEF\xBB\xBF" "ab\0c\n", 8);
+    write_temporary_file(path,
+                         "\xEF\xBB\xBF"
+                         "ab\0c\n",
+                         8);
     LineList lines;
     assert_false(read_and_remove(path, &lines, error, sizeof error));
     assert_non_null(strstr(error, "line 1: NUL byte at byte offset 2"));

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -1995,6 +1996,199 @@ static void test_programs_byte_order_mark_dropped(void **state)
     }
 }
 
+/* ------------------------------------------------------------------------- */
+/* Result files and standard output that cannot be written                    */
+/* ------------------------------------------------------------------------- */
+
+/* Fails if the folder contains a file whose name ends in ".tmp". */
+static void expect_no_temporary_file(const char *folder)
+{
+    DIR *directory = opendir(folder);
+    assert_non_null(directory);
+    for (struct dirent *entry; (entry = readdir(directory)) != NULL;) {
+        size_t length = strlen(entry->d_name);
+        if (length >= 4 && strcmp(entry->d_name + length - 4, ".tmp") == 0) {
+            closedir(directory);
+            fail_msg("%s still contains %s", folder, entry->d_name);
+        }
+    }
+    closedir(directory);
+}
+
+/* One program and one CSV file it writes, with another result that must still appear. */
+typedef struct ResultFileCase {
+    const char *program;
+    const char *csv;         /* the file made a folder, so that its rename fails */
+    const char *other_file;  /* another CSV file of the same run, or NULL */
+    const char *stdout_text; /* text of the last section printed, which must still appear */
+    const char *option;      /* an option the program needs to write the file, or NULL */
+} ResultFileCase;
+
+static const ResultFileCase RESULT_FILE_CASES[] = {
+    {"stage01", "stage01_distance.csv", NULL, "inside the receptive field", NULL},
+    {"stage02", "stage02_growth.csv", NULL, "float rounding of the mean in another order", NULL},
+    {"stage04", "stage04_blur.csv", NULL, "Stage 05 lets the model choose", NULL},
+    {"stage05", "stage05_attention.csv", NULL, "the model predicts", NULL},
+    {"stage06", "stage06_cost.csv", NULL, "score spread", NULL},
+    {"stage07", "stage07_heads.csv", NULL, "head width", NULL},
+    {"stage08", "stage08_scaling.csv", "stage08_depth.csv", "takes over once n exceeds", NULL},
+    {"tour", "tour_sweep.csv", NULL, "08_transformer_block", "--sweep"},
+};
+
+/*
+ * OUT/NAME.csv is a folder, so csv_close cannot rename the finished file
+ * over it. Every program must print all its results, write its other
+ * files, leave no .tmp file, and exit with status 1 naming the file.
+ */
+static void test_programs_unwritable_csv_exits_1(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof RESULT_FILE_CASES / sizeof RESULT_FILE_CASES[0]; c++) {
+        const ResultFileCase *test = &RESULT_FILE_CASES[c];
+        char out[PATH_MAX], blocked[PATH_MAX + 64], other[PATH_MAX + 64];
+        folder_path(out, sizeof out, test->program);
+        snprintf(blocked, sizeof blocked, "%s/%s", out, test->csv);
+        assert_int_equal(mkdir(out, 0700), 0);
+        assert_int_equal(mkdir(blocked, 0700), 0);
+
+        Command command;
+        command_init(&command, program_named(test->program), true);
+        command_add(&command, "--out");
+        command_add(&command, out);
+        if (test->option)
+            command_add(&command, test->option);
+        Run run = run_command(&command, NULL);
+        check_run(&run, 1, WORDS(blocked, "is not written"));
+        if (!strstr(run.out, test->stdout_text))
+            fail_msg("%s: stdout lacks '%s'", run.line, test->stdout_text);
+        if (test->other_file) {
+            snprintf(other, sizeof other, "%s/%s", out, test->other_file);
+            assert_true(file_exists(other));
+        }
+        expect_no_temporary_file(out);
+        run_free(&run);
+    }
+}
+
+/*
+ * Stage 07 with a --save file in a missing folder: saving fails and the
+ * program exits with status 3 while OUT/stage07_heads.csv is still open.
+ * Its .tmp file must be removed at that exit.
+ */
+static void test_programs_early_exit_removes_tmp(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], save[PATH_MAX + 32];
+    folder_path(out, sizeof out, "stage07_failed_save");
+    snprintf(save, sizeof save, "%s/missing/heads.ckpt", out);
+    assert_int_equal(mkdir(out, 0700), 0);
+
+    Command command;
+    command_init(&command, program_named("stage07"), true);
+    command_add(&command, "--out");
+    command_add(&command, out);
+    command_add(&command, "--save");
+    command_add(&command, save);
+    Run run = run_command(&command, NULL);
+    check_run(&run, 3, WORDS("saving the checkpoint", "failed"));
+    expect_no_temporary_file(out);
+    run_free(&run);
+}
+
+/*
+ * Runs stage05 --steps 3 with --out folder and stdout on `stdout_fd` (the
+ * caller's descriptor, closed here). Returns the exit status, or 128 plus
+ * the signal that killed it; stderr goes to files.stderr_path.
+ */
+static int run_stage05_to(const char *out, int stdout_fd)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/stage05", files.bin);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int err = open(files.stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (err < 0)
+            _exit(126);
+        dup2(stdout_fd, STDOUT_FILENO);
+        dup2(err, STDERR_FILENO);
+        /* As a shell starts it: SIGPIPE at its default, which would kill the program. */
+        signal(SIGPIPE, SIG_DFL);
+        alarm(RUN_TIMEOUT_SECONDS);
+        execl(path, path, "--steps", "3", "--out", out, (char *)NULL);
+        _exit(127);
+    }
+    close(stdout_fd);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * stdout is a pipe whose read end is already closed, like `stage05 | head
+ * -1` after head exits: the program must not die of SIGPIPE (status 141)
+ * but finish its files and exit with status 1, naming EPIPE's reason.
+ */
+static void test_programs_closed_pipe_exits_1(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], csv[PATH_MAX + 32];
+    folder_path(out, sizeof out, "closed_pipe");
+    snprintf(csv, sizeof csv, "%s/stage05_attention.csv", out);
+    int ends[2];
+    assert_int_equal(pipe(ends), 0);
+    close(ends[0]);
+
+    int status = run_stage05_to(out, ends[1]);
+    char *err = read_file(files.stderr_path);
+    if (status != 1 || !strstr(err, "writing the results to standard output failed: Broken pipe"))
+        fail_msg("stage05 into a closed pipe: exit status %d, expected 1; stderr: %.600s", status,
+                 err);
+    free(err);
+    assert_true(file_exists(csv));
+}
+
+/* stdout on /dev/full (opened for writing by this child only): the reason is ENOSPC's. */
+static void test_programs_full_disk_names_reason(void **state)
+{
+    (void)state;
+    char out[PATH_MAX];
+    folder_path(out, sizeof out, "full_disk");
+    int full = open("/dev/full", O_WRONLY);
+    assert_true(full >= 0);
+
+    int status = run_stage05_to(out, full);
+    char *err = read_file(files.stderr_path);
+    if (status != 1 ||
+        !strstr(err, "writing the results to standard output failed: No space left on device"))
+        fail_msg("stage05 > /dev/full: exit status %d, expected 1; stderr: %.600s", status, err);
+    free(err);
+}
+
+/* getopt_long reports an abbreviation of several options as unknown; the programs name them. */
+static void test_programs_ambiguous_option_named(void **state)
+{
+    (void)state;
+    expect_answer(program_named("stage07"), false, NULL, 2,
+                  WORDS("ambiguous option '--he'", "--heads", "--help"), "--he", NULL);
+    expect_answer(program_named("stage01"), false, NULL, 2,
+                  WORDS("ambiguous option '--se=1'", "--seed", "--seeds", "--sentence"), "--se=1",
+                  NULL);
+}
+
+/* A sentence longer than the largest --positions cannot be fixed by raising it. */
+static void test_stage03_sentence_beyond_max_positions(void **state)
+{
+    (void)state;
+    expect_answer(program_named("stage03"), false, NULL, 2,
+                  WORDS(MEGABYTE_WORDS_TEXT,
+                        "more than the 4096 positions that --positions "
+                        "allows at most",
+                        "shorten the sentence"),
+                  "--sentence-file", files.megabyte_words, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2052,6 +2246,12 @@ int main(void)
         cmocka_unit_test(test_programs_endless_line_rejected),
         cmocka_unit_test(test_programs_endless_nul_rejected),
         cmocka_unit_test(test_programs_byte_order_mark_dropped),
+        cmocka_unit_test(test_programs_unwritable_csv_exits_1),
+        cmocka_unit_test(test_programs_early_exit_removes_tmp),
+        cmocka_unit_test(test_programs_closed_pipe_exits_1),
+        cmocka_unit_test(test_programs_full_disk_names_reason),
+        cmocka_unit_test(test_programs_ambiguous_option_named),
+        cmocka_unit_test(test_stage03_sentence_beyond_max_positions),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);
 }
