@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include "utf8.h"
 
@@ -39,6 +38,45 @@ write_error(char *error, size_t error_size, const char *format, ...)
     va_start(args, format);
     vsnprintf(error, error_size, format, args);
     va_end(args);
+}
+
+/* Writes the options whose name starts with the @p length bytes of @p prefix
+ * into @p names as "--a, --b"; returns how many there are. */
+static int list_options_with_prefix(const struct option *options, const char *prefix, size_t length,
+                                    char *names, size_t names_size)
+{
+    int count = 0;
+    size_t used = 0;
+    names[0] = '\0';
+    for (const struct option *option = options; option->name; option++) {
+        if (strncmp(option->name, prefix, length) != 0)
+            continue;
+        int written =
+            snprintf(names + used, names_size - used, "%s--%s", count ? ", " : "", option->name);
+        if (written > 0 && (size_t)written < names_size - used)
+            used += (size_t)written;
+        count++;
+    }
+    return count;
+}
+
+void cli_reject_option(const char *program, int result, const char *given,
+                       const struct option *options)
+{
+    char shown[CLI_ABBREVIATION_SIZE], names[1024];
+    cli_abbreviate(given, strlen(given), shown, sizeof shown);
+    if (result == ':')
+        cli_usage_error(program, "option '%s' requires a value", shown);
+
+    /* getopt_long reports an ambiguous abbreviation like an unknown option. */
+    if (strncmp(given, "--", 2) == 0 && given[2] != '\0') {
+        const char *name = given + 2;
+        size_t length = strcspn(name, "=");
+        if (list_options_with_prefix(options, name, length, names, sizeof names) > 1)
+            cli_usage_error(program, "ambiguous option '%s' (could be %s); write more of the name",
+                            shown, names);
+    }
+    cli_usage_error(program, "unknown option '%s'", shown);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -264,22 +302,19 @@ static bool line_list_reserve(LineList *list)
     return true;
 }
 
-/* Checks one line read by getline (line break included) and appends a copy
- * without its line break. */
+/* Checks one line (without its LF) and appends a copy without a CR at its end. */
 static bool add_line(LineList *list, const char *line, size_t length, const char *name,
                      size_t line_number, char *error, size_t error_size)
 {
-    if (length > 0 && line[length - 1] == '\n')
-        length--;
     if (length > 0 && line[length - 1] == '\r')
         length--;
 
     size_t offset = 0;
     if (!utf8_validate(line, length, &offset)) {
         write_error(error, error_size,
-                    "%s line %zu: %s at byte offset %zu; save the file as "
+                    "%s line %zu: invalid UTF-8 at byte offset %zu; save the file as "
                     "UTF-8 text without NUL bytes",
-                    name, line_number, line[offset] == '\0' ? "NUL byte" : "invalid UTF-8", offset);
+                    name, line_number, offset);
         return false;
     }
 
@@ -289,12 +324,92 @@ static bool add_line(LineList *list, const char *line, size_t length, const char
         write_error(error, error_size, "%s line %zu: out of memory", name, line_number);
         return false;
     }
-    memcpy(copy, line, length);
+    if (length > 0)
+        memcpy(copy, line, length);
     copy[length] = '\0';
     list->lines[list->count] = copy;
     list->lengths[list->count] = length;
     list->count++;
     return true;
+}
+
+/* The bytes of one line while it is read: [length] used of [capacity]. */
+typedef struct LineBuffer {
+    char *bytes;
+    size_t length;
+    size_t capacity;
+} LineBuffer;
+
+/* Doubles the buffer, up to CLI_MAX_LINE_BYTES; returns false when memory runs out. */
+static bool line_buffer_grow(LineBuffer *buffer)
+{
+    size_t capacity = buffer->capacity > 0 ? buffer->capacity * 2 : 256;
+    if (capacity > CLI_MAX_LINE_BYTES)
+        capacity = CLI_MAX_LINE_BYTES;
+    char *bytes = realloc(buffer->bytes, capacity);
+    if (!bytes)
+        return false;
+    buffer->bytes = bytes;
+    buffer->capacity = capacity;
+    return true;
+}
+
+/* The UTF-8 byte order mark that some editors write at the start of a file. */
+static const char BYTE_ORDER_MARK[3] = {'\xEF', '\xBB', '\xBF'};
+
+/* Result of read_line. */
+typedef enum { LINE_READ, LINE_END_OF_FILE, LINE_FAILED } LineStatus;
+
+/*
+ * Reads the bytes of one line up to its LF into @p buffer (without the LF).
+ * Every byte is checked as it arrives, so an endless line or a stream of
+ * NUL bytes fails after at most CLI_MAX_LINE_BYTES bytes instead of filling
+ * the memory. With @p first_line a byte order mark at its start is dropped.
+ */
+static LineStatus read_line(FILE *file, LineBuffer *buffer, bool first_line, const char *name,
+                            size_t line_number, char *error, size_t error_size)
+{
+    buffer->length = 0;
+    bool read_any = false;
+    int c;
+    while ((c = getc_unlocked(file)) != EOF && c != '\n') {
+        read_any = true;
+        if (c == '\0') {
+            write_error(error, error_size,
+                        "%s line %zu: NUL byte at byte offset %zu; save the file as UTF-8 text "
+                        "without NUL bytes",
+                        name, line_number, buffer->length);
+            return LINE_FAILED;
+        }
+        if (buffer->length == CLI_MAX_LINE_BYTES) {
+            write_error(error, error_size,
+                        "%s line %zu is longer than %d bytes (%d MiB), the maximum line length; "
+                        "split it into shorter lines",
+                        name, line_number, CLI_MAX_LINE_BYTES, CLI_MAX_LINE_BYTES >> 20);
+            return LINE_FAILED;
+        }
+        if (buffer->length == buffer->capacity && !line_buffer_grow(buffer)) {
+            write_error(error, error_size, "%s line %zu: out of memory", name, line_number);
+            return LINE_FAILED;
+        }
+        buffer->bytes[buffer->length++] = (char)c;
+        if (first_line && buffer->length == sizeof BYTE_ORDER_MARK) {
+            /* Only the first three bytes of the file can be the mark. A file of only the mark
+             * has no lines, like an empty file. */
+            first_line = false;
+            if (memcmp(buffer->bytes, BYTE_ORDER_MARK, sizeof BYTE_ORDER_MARK) == 0) {
+                buffer->length = 0;
+                read_any = false;
+            }
+        }
+    }
+
+    if (ferror(file)) {
+        write_error(error, error_size, "failed to read %s: %s", name,
+                    strerror(errno != 0 ? errno : EIO));
+        return LINE_FAILED;
+    }
+    return c == EOF && !read_any ? LINE_END_OF_FILE : LINE_READ;
 }
 
 bool cli_read_lines(const char *path, LineList *lines, size_t max_lines, char *error,
@@ -308,23 +423,21 @@ bool cli_read_lines(const char *path, LineList *lines, size_t max_lines, char *e
         return false;
     }
 
-    /* getline grows its buffer to any line length and keeps NUL bytes, so
-     * add_line can reject them. */
-    size_t first_new = lines->count, line_number = 0, buffer_size = 0;
-    char *buffer = NULL;
-    ssize_t length;
+    size_t first_new = lines->count, line_number = 0;
+    LineBuffer buffer = {NULL, 0, 0};
     bool ok = true;
     errno = 0;
-    while (ok && (max_lines == 0 || line_number <= max_lines) &&
-           (length = getline(&buffer, &buffer_size, file)) >= 0)
-        ok = add_line(lines, buffer, (size_t)length, name, ++line_number, error, error_size);
-    if (ok && (ferror(file) || errno == ENOMEM)) {
-        write_error(error, error_size, "failed to read %s: %s", name,
-                    strerror(errno != 0 ? errno : EIO));
-        ok = false;
+    while (ok && (max_lines == 0 || line_number <= max_lines)) {
+        line_number++;
+        LineStatus status =
+            read_line(file, &buffer, line_number == 1, name, line_number, error, error_size);
+        if (status == LINE_END_OF_FILE)
+            break;
+        ok = status == LINE_READ &&
+             add_line(lines, buffer.bytes, buffer.length, name, line_number, error, error_size);
     }
 
-    free(buffer);
+    free(buffer.bytes);
     if (!from_stdin)
         fclose(file);
     if (!ok)

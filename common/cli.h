@@ -15,6 +15,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,22 @@
 void cli_usage_error(const char *program, const char *format, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((noreturn, format(printf, 2, 3)))
+#endif
+    ;
+
+/**
+ * Reports an option that getopt_long rejected and exits through
+ * cli_usage_error. @p result is what getopt_long returned (':' for a
+ * missing value, '?' otherwise), @p given the argument as written
+ * (argv[optind - 1]) and @p options the table passed to getopt_long. The
+ * message is "option '--x' requires a value", "ambiguous option '--he'
+ * (could be --heads, --help)" when the name is the start of several
+ * options, or "unknown option '--x'".
+ */
+void cli_reject_option(const char *program, int result, const char *given,
+                       const struct option *options)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noreturn))
 #endif
     ;
 
@@ -111,18 +128,31 @@ void line_list_init(LineList *list);
 void line_list_free(LineList *list);
 
 /**
+ * The maximum bytes of one line that cli_read_lines accepts, before its LF
+ * (a CR before the LF counts): 64 MiB, far above any sentence a program can
+ * use, and small enough that an endless line is rejected before it fills
+ * the memory.
+ */
+#define CLI_MAX_LINE_BYTES (64 << 20)
+
+/**
  * Reads the file at @p path, or standard input when @p path is "-", and
  * appends each line to @p lines without its line break (LF, or CR LF).
+ * A UTF-8 byte order mark (EF BB BF) at the start of the file is dropped.
  * Empty lines are kept, so line i + 1 of the file is entry i for a list that
- * was empty. A last line without a line break is kept too. Lines have no
- * length limit beyond memory. With @p max_lines above 0 it stops reading
- * after max_lines + 1 lines, so that a caller can reject a file with too
- * many lines, even an endless standard input, without reading all of it.
+ * was empty. A last line without a line break is kept too. Each byte is
+ * checked as it is read, so the reading stops at the first NUL byte and
+ * after CLI_MAX_LINE_BYTES bytes of one line. With @p max_lines above 0 it
+ * stops reading after max_lines + 1 lines, so that a caller can reject a
+ * file with too many lines, even an endless standard input, without reading
+ * all of it.
  * @return true on success. On failure (the file cannot be opened or read, a
- *         line contains a NUL byte or ill-formed UTF-8, memory runs out) it
- *         removes the lines it appended and writes a message naming the file,
- *         the line number and the byte offset in the line into @p error
- *         (when @p error_size > 0).
+ *         line contains a NUL byte or ill-formed UTF-8 or is longer than
+ *         CLI_MAX_LINE_BYTES, memory runs out) it removes the lines it
+ *         appended and writes a message naming the file and the line number
+ *         into @p error (when @p error_size > 0), with the byte offset in
+ *         the line (after a byte order mark) of a NUL byte or of ill-formed
+ *         UTF-8.
  */
 bool cli_read_lines(const char *path, LineList *lines, size_t max_lines, char *error,
                     size_t error_size);

@@ -7,10 +7,12 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 /* Suffix of the temporary file that becomes the CSV file on csv_close. */
@@ -21,7 +23,50 @@ struct CsvWriter {
     char *path;           /* final path; owned */
     char *temporary_path; /* path + ".tmp"; owned */
     int write_errno;      /* errno of the first failed write, or 0 */
+    pid_t owner;          /* the process that opened it */
+    CsvWriter *next;      /* the next writer not yet closed, see open_writers */
 };
+
+/* Every writer not yet closed or aborted, so that an exit can remove their temporary files. */
+static CsvWriter *open_writers = NULL;
+
+/*
+ * Runs at exit: aborts the writers a program left open when it stopped
+ * early (such as exit(3) after training diverged), so that no .tmp file
+ * stays behind. A forked child that exits leaves its parent's files alone.
+ * A signal that kills the process skips this, and leaves the .tmp file.
+ */
+static void abort_open_writers(void)
+{
+    CsvWriter *writer = open_writers;
+    while (writer) {
+        CsvWriter *next = writer->next;
+        if (writer->owner == getpid())
+            csv_abort(writer);
+        writer = next;
+    }
+}
+
+/* Adds the writer to open_writers, registering abort_open_writers on the first call. */
+static void track_writer(CsvWriter *writer)
+{
+    static bool registered = false;
+    if (!registered)
+        registered = atexit(abort_open_writers) == 0;
+    writer->owner = getpid();
+    writer->next = open_writers;
+    open_writers = writer;
+}
+
+/* Removes the writer from open_writers. */
+static void untrack_writer(CsvWriter *writer)
+{
+    for (CsvWriter **link = &open_writers; *link; link = &(*link)->next)
+        if (*link == writer) {
+            *link = writer->next;
+            return;
+        }
+}
 
 /* Writes "<action> <path>: <strerror(code)>" into error, when there is room. */
 static void write_file_error(char *error, size_t error_size, const char *action, const char *path,
@@ -34,6 +79,7 @@ static void write_file_error(char *error, size_t error_size, const char *action,
 /* Frees the writer's memory; the file must be closed already. */
 static void free_writer(CsvWriter *writer)
 {
+    untrack_writer(writer);
     free(writer->path);
     free(writer->temporary_path);
     free(writer);
@@ -55,6 +101,7 @@ static CsvWriter *allocate_writer(const char *path)
     memcpy(writer->path, path, length + 1);
     memcpy(writer->temporary_path, path, length);
     memcpy(writer->temporary_path + length, CSV_TEMPORARY_SUFFIX, sizeof CSV_TEMPORARY_SUFFIX);
+    track_writer(writer);
     return writer;
 }
 

@@ -6,13 +6,18 @@
  * csv_open writes to "<path>.tmp"; csv_close flushes it, fsyncs it and
  * renames it over @p path, which replaces the old file in one step (rename
  * is atomic on POSIX file systems). A run that fails or is killed leaves the
- * previous file untouched and at most a stale .tmp file. The directory is
+ * previous file untouched. A program that exits (exit() or a return from
+ * main) with a writer still open gets its .tmp file removed at exit; only a
+ * signal that kills the process leaves a stale one. The directory is
  * not fsynced, so after a power failure the old file may come back, but
  * never a partial one.
  *
  * The writer does not quote fields: the caller formats each row, and a
  * field that contains a comma, a double quote or a line break must be
  * quoted by the caller as RFC 4180 describes.
+ *
+ * The writers are not thread-safe: open, close and abort them from one
+ * thread.
  */
 #ifndef CSV_H
 #define CSV_H

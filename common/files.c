@@ -67,3 +67,18 @@ bool make_directories(const char *path, char *error, size_t error_size)
     free(prefix);
     return ok;
 }
+
+/* errno of the last failed files_flush_stdout, or 0. */
+static int stdout_errno = 0;
+
+bool files_flush_stdout(void)
+{
+    errno = 0;
+    if (fflush(stdout) == 0)
+        return true;
+    if (errno != 0)
+        stdout_errno = errno;
+    return false;
+}
+
+int files_stdout_errno(void) { return stdout_errno; }

@@ -18,4 +18,15 @@
  */
 bool make_directories(const char *path, char *error, size_t error_size);
 
+/**
+ * Flushes stdout like fflush(stdout) and, when that fails, records its
+ * errno for files_stdout_errno: stdio itself keeps only the error flag, so
+ * the reason of a failed write is lost once the next call changes errno.
+ * @return whether the flush succeeded.
+ */
+bool files_flush_stdout(void);
+
+/** Returns the errno of the last failed files_flush_stdout, or 0 when none failed. */
+int files_stdout_errno(void);
+
 #endif /* FILES_H */

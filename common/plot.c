@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "files.h"
+
 /* The environment, passed on to gnuplot; POSIX leaves its declaration to the program. */
 extern char **environ;
 
@@ -79,7 +81,14 @@ static pid_t start_gnuplot(const char *assignments, const char *script_path, int
     pthread_sigmask(SIG_BLOCK, NULL, &mask);
     sigaddset(&mask, SIGINT);
     posix_spawnattr_setsigmask(&attributes, &mask);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+
+    /* The programs ignore SIGPIPE (program_check_stdout_at_exit); gnuplot gets the default. */
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                              POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attributes, 0);
 
     char *argv[] = {"gnuplot", "-e", (char *)assignments, (char *)script_path, NULL};
@@ -149,7 +158,7 @@ bool plot_render(const char *script, const char *csv_path, const char *png_path)
     }
 
     /* gnuplot's own messages go to our stderr, never to stdout with the results. */
-    fflush(stdout);
+    files_flush_stdout();
     int output = -1;
     pid_t child = start_gnuplot(assignments, script_path, &output);
     if (child < 0) {

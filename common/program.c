@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,29 +249,37 @@ static bool handle_shared_option(const ProgramSpec *spec, int option, const char
     }
 }
 
-/* Exits with status 2 after getopt_long returned '?' (unknown option) or ':' (missing value). */
-static void reject_option(const ProgramSpec *spec, int option, const char *given)
-{
-    char shown[CLI_ABBREVIATION_SIZE];
-    cli_abbreviate(given, strlen(given), shown, sizeof shown);
-    if (option == ':')
-        cli_usage_error(spec->name, "option '%s' requires a value", shown);
-    cli_usage_error(spec->name, "unknown option '%s'", shown);
-}
-
 /* The program name that check_stdout_at_exit reports. */
 static const char *stdout_program_name = "program";
 
 /*
  * Runs at exit: results go to stdout, so a write that failed there (a full
- * disk, a closed pipe) must not end with status 0. _exit keeps the handler
- * from running twice and sets the status that exit() cannot change here.
+ * disk, a closed pipe) must not end with status 0. The reason is known only
+ * when the last flush fails now or an earlier files_flush_stdout recorded
+ * it: stdio does not keep the errno of a failed write. _exit keeps the handler from running twice
+ * and sets the status that exit() cannot change here.
  */
 static void check_stdout_at_exit(void)
 {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    errno = 0;
+    bool flush_failed = fflush(stdout) != 0;
+    int code = errno;
+    if (flush_failed && code != 0) {
         fprintf(stderr, "%s: writing the results to standard output failed: %s\n",
-                stdout_program_name, strerror(errno));
+                stdout_program_name, strerror(code));
+        _exit(1);
+    }
+    code = files_stdout_errno();
+    if ((flush_failed || ferror(stdout)) && code != 0) {
+        fprintf(stderr, "%s: writing the results to standard output failed: %s\n",
+                stdout_program_name, strerror(code));
+        _exit(1);
+    }
+    if (flush_failed || ferror(stdout)) {
+        fprintf(stderr,
+                "%s: writing the results to standard output failed (an earlier write failed, "
+                "and its reason was not recorded)\n",
+                stdout_program_name);
         _exit(1);
     }
 }
@@ -279,8 +288,13 @@ void program_check_stdout_at_exit(const char *program)
 {
     static bool registered = false;
     stdout_program_name = program;
-    if (!registered && atexit(check_stdout_at_exit) == 0)
-        registered = true;
+    if (registered)
+        return;
+
+    /* A closed pipe then fails the write with EPIPE instead of killing the program before it
+     * writes its files. */
+    signal(SIGPIPE, SIG_IGN);
+    registered = atexit(check_stdout_at_exit) == 0;
 }
 
 void program_prepare_out(const char *program, const char *out_dir)
@@ -321,7 +335,7 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv, Progr
         if (option >= PROGRAM_OWN_OPTION && spec->handle_option)
             spec->handle_option(option, optarg, spec->context);
         else
-            reject_option(spec, option, argv[optind - 1]);
+            cli_reject_option(spec->name, option, argv[optind - 1], long_options);
     }
     if (optind < argc) {
         char shown[CLI_ABBREVIATION_SIZE];

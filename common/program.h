@@ -37,9 +37,9 @@
  * a line of spaces only and a file without lines are errors, and so are
  * more than max_sentences sentences in all; a --sentence-file is read only
  * up to the first line past that limit, so an endless standard input is
- * rejected too. Lines have no length limit, so a program with max_words 0
- * must check the sizes its model allocates for n words before it
- * allocates them.
+ * rejected too. A line may be up to CLI_MAX_LINE_BYTES (64 MiB) long, so
+ * a program with max_words 0 must check the sizes its model allocates for
+ * n words before it allocates them.
  */
 #ifndef PROGRAM_H
 #define PROGRAM_H
@@ -170,9 +170,12 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv, Progr
 /**
  * Makes the program exit with status 1 and a message naming @p program when
  * writing its results to standard output failed (a full disk, a closed
- * pipe). program_parse_options calls it before it reads any option;
- * programs with their own option parser call it before theirs, so that
- * --help also fails on a full disk.
+ * pipe), with the reason when the last flush at exit reports it. It also
+ * ignores SIGPIPE, so that a closed pipe (`stage05 | head -1`) fails the
+ * writes with EPIPE and the program still writes its result files.
+ * program_parse_options calls it before it reads any option; programs with
+ * their own option parser call it before theirs, so that --help also fails
+ * on a full disk.
  */
 void program_check_stdout_at_exit(const char *program);
 

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "clock.h"
+#include "files.h"
 #include "plot.h"
 #include "report.h"
+#include "result_file.h"
 #include "runner.h"
 
 /* Widths tried when matching the transformer of task 3 to the causal CNN. */
@@ -172,20 +174,34 @@ static bool draw_figure(Comparison *c, Figure figure)
 }
 
 /* Writes curves.csv with the loss curves of every finished task. */
-static bool write_curves(const Comparison *c, char *error, size_t error_size)
+static void write_curves(Comparison *c)
 {
-    char path[4096];
+    char path[4096], error[1024];
     snprintf(path, sizeof path, "%s/curves.csv", c->options.out);
-    CsvWriter *csv = csv_open(path, CURVES_CSV_HEADER, error, error_size);
-    if (!csv)
-        return false;
-    if (c->distance_done)
-        study_write_curves(&c->distance, csv);
-    if (c->order_done)
-        study_write_curves(&c->order, csv);
-    if (c->text_done)
-        text_write_curves(c->text_runs, TEXT_MODELS, csv);
-    return csv_close(csv, error, error_size);
+    CsvWriter *csv = csv_open(path, CURVES_CSV_HEADER, error, sizeof error);
+    if (csv) {
+        if (c->distance_done)
+            study_write_curves(&c->distance, csv);
+        if (c->order_done)
+            study_write_curves(&c->order, csv);
+        if (c->text_done)
+            text_write_curves(c->text_runs, TEXT_MODELS, csv);
+    }
+    if (!csv || !csv_close(csv, error, sizeof error)) {
+        result_file_failed(COMPARE_PROGRAM, "%s", error);
+        c->csv_failed[FIGURE_CURVES] = true;
+    }
+}
+
+/* Draws the figure of a task's CSV file, or reports the error of writing that file. */
+static void finish_task_csv(Comparison *c, Figure figure, bool written, const char *error)
+{
+    if (written) {
+        draw_figure(c, figure);
+        return;
+    }
+    result_file_failed(COMPARE_PROGRAM, "%s; the task's tables are still printed", error);
+    c->csv_failed[figure] = true;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -203,39 +219,37 @@ static bool run_jobs(Comparison *c, Job *jobs, size_t count, Display *display, d
 }
 
 /* Task 1 or 2: train the grid, then write its CSV and figure and print its table. */
-static bool run_study(Comparison *c, Study *study, Figure figure, bool *done, double *seconds,
-                      Display *display, char *error, size_t error_size)
+static void run_study(Comparison *c, Study *study, Figure figure, bool *done, double *seconds,
+                      Display *display)
 {
     if (!run_jobs(c, study->jobs, study->job_count, display, seconds))
-        return true;
-    if (!study_write_csv(study, c->options.out, error, error_size))
-        return false;
-    draw_figure(c, figure);
+        return;
+    char error[1024];
+    finish_task_csv(c, figure, study_write_csv(study, c->options.out, error, sizeof error), error);
     *done = true;
 
     printf("## Task %d: %s\n\n", figure == FIGURE_DISTANCE ? 1 : 2, study->task_name);
     study_print_table(study, stdout);
     if (figure == FIGURE_DISTANCE)
         study_print_findings(study, stdout);
-    fflush(stdout);
-    return true;
+    files_flush_stdout();
 }
 
 /* Task 3: train both models, then write text.csv and its figure and print the tables. */
-static bool run_text(Comparison *c, Display *display, char *error, size_t error_size)
+static void run_text(Comparison *c, Display *display)
 {
     if (!run_jobs(c, c->text_jobs, TEXT_MODELS, display, &c->text_seconds))
-        return true;
-    if (!text_write_csv(c->text_runs, TEXT_MODELS, c->options.out, error, error_size))
-        return false;
-    draw_figure(c, FIGURE_TEXT);
+        return;
+    char error[1024];
+    finish_task_csv(c, FIGURE_TEXT,
+                    text_write_csv(c->text_runs, TEXT_MODELS, c->options.out, error, sizeof error),
+                    error);
     c->text_done = true;
 
     printf("## Task 3: text\n\n");
     text_print_table(c->text_runs, TEXT_MODELS, stdout);
     text_print_samples(c->text_runs, TEXT_MODELS, stdout);
-    fflush(stdout);
-    return true;
+    files_flush_stdout();
 }
 
 /* Returns the number of runs and their total cost over the selected tasks. */
@@ -269,25 +283,30 @@ bool comparison_run(Comparison *c, char *error, size_t error_size)
         return false;
     }
     report_print_configuration(c, stdout);
-    fflush(stdout);
+    files_flush_stdout();
 
-    bool ok = true;
-    if (ok && c->options.run_distance && !runner_stop_requested())
-        ok = run_study(c, &c->distance, FIGURE_DISTANCE, &c->distance_done, &c->distance_seconds,
-                       display, error, error_size);
-    if (ok && c->options.run_order && !runner_stop_requested())
-        ok = run_study(c, &c->order, FIGURE_ORDER, &c->order_done, &c->order_seconds, display,
-                       error, error_size);
-    if (ok && c->options.run_text && !runner_stop_requested())
-        ok = run_text(c, display, error, error_size);
+    if (c->options.run_distance && !runner_stop_requested())
+        run_study(c, &c->distance, FIGURE_DISTANCE, &c->distance_done, &c->distance_seconds,
+                  display);
+    if (c->options.run_order && !runner_stop_requested())
+        run_study(c, &c->order, FIGURE_ORDER, &c->order_done, &c->order_seconds, display);
+    if (c->options.run_text && !runner_stop_requested())
+        run_text(c, display);
     display_free(display);
 
     /* The curves of every finished task, then the report. */
-    if (ok && (c->distance_done || c->order_done || c->text_done))
-        ok = write_curves(c, error, error_size);
-    if (ok && c->text_done)
+    if (c->distance_done || c->order_done || c->text_done)
+        write_curves(c);
+    if (c->text_done && !c->csv_failed[FIGURE_CURVES])
         draw_figure(c, FIGURE_CURVES);
-    if (ok)
-        ok = report_write(c, error, error_size);
-    return ok;
+    char report_error[1024];
+    if (!report_write(c, report_error, sizeof report_error))
+        result_file_failed(COMPARE_PROGRAM, "%s", report_error);
+    return true;
+}
+
+bool comparison_all_done(const Comparison *c)
+{
+    return (!c->options.run_distance || c->distance_done) &&
+           (!c->options.run_order || c->order_done) && (!c->options.run_text || c->text_done);
 }

@@ -37,6 +37,9 @@ typedef enum Figure {
 } Figure;
 
 /** The columns of curves.csv; distance is empty for the tasks without one. */
+/** The program's name, the prefix of its messages. */
+#define COMPARE_PROGRAM "compare"
+
 #define CURVES_CSV_HEADER "task,model,seed,step,seconds,train_loss,val_loss,distance"
 
 /** Models of task 3: the causal CNN and the stage 08 transformer. */
@@ -51,14 +54,15 @@ typedef struct Comparison {
     Study order;                     /**< task 2, when run_order */
     TextRun text_runs[TEXT_MODELS];  /**< task 3, when run_text */
     Job text_jobs[TEXT_MODELS];      /**< the text runs as jobs */
-    bool distance_done;              /**< task 1 trained and written */
-    bool order_done;                 /**< task 2 trained and written */
-    bool text_done;                  /**< task 3 trained and written */
+    bool distance_done;              /**< task 1 trained, its tables printed */
+    bool order_done;                 /**< task 2 trained, its tables printed */
+    bool text_done;                  /**< task 3 trained, its tables printed */
     double distance_seconds;         /**< wall time of task 1 */
     double order_seconds;            /**< wall time of task 2 */
     double text_seconds;             /**< wall time of task 3 */
     double total_seconds;            /**< wall time of every phase */
     bool figure_drawn[FIGURE_COUNT]; /**< which figures gnuplot drew */
+    bool csv_failed[FIGURE_COUNT];   /**< which CSV files could not be written */
     bool corpus_rejected;            /**< comparison_prepare failed because the --corpus
                                           file cannot be used (a user error, exit status 2) */
 } Comparison;
@@ -82,12 +86,17 @@ bool comparison_prepare(Comparison *comparison, const Options *options, char *er
 
 /**
  * Trains the tasks in order (distance, order, text), writing each task's
- * CSV file and figure as soon as it finishes, then curves.csv and
- * REPORT.md. After a stop request (Ctrl-C) no further run starts and the
- * task in progress writes nothing.
- * @return false with a message in @p error when a file cannot be written.
+ * CSV file and figure and printing its tables as soon as it finishes, then
+ * curves.csv and REPORT.md. After a stop request (Ctrl-C) no further run
+ * starts and the task in progress writes nothing. A file that cannot be
+ * written is reported through result_file_failed, and the other files are
+ * still written.
+ * @return false with a message in @p error when memory runs out.
  */
 bool comparison_run(Comparison *comparison, char *error, size_t error_size);
+
+/** Returns whether every task selected by --tasks finished its runs. */
+bool comparison_all_done(const Comparison *comparison);
 
 /** Frees everything the comparison owns. */
 void comparison_free(Comparison *comparison);

@@ -31,8 +31,9 @@
 #include "compare.h"
 #include "program.h"
 #include "report.h"
+#include "result_file.h"
 
-#define PROGRAM "compare"
+#define PROGRAM COMPARE_PROGRAM
 #define DEFAULT_OUT "results"
 #define DEFAULT_CORPUS PROJECT_ROOT "/data/kjv.txt"
 #define MAX_THREADS 256
@@ -104,6 +105,11 @@ static void parse_tasks(const char *text, Options *options)
                             "(expected distance, order or text)",
                             text, name);
     }
+    if (!options->run_distance && !options->run_order && !options->run_text)
+        cli_usage_error(PROGRAM,
+                        "invalid value '%s' for --tasks: it names no task; expected a "
+                        "comma-separated list of distance, order and text",
+                        cli_abbreviate(text, strlen(text), shown, sizeof shown));
 }
 
 /* Copies the command line into options->command, arguments separated by spaces. */
@@ -172,14 +178,8 @@ static void parse_options(int argc, char **argv, Options *options)
         case OPT_HELP:
             print_usage();
             exit(0);
-        case ':':
-            cli_usage_error(
-                PROGRAM, "option '%s' requires a value",
-                cli_abbreviate(argv[optind - 1], strlen(argv[optind - 1]), shown, sizeof shown));
         default:
-            cli_usage_error(
-                PROGRAM, "unknown option '%s'",
-                cli_abbreviate(argv[optind - 1], strlen(argv[optind - 1]), shown, sizeof shown));
+            cli_reject_option(PROGRAM, option, argv[optind - 1], long_options);
         }
     }
     if (optind < argc)
@@ -212,13 +212,24 @@ int main(int argc, char **argv)
     if (!ok)
         fprintf(stderr, "%s: %s\n", PROGRAM, error);
     bool interrupted = runner_stop_requested();
+    bool all_done = comparison_all_done(&comparison);
     comparison_free(&comparison);
+    int status = ok ? result_exit_status() : 1;
+
+    /* Ctrl-C during the last runs lets them finish, and then nothing is missing. */
+    if (interrupted && all_done) {
+        fprintf(stderr,
+                "%s: Ctrl-C arrived during the last runs, which finished, so every task is "
+                "complete in %s\n",
+                PROGRAM, options.out);
+        return status;
+    }
     if (interrupted) {
         fprintf(stderr,
                 "%s: interrupted: the files of the tasks that finished are complete in %s; "
-                "the task in progress wrote none\n",
+                "the tasks that did not finish wrote none\n",
                 PROGRAM, options.out);
         return EXIT_INTERRUPTED;
     }
-    return ok ? 0 : 1;
+    return status;
 }

@@ -164,7 +164,9 @@ static void print_run_facts(const Comparison *c, FILE *out)
         if (!selected[t])
             continue;
         const char *status = "not started";
-        if (done[t])
+        if (done[t] && c->csv_failed[t])
+            status = "trained, CSV file not written";
+        else if (done[t])
             status = "complete";
         else if (seconds[t] > 0.0)
             status = "interrupted";
@@ -176,7 +178,10 @@ static void print_run_facts(const Comparison *c, FILE *out)
 /* Links a figure when gnuplot drew it, or states why it is missing. */
 static void print_figure(const Comparison *c, Figure figure, const char *caption, FILE *out)
 {
-    if (c->figure_drawn[figure])
+    if (c->csv_failed[figure])
+        fprintf(out, "Figure %s.png was not drawn because %s could not be written.\n\n",
+                figure_name(figure), figure_csv(figure));
+    else if (c->figure_drawn[figure])
         fprintf(out, "![%s](%s.png)\n\n(also %s.svg; data in %s)\n\n", caption, figure_name(figure),
                 figure_name(figure), figure_csv(figure));
     else
@@ -187,18 +192,30 @@ static void print_figure(const Comparison *c, Figure figure, const char *caption
 /* Names the files of the finished tasks, or states that none finished. */
 static void print_files(const Comparison *c, FILE *out)
 {
+    const char *names[3] = {"distance.csv", "order.csv", "text.csv"};
+    bool written[3] = {c->distance_done && !c->csv_failed[FIGURE_DISTANCE],
+                       c->order_done && !c->csv_failed[FIGURE_ORDER],
+                       c->text_done && !c->csv_failed[FIGURE_TEXT]};
     if (!c->distance_done && !c->order_done && !c->text_done) {
         fprintf(out, "No task finished, so this run wrote no CSV file.\n");
         return;
     }
-    fprintf(out, "Every run of every seed is in");
-    if (c->distance_done)
-        fprintf(out, " distance.csv");
-    if (c->order_done)
-        fprintf(out, "%s order.csv", c->distance_done ? "," : "");
-    if (c->text_done)
-        fprintf(out, "%s text.csv", c->distance_done || c->order_done ? "," : "");
-    fprintf(out, "; the loss curves of those runs are in curves.csv.\n");
+    if (!written[0] && !written[1] && !written[2]) {
+        fprintf(out, "No task's CSV file could be written.");
+    } else {
+        fprintf(out, "Every run of every seed is in");
+        bool first = true;
+        for (int t = 0; t < 3; t++) {
+            if (!written[t])
+                continue;
+            fprintf(out, "%s %s", first ? "" : ",", names[t]);
+            first = false;
+        }
+        fprintf(out, ".");
+    }
+    fprintf(out, c->csv_failed[FIGURE_CURVES]
+                     ? " curves.csv, the loss curves, could not be written.\n"
+                     : " The loss curves of those runs are in curves.csv.\n");
 }
 
 /* Writes the report's body: the facts, the configuration and every finished task. */
@@ -206,7 +223,10 @@ static void print_report(const Comparison *c, FILE *out)
 {
     report_print_configuration(c, out);
     fprintf(out, "## The run\n\n");
-    if (runner_stop_requested())
+    if (runner_stop_requested() && comparison_all_done(c))
+        fprintf(out, "Ctrl-C arrived during the last runs, which finished, so every task is "
+                     "complete.\n\n");
+    else if (runner_stop_requested())
         fprintf(out, "Interrupted with Ctrl-C: only the tasks marked complete below wrote their "
                      "files.\n\n");
     print_run_facts(c, out);

@@ -12,9 +12,11 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -482,6 +484,161 @@ static void test_cli_read_lines_missing_file(void **state)
     line_list_free(&lines);
 }
 
+/* A byte order mark at the start of the file is dropped; one later in the file is kept. */
+static void test_cli_read_lines_drops_byte_order_mark(void **state)
+{
+    (void)state;
+    const char text[] = "\xEF\xBB\xBFthe cat\n\xEF\xBB\xBFsat\n";
+    char path[64];
+    write_temporary_file(path, text, sizeof text - 1);
+    LineList lines;
+    assert_true(read_and_remove(path, &lines, NULL, 0));
+    assert_int_equal(lines.count, 2);
+    assert_string_equal(lines.lines[0], "the cat");
+    assert_int_equal(lines.lengths[0], 7);
+    assert_string_equal(lines.lines[1], "\xEF\xBB\xBFsat");
+    line_list_free(&lines);
+
+    /* Only the first mark is dropped. */
+    write_temporary_file(path, "\xEF\xBB\xBF\xEF\xBB\xBF", 6);
+    assert_true(read_and_remove(path, &lines, NULL, 0));
+    assert_int_equal(lines.count, 1);
+    assert_string_equal(lines.lines[0], "\xEF\xBB\xBF");
+    line_list_free(&lines);
+
+    /* A file of only the mark has no lines; with a line break, one empty line. */
+    write_temporary_file(path, "\xEF\xBB\xBF", 3);
+    assert_true(read_and_remove(path, &lines, NULL, 0));
+    assert_int_equal(lines.count, 0);
+    line_list_free(&lines);
+
+    /* A cut mark is ill-formed UTF-8. */
+    write_temporary_file(path, "\xEF\xBB\xBF\n", 4);
+    assert_true(read_and_remove(path, &lines, NULL, 0));
+    assert_int_equal(lines.count, 1);
+    assert_int_equal(lines.lengths[0], 0);
+    line_list_free(&lines);
+
+    char error[256] = "";
+    write_temporary_file(path,
+                         "\xEF\xBB"
+                         "cat\n",
+                         6);
+    assert_false(read_and_remove(path, &lines, error, sizeof error));
+    assert_non_null(strstr(error, "line 1: invalid UTF-8 at byte offset 0"));
+    line_list_free(&lines);
+}
+
+/* Byte offsets of a NUL byte count from the first byte after the byte order mark. */
+static void test_cli_read_lines_nul_after_mark(void **state)
+{
+    (void)state;
+    char path[64], error[256] = "";
+    write_temporary_file(path,
+                         "\xEF\xBB\xBF"
+                         "ab\0c\n",
+                         8);
+    LineList lines;
+    assert_false(read_and_remove(path, &lines, error, sizeof error));
+    assert_non_null(strstr(error, "line 1: NUL byte at byte offset 2"));
+    line_list_free(&lines);
+}
+
+/* /dev/zero is an endless stream of NUL bytes: the first one stops the reading. */
+static void test_cli_read_lines_endless_nul_stops(void **state)
+{
+    (void)state;
+    LineList lines;
+    line_list_init(&lines);
+    char error[256] = "";
+    assert_false(cli_read_lines("/dev/zero", &lines, 0, error, sizeof error));
+    assert_string_equal(error, "/dev/zero line 1: NUL byte at byte offset 0; save the file as "
+                               "UTF-8 text without NUL bytes");
+    assert_int_equal(lines.count, 0);
+    line_list_free(&lines);
+}
+
+/*
+ * Creates a FIFO in a new temporary folder (folder[64], fifo[80]) and starts a
+ * child that writes `line_bytes` letters 'a' and a line break to it, or
+ * letters without end when line_bytes is 0, until the reader closes the FIFO.
+ */
+static pid_t start_fifo_writer(char *folder, char *fifo, size_t line_bytes)
+{
+    strcpy(folder, "/tmp/test_cli_XXXXXX");
+    assert_non_null(mkdtemp(folder));
+    snprintf(fifo, 80, "%s/lines", folder);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child > 0)
+        return child;
+    signal(SIGPIPE, SIG_DFL);
+    FILE *file = fopen(fifo, "w");
+    if (!file)
+        _exit(1);
+    static char letters[65536];
+    memset(letters, 'a', sizeof letters);
+    for (size_t written = 0; line_bytes == 0 || written < line_bytes;) {
+        size_t count = sizeof letters;
+        if (line_bytes > 0 && line_bytes - written < count)
+            count = line_bytes - written;
+        if (fwrite(letters, 1, count, file) != count)
+            _exit(2);
+        written += count;
+    }
+    _exit(fputc('\n', file) != EOF && fclose(file) == 0 ? 0 : 3);
+}
+
+/* Waits for the FIFO writer and removes the FIFO and its folder. */
+static void finish_fifo_writer(pid_t child, const char *folder, const char *fifo)
+{
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    remove(fifo);
+    remove(folder);
+}
+
+/* An endless line fails once it passes CLI_MAX_LINE_BYTES, with a message naming the limit. */
+static void test_cli_read_lines_endless_line_stops(void **state)
+{
+    (void)state;
+    char folder[64], fifo[80], error[512] = "", expected[512];
+    pid_t writer = start_fifo_writer(folder, fifo, 0);
+    LineList lines;
+    line_list_init(&lines);
+    assert_false(cli_read_lines(fifo, &lines, 0, error, sizeof error));
+    finish_fifo_writer(writer, folder, fifo);
+
+    snprintf(expected, sizeof expected,
+             "%s line 1 is longer than 67108864 bytes (64 MiB), the maximum line length; split "
+             "it into shorter lines",
+             fifo);
+    assert_string_equal(error, expected);
+    assert_int_equal(lines.count, 0);
+    line_list_free(&lines);
+}
+
+/* A line of exactly CLI_MAX_LINE_BYTES bytes is still read whole. */
+static void test_cli_read_lines_maximum_line_kept(void **state)
+{
+    (void)state;
+    char folder[64], fifo[80];
+    pid_t writer = start_fifo_writer(folder, fifo, CLI_MAX_LINE_BYTES);
+    LineList lines;
+    line_list_init(&lines);
+    bool ok = cli_read_lines(fifo, &lines, 0, NULL, 0);
+    finish_fifo_writer(writer, folder, fifo);
+
+    assert_true(ok);
+    assert_int_equal(lines.count, 1);
+    assert_int_equal(lines.lengths[0], CLI_MAX_LINE_BYTES);
+    assert_int_equal(lines.lines[0][CLI_MAX_LINE_BYTES - 1], 'a');
+    line_list_free(&lines);
+}
+
 /* In the child: reads "-" with stdin redirected from the file at argument,
  * and exits 0 only when exactly the lines "from" and "stdin" arrive. */
 static void read_stdin_lines(const void *argument)
@@ -539,6 +696,11 @@ int main(void)
         cmocka_unit_test(test_cli_read_lines_invalid_utf8_keeps_earlier),
         cmocka_unit_test(test_cli_read_lines_missing_file),
         cmocka_unit_test(test_cli_read_lines_dash_reads_stdin),
+        cmocka_unit_test(test_cli_read_lines_drops_byte_order_mark),
+        cmocka_unit_test(test_cli_read_lines_nul_after_mark),
+        cmocka_unit_test(test_cli_read_lines_endless_nul_stops),
+        cmocka_unit_test(test_cli_read_lines_endless_line_stops),
+        cmocka_unit_test(test_cli_read_lines_maximum_line_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,10 +134,12 @@ static void poll_pause(void)
 
 /*
  * Starts compare with the NULL-terminated arguments in a process group of
- * its own, stdout to stdout_target and stderr to paths.stderr_path.
- * Returns its process id, which is also its process group id.
+ * its own, stdout to the descriptor stdout_fd when it is 0 or more, else to
+ * the file stdout_target, and stderr to paths.stderr_path. Returns its
+ * process id, which is also its process group id.
  */
-static pid_t start_compare(const char *const *arguments, const char *stdout_target)
+static pid_t start_compare_on(const char *const *arguments, const char *stdout_target,
+                              int stdout_fd)
 {
     char *argv[64];
     int count = 0;
@@ -155,7 +157,8 @@ static pid_t start_compare(const char *const *arguments, const char *stdout_targ
     if (child == 0) {
         setpgid(0, 0);
         int input = open("/dev/null", O_RDONLY);
-        int output = open(stdout_target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int output =
+            stdout_fd >= 0 ? stdout_fd : open(stdout_target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int errors = open(paths.stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (input < 0 || output < 0 || errors < 0)
             _exit(126);
@@ -169,6 +172,12 @@ static pid_t start_compare(const char *const *arguments, const char *stdout_targ
     /* Both sides set the group, so that it exists before the parent signals it. */
     setpgid(child, child);
     return child;
+}
+
+/* Starts compare with stdout to the file stdout_target (see start_compare_on). */
+static pid_t start_compare(const char *const *arguments, const char *stdout_target)
+{
+    return start_compare_on(arguments, stdout_target, -1);
 }
 
 /*
@@ -281,6 +290,9 @@ static const BadOption BAD_OPTIONS[] = {
     {{"--seed", "abc"}, {"invalid value 'abc' for --seed", "expected an integer"}},
     {{"--seed", ""}, {"invalid value '' for --seed"}},
     {{"--tasks", ""}, {"invalid value '' for --tasks", "distance, order and text"}},
+    {{"--tasks", ","}, {"invalid value ',' for --tasks", "names no task"}},
+    {{"--tasks", ",,"}, {"invalid value ',,' for --tasks", "names no task"}},
+    {{"--t", "order"}, {"ambiguous option '--t'", "--tasks", "--threads"}},
     {{"--tasks", "order,bogus"},
      {"invalid value 'order,bogus' for --tasks", "unknown task 'bogus'"}},
     {{"--corpus", ""}, {"invalid value '' for --corpus", "expected a file"}},
@@ -598,7 +610,7 @@ static void test_compare_interrupt_before_any_task(void **state)
     char *err = read_whole_file(paths.stderr_path);
     if (status != 130)
         fail_msg("exit status %d, expected 130; stderr: %.800s", status, err);
-    expect_contains(err, "the task in progress wrote none", "stderr");
+    expect_contains(err, "the tasks that did not finish wrote none", "stderr");
     free(err);
 
     expect_only_files(out, (const char *const[]){"REPORT.md", NULL});
@@ -607,6 +619,84 @@ static void test_compare_interrupt_before_any_task(void **state)
     expect_contains(report, "No task finished, so this run wrote no CSV file.", "REPORT.md");
     expect_lacks(report, "| 3, text | complete |", "REPORT.md");
     free(report);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Files and standard output that cannot be written                           */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * stdout is a pipe whose read end is closed, as in `compare | head -1` after
+ * head exits: compare must not die of SIGPIPE but write its files and exit
+ * with status 1, naming EPIPE's reason.
+ */
+static void test_compare_closed_pipe_exits_1(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], report[PATH_MAX + 16], order_csv[PATH_MAX + 16];
+    folder_file(out, sizeof out, "closed_pipe");
+    snprintf(report, sizeof report, "%s/REPORT.md", out);
+    snprintf(order_csv, sizeof order_csv, "%s/order.csv", out);
+    int ends[2];
+    assert_int_equal(pipe(ends), 0);
+    close(ends[0]);
+
+    const char *const arguments[] = {"--quick", "--tasks", "order", "--threads",
+                                     "1",       "--out",   out,     NULL};
+    pid_t child = start_compare_on(arguments, NULL, ends[1]);
+    close(ends[1]);
+    int status = wait_exit(child);
+    char *err = read_whole_file(paths.stderr_path);
+    if (status != 1)
+        fail_msg("exit status %d, expected 1; stderr: %.800s", status, err);
+    expect_contains(err, "writing the results to standard output failed: Broken pipe", "stderr");
+    free(err);
+
+    char *text = read_whole_file(report);
+    expect_contains(text, "| 2, order | complete |", "REPORT.md");
+    free(text);
+    Settings settings;
+    settings_init(&settings, true);
+    check_order_csv(order_csv, &settings);
+}
+
+/*
+ * OUT/order.csv is a folder, so its rename fails: compare prints the table,
+ * writes curves.csv and REPORT.md, which says the CSV file is missing, and
+ * exits with status 1 naming the file.
+ */
+static void test_compare_unwritable_csv_exits_1(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], report[PATH_MAX + 16], blocked[PATH_MAX + 16], curves[PATH_MAX + 16];
+    folder_file(out, sizeof out, "unwritable_csv");
+    snprintf(report, sizeof report, "%s/REPORT.md", out);
+    snprintf(blocked, sizeof blocked, "%s/order.csv", out);
+    snprintf(curves, sizeof curves, "%s/curves.csv", out);
+    assert_int_equal(mkdir(out, 0700), 0);
+    assert_int_equal(mkdir(blocked, 0700), 0);
+
+    const char *const arguments[] = {"--quick", "--tasks", "order", "--threads",
+                                     "1",       "--out",   out,     NULL};
+    int status = wait_exit(start_compare(arguments, paths.stdout_path));
+    char *err = read_whole_file(paths.stderr_path);
+    if (status != 1)
+        fail_msg("exit status %d, expected 1; stderr: %.800s", status, err);
+    expect_contains(err, "order.csv", "stderr");
+    expect_contains(err, "the task's tables are still printed", "stderr");
+    free(err);
+
+    char *results = read_whole_file(paths.stdout_path);
+    expect_contains(results, "## Task 2: order", "stdout");
+    free(results);
+    char *text = read_whole_file(report);
+    expect_contains(text, "| 2, order | trained, CSV file not written |", "REPORT.md");
+    expect_contains(text, "No task's CSV file could be written.", "REPORT.md");
+    free(text);
+    Settings settings;
+    settings_init(&settings, true);
+    check_curves_csv(curves, &settings);
+    expect_only_files(out, (const char *const[]){"order.csv", "curves.csv", "REPORT.md", NULL});
 }
 
 int main(void)
@@ -618,6 +708,8 @@ int main(void)
         cmocka_unit_test(test_compare_help_to_full_disk_fails),
         cmocka_unit_test(test_compare_interrupt_keeps_finished_task),
         cmocka_unit_test(test_compare_interrupt_before_any_task),
+        cmocka_unit_test(test_compare_closed_pipe_exits_1),
+        cmocka_unit_test(test_compare_unwritable_csv_exits_1),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

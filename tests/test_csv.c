@@ -202,6 +202,44 @@ static void test_csv_close_write_failure_reported(void **state)
 }
 
 /* Fields quoted by hand: in double quotes, each inner double quote doubled. */
+/* A process that exits with a writer still open (exit status 3 here) leaves no .tmp file. */
+static void test_csv_exit_removes_temporary_file(void **state)
+{
+    Paths *paths = *state;
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        CsvWriter *writer = csv_open(paths->csv, "a,b", NULL, 0);
+        if (!writer || !file_exists(paths->temporary))
+            _exit(10);
+        exit(3);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 3);
+    assert_false(file_exists(paths->temporary));
+    assert_false(file_exists(paths->csv));
+}
+
+/* A forked child that exits leaves the writers of its parent alone. */
+static void test_csv_child_exit_keeps_parent_file(void **state)
+{
+    Paths *paths = *state;
+    CsvWriter *writer = csv_open(paths->csv, "a,b", NULL, 0);
+    assert_non_null(writer);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_true(file_exists(paths->temporary));
+    assert_true(csv_close(writer, NULL, 0));
+    assert_true(file_exists(paths->csv));
+}
+
 static void test_csv_quote_doubles_quotes(void **state)
 {
     (void)state;
@@ -230,6 +268,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csv_close_rename_failure_reported, make_paths,
                                         remove_paths),
         cmocka_unit_test(test_csv_quote_doubles_quotes),
+        cmocka_unit_test_setup_teardown(test_csv_exit_removes_temporary_file, make_paths,
+                                        remove_paths),
+        cmocka_unit_test_setup_teardown(test_csv_child_exit_keeps_parent_file, make_paths,
+                                        remove_paths),
         cmocka_unit_test_setup_teardown(test_csv_close_write_failure_reported, make_paths,
                                         remove_paths),
     };

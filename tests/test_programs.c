@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -1893,37 +1894,299 @@ static void test_programs_tour_sentence_limit(void **state)
 }
 
 /*
- * Standard input that never ends: a child writes "the cat" lines into a
- * FIFO until the reader closes it. The tour must stop reading after 101
- * lines and reject them, instead of reading until memory runs out.
+ * Creates the FIFO FOLDER/name (into fifo[PATH_MAX]) and starts a child that
+ * writes `bytes` [length] into it again and again until the reader closes
+ * it. Returns the child's process id, for finish_endless_writer.
  */
-static void test_programs_tour_endless_stdin(void **state)
+static pid_t start_endless_writer(char *fifo, const char *name, const char *bytes, size_t length)
 {
-    (void)state;
-    char fifo[PATH_MAX];
-    folder_path(fifo, sizeof fifo, "endless.fifo");
+    folder_path(fifo, PATH_MAX, name);
     assert_int_equal(mkfifo(fifo, 0600), 0);
 
     fflush(NULL);
     pid_t writer = fork();
     assert_true(writer >= 0);
     if (writer == 0) {
-        /* The default SIGPIPE ends the writer once the tour closes its end. */
+        /* The default SIGPIPE ends the writer once the reader closes its end. */
+        signal(SIGPIPE, SIG_DFL);
         int out = open(fifo, O_WRONLY);
         if (out < 0)
             _exit(1);
         alarm(RUN_TIMEOUT_SECONDS);
         for (;;)
-            if (write(out, "the cat\n", 8) != 8)
+            if (write(out, bytes, length) != (ssize_t)length)
                 _exit(0);
     }
+    return writer;
+}
 
-    const Program *tour = &PROGRAMS[PROGRAM_COUNT - 1];
-    expect_answer(tour, false, fifo, 2, WORDS("standard input has more than 100 lines"),
-                  "--sentence-file", "-", NULL);
+/* Waits for the writer, which the closed FIFO must have stopped, and removes the FIFO. */
+static void finish_endless_writer(pid_t writer, const char *fifo)
+{
     int status = 0;
     assert_int_equal(waitpid(writer, &status, 0), writer);
     assert_true(WIFSIGNALED(status) ? WTERMSIG(status) == SIGPIPE : WEXITSTATUS(status) == 0);
+    assert_int_equal(remove(fifo), 0);
+}
+
+/*
+ * Standard input that never ends: "the cat" lines into a FIFO. The tour
+ * must stop reading after 101 lines and reject them, instead of reading
+ * until memory runs out.
+ */
+static void test_programs_tour_endless_stdin(void **state)
+{
+    (void)state;
+    char fifo[PATH_MAX];
+    pid_t writer = start_endless_writer(fifo, "endless.fifo", "the cat\n", 8);
+    const Program *tour = &PROGRAMS[PROGRAM_COUNT - 1];
+    expect_answer(tour, false, fifo, 2, WORDS("standard input has more than 100 lines"),
+                  "--sentence-file", "-", NULL);
+    finish_endless_writer(writer, fifo);
+}
+
+/*
+ * One line that never ends, from a FIFO: every program stops once the line
+ * passes 64 MiB and names the limit, instead of reading until memory runs
+ * out.
+ */
+static void test_programs_endless_line_rejected(void **state)
+{
+    (void)state;
+    static char letters[65536];
+    memset(letters, 'a', sizeof letters);
+    for (size_t p = 0; p < PROGRAM_COUNT; p++) {
+        char fifo[PATH_MAX];
+        pid_t writer = start_endless_writer(fifo, "endless_line.fifo", letters, sizeof letters);
+        expect_answer(&PROGRAMS[p], false, NULL, 2,
+                      WORDS("for --sentence-file", "line 1 is longer than 67108864 bytes (64 MiB)",
+                            "maximum line length"),
+                      "--sentence-file", fifo, NULL);
+        finish_endless_writer(writer, fifo);
+    }
+}
+
+/* /dev/zero, NUL bytes without end, is rejected at its first byte (reading it only). */
+static void test_programs_endless_nul_rejected(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < PROGRAM_COUNT; p++)
+        expect_answer(&PROGRAMS[p], false, NULL, 2,
+                      WORDS("/dev/zero line 1: NUL byte at byte offset 0"), "--sentence-file",
+                      "/dev/zero", NULL);
+}
+
+/* A UTF-8 byte order mark before the first line is dropped, so it never shows in a word. */
+static void test_programs_byte_order_mark_dropped(void **state)
+{
+    (void)state;
+    char path[PATH_MAX];
+    folder_path(path, sizeof path, "byte_order_mark.txt");
+    write_file(path, "\xEF\xBB\xBFthe cat\n", 11);
+    for (size_t p = 0; p < PROGRAM_COUNT; p++) {
+        Command command;
+        command_init(&command, &PROGRAMS[p], true);
+        command_add(&command, "--sentence-file");
+        command_add(&command, path);
+        Run run = run_command(&command, NULL);
+        check_run(&run, 0, NULL);
+        if (strstr(run.out, "\xEF\xBB\xBF") || strstr(run.err, "\xEF\xBB\xBF"))
+            fail_msg("%s: the byte order mark shows in the output", run.line);
+        run_free(&run);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Result files and standard output that cannot be written                    */
+/* ------------------------------------------------------------------------- */
+
+/* Fails if the folder contains a file whose name ends in ".tmp". */
+static void expect_no_temporary_file(const char *folder)
+{
+    DIR *directory = opendir(folder);
+    assert_non_null(directory);
+    for (struct dirent *entry; (entry = readdir(directory)) != NULL;) {
+        size_t length = strlen(entry->d_name);
+        if (length >= 4 && strcmp(entry->d_name + length - 4, ".tmp") == 0) {
+            closedir(directory);
+            fail_msg("%s still contains %s", folder, entry->d_name);
+        }
+    }
+    closedir(directory);
+}
+
+/* One program and one CSV file it writes, with another result that must still appear. */
+typedef struct ResultFileCase {
+    const char *program;
+    const char *csv;         /* the file made a folder, so that its rename fails */
+    const char *other_file;  /* another CSV file of the same run, or NULL */
+    const char *stdout_text; /* text of the last section printed, which must still appear */
+    const char *option;      /* an option the program needs to write the file, or NULL */
+} ResultFileCase;
+
+static const ResultFileCase RESULT_FILE_CASES[] = {
+    {"stage01", "stage01_distance.csv", NULL, "inside the receptive field", NULL},
+    {"stage02", "stage02_growth.csv", NULL, "float rounding of the mean in another order", NULL},
+    {"stage04", "stage04_blur.csv", NULL, "Stage 05 lets the model choose", NULL},
+    {"stage05", "stage05_attention.csv", NULL, "the model predicts", NULL},
+    {"stage06", "stage06_cost.csv", NULL, "score spread", NULL},
+    {"stage07", "stage07_heads.csv", NULL, "head width", NULL},
+    {"stage08", "stage08_scaling.csv", "stage08_depth.csv", "takes over once n exceeds", NULL},
+    {"tour", "tour_sweep.csv", NULL, "08_transformer_block", "--sweep"},
+};
+
+/*
+ * OUT/NAME.csv is a folder, so csv_close cannot rename the finished file
+ * over it. Every program must print all its results, write its other
+ * files, leave no .tmp file, and exit with status 1 naming the file.
+ */
+static void test_programs_unwritable_csv_exits_1(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof RESULT_FILE_CASES / sizeof RESULT_FILE_CASES[0]; c++) {
+        const ResultFileCase *test = &RESULT_FILE_CASES[c];
+        char out[PATH_MAX], blocked[PATH_MAX + 64], other[PATH_MAX + 64];
+        folder_path(out, sizeof out, test->program);
+        snprintf(blocked, sizeof blocked, "%s/%s", out, test->csv);
+        assert_int_equal(mkdir(out, 0700), 0);
+        assert_int_equal(mkdir(blocked, 0700), 0);
+
+        Command command;
+        command_init(&command, program_named(test->program), true);
+        command_add(&command, "--out");
+        command_add(&command, out);
+        if (test->option)
+            command_add(&command, test->option);
+        Run run = run_command(&command, NULL);
+        check_run(&run, 1, WORDS(blocked, "is not written"));
+        if (!strstr(run.out, test->stdout_text))
+            fail_msg("%s: stdout lacks '%s'", run.line, test->stdout_text);
+        if (test->other_file) {
+            snprintf(other, sizeof other, "%s/%s", out, test->other_file);
+            assert_true(file_exists(other));
+        }
+        expect_no_temporary_file(out);
+        run_free(&run);
+    }
+}
+
+/*
+ * Stage 07 with a --save file in a missing folder: saving fails and the
+ * program exits with status 3 while OUT/stage07_heads.csv is still open.
+ * Its .tmp file must be removed at that exit.
+ */
+static void test_programs_early_exit_removes_tmp(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], save[PATH_MAX + 32];
+    folder_path(out, sizeof out, "stage07_failed_save");
+    snprintf(save, sizeof save, "%s/missing/heads.ckpt", out);
+    assert_int_equal(mkdir(out, 0700), 0);
+
+    Command command;
+    command_init(&command, program_named("stage07"), true);
+    command_add(&command, "--out");
+    command_add(&command, out);
+    command_add(&command, "--save");
+    command_add(&command, save);
+    Run run = run_command(&command, NULL);
+    check_run(&run, 3, WORDS("saving the checkpoint", "failed"));
+    expect_no_temporary_file(out);
+    run_free(&run);
+}
+
+/*
+ * Runs stage05 --steps 3 with --out folder and stdout on `stdout_fd` (the
+ * caller's descriptor, closed here). Returns the exit status, or 128 plus
+ * the signal that killed it; stderr goes to files.stderr_path.
+ */
+static int run_stage05_to(const char *out, int stdout_fd)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/stage05", files.bin);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int err = open(files.stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (err < 0)
+            _exit(126);
+        dup2(stdout_fd, STDOUT_FILENO);
+        dup2(err, STDERR_FILENO);
+        /* As a shell starts it: SIGPIPE at its default, which would kill the program. */
+        signal(SIGPIPE, SIG_DFL);
+        alarm(RUN_TIMEOUT_SECONDS);
+        execl(path, path, "--steps", "3", "--out", out, (char *)NULL);
+        _exit(127);
+    }
+    close(stdout_fd);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * stdout is a pipe whose read end is already closed, like `stage05 | head
+ * -1` after head exits: the program must not die of SIGPIPE (status 141)
+ * but finish its files and exit with status 1, naming EPIPE's reason.
+ */
+static void test_programs_closed_pipe_exits_1(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], csv[PATH_MAX + 32];
+    folder_path(out, sizeof out, "closed_pipe");
+    snprintf(csv, sizeof csv, "%s/stage05_attention.csv", out);
+    int ends[2];
+    assert_int_equal(pipe(ends), 0);
+    close(ends[0]);
+
+    int status = run_stage05_to(out, ends[1]);
+    char *err = read_file(files.stderr_path);
+    if (status != 1 || !strstr(err, "writing the results to standard output failed: Broken pipe"))
+        fail_msg("stage05 into a closed pipe: exit status %d, expected 1; stderr: %.600s", status,
+                 err);
+    free(err);
+    assert_true(file_exists(csv));
+}
+
+/* stdout on /dev/full (opened for writing by this child only): the reason is ENOSPC's. */
+static void test_programs_full_disk_names_reason(void **state)
+{
+    (void)state;
+    char out[PATH_MAX];
+    folder_path(out, sizeof out, "full_disk");
+    int full = open("/dev/full", O_WRONLY);
+    assert_true(full >= 0);
+
+    int status = run_stage05_to(out, full);
+    char *err = read_file(files.stderr_path);
+    if (status != 1 ||
+        !strstr(err, "writing the results to standard output failed: No space left on device"))
+        fail_msg("stage05 > /dev/full: exit status %d, expected 1; stderr: %.600s", status, err);
+    free(err);
+}
+
+/* getopt_long reports an abbreviation of several options as unknown; the programs name them. */
+static void test_programs_ambiguous_option_named(void **state)
+{
+    (void)state;
+    expect_answer(program_named("stage07"), false, NULL, 2,
+                  WORDS("ambiguous option '--he'", "--heads", "--help"), "--he", NULL);
+    expect_answer(program_named("stage01"), false, NULL, 2,
+                  WORDS("ambiguous option '--se=1'", "--seed", "--seeds", "--sentence"), "--se=1",
+                  NULL);
+}
+
+/* A sentence longer than the largest --positions cannot be fixed by raising it. */
+static void test_stage03_sentence_beyond_max_positions(void **state)
+{
+    (void)state;
+    expect_answer(program_named("stage03"), false, NULL, 2,
+                  WORDS(MEGABYTE_WORDS_TEXT,
+                        "more than the 4096 positions that --positions "
+                        "allows at most",
+                        "shorten the sentence"),
+                  "--sentence-file", files.megabyte_words, NULL);
 }
 
 int main(void)
@@ -1980,6 +2243,15 @@ int main(void)
         cmocka_unit_test(test_programs_help_to_full_disk_fails),
         cmocka_unit_test(test_programs_tour_sentence_limit),
         cmocka_unit_test(test_programs_tour_endless_stdin),
+        cmocka_unit_test(test_programs_endless_line_rejected),
+        cmocka_unit_test(test_programs_endless_nul_rejected),
+        cmocka_unit_test(test_programs_byte_order_mark_dropped),
+        cmocka_unit_test(test_programs_unwritable_csv_exits_1),
+        cmocka_unit_test(test_programs_early_exit_removes_tmp),
+        cmocka_unit_test(test_programs_closed_pipe_exits_1),
+        cmocka_unit_test(test_programs_full_disk_names_reason),
+        cmocka_unit_test(test_programs_ambiguous_option_named),
+        cmocka_unit_test(test_stage03_sentence_beyond_max_positions),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);
 }

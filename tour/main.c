@@ -23,8 +23,8 @@
 #include "clock.h"
 #include "csv.h"
 #include "files.h"
-#include "plot.h"
 #include "program.h"
+#include "result_file.h"
 #include "tensor.h"
 #include "tour_stages.h"
 
@@ -383,7 +383,7 @@ static void print_sentence_table(const Options *options, const TourConfig *confi
                         sizeof notes, &seconds[stage]);
     if (notes[0] != '\0')
         printf("\n%s", notes);
-    fflush(stdout);
+    files_flush_stdout();
     print_times(seconds);
     free(swapped_ids);
     free(swapped_text);
@@ -480,30 +480,13 @@ static void print_exponents(TourStage stage, const StageSweep *sweep)
            difference <= EXPONENT_TOLERANCE ? "yes" : "no", GROWTH[stage]);
 }
 
-/* Creates the output directory and opens OUT/tour_sweep.csv; exits 1 on failure. */
-static CsvWriter *open_sweep_csv(const Options *options, char *path, size_t path_size)
-{
-    char error[512];
-    if (!make_directories(options->common.out_dir, error, sizeof error)) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        exit(1);
-    }
-    snprintf(path, path_size, "%s/tour_sweep.csv", options->common.out_dir);
-    CsvWriter *csv =
-        csv_open(path, "stage,n,layers,multiply_adds,peak_bytes,seconds", error, sizeof error);
-    if (!csv) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        exit(1);
-    }
-    return csv;
-}
-
 /* Runs every stage over the sweep's lengths, prints the exponents, writes the CSV and figure. */
 static void run_sweep(const Options *options)
 {
     TourConfig config = tour_config(options, MAX_WORDS);
-    char csv_path[4096], png_path[4096], error[512];
-    CsvWriter *csv = open_sweep_csv(options, csv_path, sizeof csv_path);
+    ResultCsv csv;
+    result_csv_open(&csv, PROGRAM, options->common.out_dir, "tour_sweep",
+                    "stage,n,layers,multiply_adds,peak_bytes,seconds");
 
     printf("\n== Sweep: one forward pass on n = %d to %d words (\"%s\" repeated), P = %d\n\n"
            "mult-adds, peak bytes: one forward pass at the largest n the stage ran\n"
@@ -518,7 +501,7 @@ static void run_sweep(const Options *options)
     char notes[4096] = "";
     for (int stage = 0; stage < TOUR_STAGE_COUNT; stage++) {
         StageSweep sweep;
-        sweep_stage((TourStage)stage, &config, options, csv, &sweep);
+        sweep_stage((TourStage)stage, &config, options, csv.writer, &sweep);
         print_exponents((TourStage)stage, &sweep);
         size_t used = strlen(notes);
         if (sweep.stop_words > 0)
@@ -528,14 +511,7 @@ static void run_sweep(const Options *options)
     if (notes[0] != '\0')
         printf("\n%s", notes);
 
-    if (!csv_close(csv, error, sizeof error)) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        exit(1);
-    }
-    snprintf(png_path, sizeof png_path, "%s/tour_sweep.png", options->common.out_dir);
-    fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
-    if (plot_render("tour_sweep.gp", csv_path, png_path))
-        fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
+    result_csv_close(&csv, "tour_sweep.gp");
 }
 
 int main(int argc, char **argv)
@@ -557,5 +533,5 @@ int main(int argc, char **argv)
     if (options.sweep)
         run_sweep(&options);
     program_options_free(&options.common);
-    return 0;
+    return result_exit_status();
 }

@@ -26,8 +26,8 @@
 #include "clock.h"
 #include "csv.h"
 #include "files.h"
-#include "plot.h"
 #include "program.h"
+#include "result_file.h"
 #include "tasks.h"
 #include "train.h"
 #include "vocab.h"
@@ -744,47 +744,24 @@ static void run_distance(int distance, const Options *options, float *accuracies
         printf("  %8.3f", (double)accuracies[r]);
     printf("  %6.3f%s\n", sum / options->seeds,
            distance == 2 * options->layers ? "  <- edge of the receptive field" : "");
-    fflush(stdout);
+    files_flush_stdout();
     distance_task_free(task);
 }
 
-/* Writes OUT/stage01_distance.csv and draws OUT/stage01_distance.png; exits 1 on a write error. */
+/* Writes OUT/stage01_distance.csv and draws OUT/stage01_distance.png. */
 static void write_distance_results(const Options *options, const float *accuracies)
 {
-    char error[512], csv_path[4096], png_path[4096];
-    if (!make_directories(options->common.out_dir, error, sizeof error)) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        exit(1);
-    }
-    const char *out = options->common.out_dir;
-    int csv_length = snprintf(csv_path, sizeof csv_path, "%s/stage01_distance.csv", out);
-    int png_length = snprintf(png_path, sizeof png_path, "%s/stage01_distance.png", out);
-    if (csv_length < 0 || (size_t)csv_length >= sizeof csv_path || png_length < 0 ||
-        (size_t)png_length >= sizeof png_path) {
-        fprintf(stderr, "%s: the --out folder name is too long\n", PROGRAM);
-        exit(1);
-    }
-
-    CsvWriter *csv =
-        csv_open(csv_path, "distance,layers,receptive_field,seed,accuracy", error, sizeof error);
-    if (!csv) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        exit(1);
-    }
+    ResultCsv csv;
+    if (!result_csv_open(&csv, PROGRAM, options->common.out_dir, "stage01_distance",
+                         "distance,layers,receptive_field,seed,accuracy"))
+        return;
     for (int i = 0; i < options->distance_count; i++)
         for (int r = 0; r < options->seeds; r++)
-            csv_row(csv, "%d,%d,%d,%llu,%.4f", options->distances[i], options->layers,
+            csv_row(csv.writer, "%d,%d,%d,%llu,%.4f", options->distances[i], options->layers,
                     cnn_receptive_field(options->layers),
                     (unsigned long long)(options->common.seed + (uint64_t)r),
                     (double)accuracies[(size_t)i * (size_t)options->seeds + (size_t)r]);
-    if (!csv_close(csv, error, sizeof error)) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        exit(1);
-    }
-    /* On stderr: whether the figure exists depends on gnuplot, not on the seed. */
-    fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
-    if (plot_render("stage01_distance.gp", csv_path, png_path))
-        fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
+    result_csv_close(&csv, "stage01_distance.gp");
 }
 
 /* Loads --load into a CNN of section 3 and exits with status 2 before any output if it fails. */
@@ -869,5 +846,5 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: finished in %.1f s\n", PROGRAM, time_now_seconds() - start);
     cnn_free(cnn);
     program_options_free(&options.common);
-    return 0;
+    return result_exit_status();
 }

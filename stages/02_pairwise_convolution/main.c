@@ -27,9 +27,8 @@
 #include "02_pairwise_convolution/pairwise.h"
 #include "cli.h"
 #include "csv.h"
-#include "files.h"
-#include "plot.h"
 #include "program.h"
+#include "result_file.h"
 
 #define PROGRAM "stage02"
 
@@ -257,21 +256,6 @@ static void growth_row(CsvWriter *csv, size_t words, int layers, int width)
                 accepted ? 1 : 0);
 }
 
-/* Writes the CSV and the plot of the growth table; failures are reported on stderr only. */
-static CsvWriter *open_growth_csv(const char *out_dir, char *path, size_t path_size)
-{
-    char error[512];
-    snprintf(path, path_size, "%s/stage02_growth.csv", out_dir);
-    if (!make_directories(out_dir, error, sizeof error)) {
-        fprintf(stderr, "%s: %s; the growth table is not written to a file\n", PROGRAM, error);
-        return NULL;
-    }
-    CsvWriter *csv = csv_open(path, "words,layers,vectors,bytes,accepted", error, sizeof error);
-    if (!csv)
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-    return csv;
-}
-
 static void section_growth(const Options *options)
 {
     printf("== 2. Growth of the vector count, and the size guard\n\n");
@@ -281,23 +265,15 @@ static void section_growth(const Options *options)
            options->width, PAIRWISE_MAX_VECTORS, PAIRWISE_MAX_BYTES);
     printf("words  layers  %26s  %26s  guard\n", "vectors n^(2^L)", "bytes");
 
-    char csv_path[4096];
-    CsvWriter *csv = open_growth_csv(options->common.out_dir, csv_path, sizeof csv_path);
+    /* The table is printed even when its CSV file cannot be written. */
+    ResultCsv csv;
+    result_csv_open(&csv, PROGRAM, options->common.out_dir, "stage02_growth",
+                    "words,layers,vectors,bytes,accepted");
     for (size_t i = 0; i < sizeof GROWTH_WORDS / sizeof GROWTH_WORDS[0]; i++)
         for (int layers = 1; layers <= GROWTH_MAX_LAYERS; layers++)
-            growth_row(csv, GROWTH_WORDS[i], layers, options->width);
+            growth_row(csv.writer, GROWTH_WORDS[i], layers, options->width);
     printf("\n");
-
-    char error[512];
-    if (csv && csv_close(csv, error, sizeof error)) {
-        char png_path[4096];
-        snprintf(png_path, sizeof png_path, "%s/stage02_growth.png", options->common.out_dir);
-        fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
-        if (plot_render("stage02_growth.gp", csv_path, png_path))
-            fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
-    } else if (csv) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-    }
+    result_csv_close(&csv, "stage02_growth.gp");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -433,5 +409,5 @@ int main(int argc, char **argv)
 
     pairwise_model_free(model);
     program_options_free(&options.common);
-    return 0;
+    return result_exit_status();
 }

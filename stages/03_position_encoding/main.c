@@ -214,6 +214,11 @@ static void check_sentences(const Options *options, int vocab_size)
                                    .layers = options->layers,
                                    .input_width = vocab_size + options->positions,
                                    .width = options->width};
+        if (n > MAX_POSITIONS)
+            program_reject_sentence(PROGRAM, &options->common.sentences, i,
+                                    "the sentence has %zu words, more than the %d positions that "
+                                    "--positions allows at most; shorten the sentence to %d words",
+                                    n, MAX_POSITIONS, MAX_POSITIONS);
         char error[1024];
         if (!positions_check_length(n, options->positions, error, sizeof error) ||
             !pairwise_check_size(&request, NULL, error, sizeof error))

@@ -24,10 +24,9 @@
 #include "04_column_sum/column_sum.h"
 #include "cli.h"
 #include "csv.h"
-#include "files.h"
 #include "init.h"
-#include "plot.h"
 #include "program.h"
+#include "result_file.h"
 
 #define PROGRAM "stage04"
 
@@ -277,30 +276,17 @@ static double pick_cosine(const BlurPoint *point) { return point->mean_cosine; }
 static double pick_expected(const BlurPoint *point) { return point->expected_cosine; }
 static double pick_retrieval(const BlurPoint *point) { return point->retrieval; }
 
-/* Writes OUT/stage04_blur.csv and draws OUT/stage04_blur.png; failures are reported, not fatal. */
+/* Writes OUT/stage04_blur.csv and draws OUT/stage04_blur.png. */
 static void write_blur_figure(const char *out_dir, const BlurPoint *points)
 {
-    char error[512], csv_path[4096], png_path[4096];
-    if (!make_directories(out_dir, error, sizeof error)) {
-        fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
+    ResultCsv csv;
+    if (!result_csv_open(&csv, PROGRAM, out_dir, "stage04_blur",
+                         "words,dominance,mean_cosine,expected_cosine,retrieval_accuracy"))
         return;
-    }
-    snprintf(csv_path, sizeof csv_path, "%s/stage04_blur.csv", out_dir);
-    snprintf(png_path, sizeof png_path, "%s/stage04_blur.png", out_dir);
-
-    CsvWriter *csv =
-        csv_open(csv_path, "words,dominance,mean_cosine,expected_cosine,retrieval_accuracy", error,
-                 sizeof error);
-    for (int i = 0; csv && i < BLUR_COUNT_N * BLUR_DOMINANCE_N; i++)
-        csv_row(csv, "%d,%g,%.6f,%.6f,%.6f", points[i].count, points[i].dominance,
+    for (int i = 0; i < BLUR_COUNT_N * BLUR_DOMINANCE_N; i++)
+        csv_row(csv.writer, "%d,%g,%.6f,%.6f,%.6f", points[i].count, points[i].dominance,
                 points[i].mean_cosine, points[i].expected_cosine, points[i].retrieval);
-    if (!csv || !csv_close(csv, error, sizeof error)) {
-        fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
-        return;
-    }
-    fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
-    if (plot_render("stage04_blur.gp", csv_path, png_path))
-        fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
+    result_csv_close(&csv, "stage04_blur.gp");
 }
 
 static void section_blur(const Options *options)
@@ -346,5 +332,5 @@ int main(int argc, char **argv)
     section_blur(&options);
 
     program_options_free(&options.common);
-    return 0;
+    return result_exit_status();
 }

@@ -29,9 +29,8 @@
 #include "05_scored_attention/scored_model.h"
 #include "cli.h"
 #include "csv.h"
-#include "files.h"
-#include "plot.h"
 #include "program.h"
+#include "result_file.h"
 #include "tasks.h"
 #include "train.h"
 #include "vocab.h"
@@ -523,40 +522,28 @@ static Shown show_sentence(const ScoredModel *model, const RoarTask *task, const
     return shown;
 }
 
-/* Writes OUT/stage05_attention.csv and draws the heatmap; failures are reported, not fatal. */
+/* Writes OUT/stage05_attention.csv and draws the heatmap OUT/stage05_attention.png. */
 static void write_attention_figure(const char *out_dir, const Encoded *sentences,
                                    const Shown *shown, size_t count)
 {
-    char error[512], csv_path[4096], png_path[4096];
-    if (!make_directories(out_dir, error, sizeof error)) {
-        fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
+    ResultCsv csv;
+    if (!result_csv_open(&csv, PROGRAM, out_dir, "stage05_attention",
+                         "sentence,position,word,weight,query,roarer"))
         return;
-    }
-    snprintf(csv_path, sizeof csv_path, "%s/stage05_attention.csv", out_dir);
-    snprintf(png_path, sizeof png_path, "%s/stage05_attention.png", out_dir);
-
-    CsvWriter *csv =
-        csv_open(csv_path, "sentence,position,word,weight,query,roarer", error, sizeof error);
-    for (size_t s = 0; csv && s < count; s++)
+    for (size_t s = 0; s < count; s++)
         for (int t = 0; t < sentences[s].length; t++) {
             char *word = csv_quote(token_list_get(sentences[s].words, (size_t)t));
             if (!word) {
-                csv_abort(csv);
-                fprintf(stderr, "%s: out of memory writing the CSV; the figure is skipped\n",
-                        PROGRAM);
+                csv_abort(csv.writer);
+                result_file_failed(PROGRAM, "out of memory writing %s; it is not written",
+                                   csv.csv_path);
                 return;
             }
-            csv_row(csv, "%zu,%d,%s,%.6f,%d,%d", s + 1, t, word, (double)shown[s].weights[t],
+            csv_row(csv.writer, "%zu,%d,%s,%.6f,%d,%d", s + 1, t, word, (double)shown[s].weights[t],
                     t == shown[s].query, t == shown[s].roarer);
             free(word);
         }
-    if (!csv || !csv_close(csv, error, sizeof error)) {
-        fprintf(stderr, "%s: %s; the figure is skipped\n", PROGRAM, error);
-        return;
-    }
-    fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
-    if (plot_render("stage05_attention.gp", csv_path, png_path))
-        fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
+    result_csv_close(&csv, "stage05_attention.gp");
 }
 
 /* Prints the task and the model that section 3 trains or loads. */
@@ -671,5 +658,5 @@ int main(int argc, char **argv)
     scored_model_free(model);
     roar_task_free(task);
     program_options_free(&options.common);
-    return 0;
+    return result_exit_status();
 }

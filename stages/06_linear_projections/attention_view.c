@@ -11,10 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
-#include "files.h"
-#include "plot.h"
 #include "program.h"
+#include "result_file.h"
 
 /* The weights print with three decimals, so a column is at least as wide as "0.000". */
 #define MIN_COLUMN_WIDTH 5
@@ -135,34 +133,6 @@ void attention_view_print_vocabulary(const Vocab *vocab)
     printf("\n\n");
 }
 
-/* The CSV file of the weights and the heatmap drawn from it. */
-typedef struct AttentionFigure {
-    const char *program; /* prefix of every message */
-    CsvWriter *csv;      /* the open CSV file */
-    char csv_path[4096]; /* OUT/NAME.csv */
-    char png_path[4096]; /* OUT/NAME.png */
-} AttentionFigure;
-
-/* Creates out_dir when needed and opens OUT/NAME.csv; exits with status 1 when it cannot. */
-static void attention_figure_open(AttentionFigure *figure, const char *program, const char *out_dir,
-                                  const char *name)
-{
-    char error[512];
-    figure->program = program;
-    if (!make_directories(out_dir, error, sizeof error)) {
-        fprintf(stderr, "%s: %s; %s.csv is not written\n", program, error, name);
-        exit(1);
-    }
-    snprintf(figure->csv_path, sizeof figure->csv_path, "%s/%s.csv", out_dir, name);
-    snprintf(figure->png_path, sizeof figure->png_path, "%s/%s.png", out_dir, name);
-    figure->csv = csv_open(figure->csv_path, "sentence,head,query,key,query_word,key_word,weight",
-                           error, sizeof error);
-    if (!figure->csv) {
-        fprintf(stderr, "%s: %s\n", program, error);
-        exit(1);
-    }
-}
-
 /* Returns every word of @p words quoted for the CSV file; exits with status 1 on no memory. */
 static char **quote_words(const char *program, const TokenList *words)
 {
@@ -183,38 +153,26 @@ static char **quote_words(const char *program, const TokenList *words)
     return quoted;
 }
 
-/* Adds the weights [n * n] of one sentence and head (both from 1) to the CSV file. */
-static void attention_figure_add(AttentionFigure *figure, size_t sentence, int head,
+/* Adds the weights [n * n] of one sentence and head (both from 1) to the CSV file, if open. */
+static void attention_figure_add(ResultCsv *figure, size_t sentence, int head,
                                  const TokenList *words, const float *weights)
 {
+    if (!figure->writer)
+        return;
     size_t n = words->count;
     char **quoted = quote_words(figure->program, words);
     for (size_t q = 0; q < n; q++)
         for (size_t k = 0; k < n; k++)
-            csv_row(figure->csv, "%zu,%d,%zu,%zu,%s,%s,%.6f", sentence, head, q, k, quoted[q],
+            csv_row(figure->writer, "%zu,%d,%zu,%zu,%s,%s,%.6f", sentence, head, q, k, quoted[q],
                     quoted[k], (double)weights[q * n + k]);
     for (size_t t = 0; t < n; t++)
         free(quoted[t]);
     free(quoted);
 }
 
-/* Closes the CSV file (exit status 1 when that fails) and draws the heatmaps. */
-static void attention_figure_close(AttentionFigure *figure)
-{
-    char error[512];
-    if (!csv_close(figure->csv, error, sizeof error)) {
-        fprintf(stderr, "%s: %s\n", figure->program, error);
-        exit(1);
-    }
-    figure->csv = NULL;
-    fprintf(stderr, "%s: wrote %s\n", figure->program, figure->csv_path);
-    if (plot_render("stage06_attention.gp", figure->csv_path, figure->png_path))
-        fprintf(stderr, "%s: wrote %s\n", figure->program, figure->png_path);
-}
-
 /* Runs the model on sentence `index`, prints its output and weights, and records them. */
 static void show_sentence(const AttentionModel *model, const Sentence *sentence, size_t index,
-                          const int *ids, AttentionFigure *figure)
+                          const int *ids, ResultCsv *figure)
 {
     int n = (int)sentence->words.count;
     Tensor **weights = calloc((size_t)model->heads, sizeof *weights);
@@ -246,9 +204,11 @@ void attention_view_show_sentences(const char *program, const char *out_dir, con
                                    const SentenceSet *sentences, int *const *ids,
                                    const AttentionModel *model)
 {
-    AttentionFigure figure;
-    attention_figure_open(&figure, program, out_dir, name);
+    /* The weights are printed even when the CSV file cannot be written. */
+    ResultCsv figure;
+    result_csv_open(&figure, program, out_dir, name,
+                    "sentence,head,query,key,query_word,key_word,weight");
     for (size_t i = 0; i < sentences->count; i++)
         show_sentence(model, &sentences->items[i], i, ids[i], &figure);
-    attention_figure_close(&figure);
+    result_csv_close(&figure, "stage06_attention.gp");
 }

@@ -100,9 +100,10 @@ typedef struct AttentionModel {
  * probability of label 1 and each head's weights (attention_view_print),
  * and it writes every weight to OUT/NAME.csv (@p out_dir, @p name) with the
  * columns above. Then it draws OUT/NAME.png with plots/stage06_attention.gp
- * and names both files on stderr. A CSV file that cannot be written is lost
- * data, so it exits with status 1. A figure that cannot be drawn costs
- * only a warning on stderr.
+ * and names both files on stderr. A CSV file that cannot be written is
+ * reported through result_file_failed, so the program still prints every
+ * sentence and then exits with status 1. A figure that cannot be drawn
+ * costs only a warning on stderr.
  */
 void attention_view_show_sentences(const char *program, const char *out_dir, const char *name,
                                    const SentenceSet *sentences, int *const *ids,

@@ -21,8 +21,8 @@
 #include "csv.h"
 #include "files.h"
 #include "init.h"
-#include "plot.h"
 #include "program.h"
+#include "result_file.h"
 #include "tasks.h"
 #include "train.h"
 
@@ -326,32 +326,19 @@ static AttentionCost cost_of(int design, uint64_t n, AttentionWidths widths)
 /* Writes the cost table to OUT/stage06_cost.csv and draws stage06_cost.png. */
 static void write_cost_figure(const Options *options, AttentionWidths widths)
 {
-    char error[512], csv_path[4096], png_path[4096];
-    if (!make_directories(options->common.out_dir, error, sizeof error)) {
-        fprintf(stderr, "%s: %s; the cost figure is not written\n", PROGRAM, error);
+    ResultCsv csv;
+    if (!result_csv_open(&csv, PROGRAM, options->common.out_dir, "stage06_cost",
+                         "words,pair_nets,linear_net_scorer,linear_bilinear"))
         return;
-    }
-    snprintf(csv_path, sizeof csv_path, "%s/stage06_cost.csv", options->common.out_dir);
-    snprintf(png_path, sizeof png_path, "%s/stage06_cost.png", options->common.out_dir);
-    CsvWriter *csv = csv_open(csv_path, "words,pair_nets,linear_net_scorer,linear_bilinear", error,
-                              sizeof error);
-    if (!csv) {
-        fprintf(stderr, "%s: %s; the cost figure is not written\n", PROGRAM, error);
-        return;
-    }
 
     /* n = 2, 3, 4, 6, 8, 12, ... 256: powers of 2 and 1.5 times them. */
     for (uint64_t n = 2; n <= 256; n = (n & (n - 1)) == 0 ? n + n / 2 : n / 3 * 4) {
-        csv_row(csv, "%llu,%llu,%llu,%llu", (unsigned long long)n,
+        csv_row(csv.writer, "%llu,%llu,%llu,%llu", (unsigned long long)n,
                 (unsigned long long)cost_of(0, n, widths).total,
                 (unsigned long long)cost_of(1, n, widths).total,
                 (unsigned long long)cost_of(2, n, widths).total);
     }
-    if (!csv_close(csv, error, sizeof error)) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        return;
-    }
-    plot_render("stage06_cost.gp", csv_path, png_path);
+    result_csv_close(&csv, "stage06_cost.gp");
 }
 
 /*
@@ -619,14 +606,14 @@ static void train_scorer(const Options *options, const DistanceTask *task, Score
     size_t parameter_count = 0;
     double total = 0.0, spread = 0.0, first_spread = 0.0;
     printf("   %-16s", kind == SCORE_BILINEAR ? "bilinear" : "net");
-    fflush(stdout);
+    files_flush_stdout();
     for (int i = 0; i < TRAIN_SEEDS; i++) {
         float accuracy = train_one(options, task, kind, options->common.seed + (uint64_t)i,
                                    &parameter_count, &spread);
         if (i == 0)
             first_spread = spread;
         printf(" %8.3f", (double)accuracy);
-        fflush(stdout);
+        files_flush_stdout();
         total += accuracy;
     }
     printf(" %8.3f %11zu %13.2f\n", total / TRAIN_SEEDS, parameter_count, first_spread);
@@ -784,5 +771,5 @@ int main(int argc, char **argv)
 
     loaded_model_free(&loaded);
     program_options_free(&options.common);
-    return 0;
+    return result_exit_status();
 }

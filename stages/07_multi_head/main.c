@@ -21,8 +21,8 @@
 #include "csv.h"
 #include "files.h"
 #include "init.h"
-#include "plot.h"
 #include "program.h"
+#include "result_file.h"
 #include "tasks.h"
 #include "train.h"
 
@@ -534,21 +534,6 @@ static float train_one(const Options *options, const CueTask *task, int heads, u
     return result.accuracy;
 }
 
-/* Opens OUT/stage07_heads.csv, or returns NULL after a warning (the table is still printed). */
-static CsvWriter *open_heads_csv(const Options *options, char *csv_path, size_t path_size)
-{
-    char error[512];
-    if (!make_directories(options->common.out_dir, error, sizeof error)) {
-        fprintf(stderr, "%s: %s; the heads figure is not written\n", PROGRAM, error);
-        return NULL;
-    }
-    snprintf(csv_path, path_size, "%s/stage07_heads.csv", options->common.out_dir);
-    CsvWriter *csv = csv_open(csv_path, "heads,head_width,seed,accuracy", error, sizeof error);
-    if (!csv)
-        fprintf(stderr, "%s: %s; the heads figure is not written\n", PROGRAM, error);
-    return csv;
-}
-
 /* Builds the cue task trained on; stops the program when memory runs out. */
 static CueTask *new_task(void)
 {
@@ -561,8 +546,9 @@ static CueTask *new_task(void)
 static void print_training(const Options *options)
 {
     CueTask *task = new_task();
-    char csv_path[4096], png_path[4096];
-    CsvWriter *csv = open_heads_csv(options, csv_path, sizeof csv_path);
+    ResultCsv csv;
+    result_csv_open(&csv, PROGRAM, options->common.out_dir, "stage07_heads",
+                    "heads,head_width,seed,accuracy");
 
     printf("3. Training on the cue task (%d words, %d subject-object pairs; label: does the\n"
            "   subject left of \"owns\" own the object right of it; chance 0.5).\n"
@@ -585,27 +571,22 @@ static void print_training(const Options *options)
         double total = 0.0;
         size_t parameter_count = 0;
         printf("   %5d %10d", heads, options->width / heads);
-        fflush(stdout);
+        files_flush_stdout();
         for (int s = 0; s < options->seeds; s++) {
             uint64_t seed = options->common.seed + (uint64_t)s;
             float accuracy = train_one(options, task, heads, seed, &parameter_count);
             total += accuracy;
             printf(" %8.3f", (double)accuracy);
-            fflush(stdout);
-            if (csv)
-                csv_row(csv, "%d,%d,%llu,%.4f", heads, options->width / heads,
+            files_flush_stdout();
+            if (csv.writer)
+                csv_row(csv.writer, "%d,%d,%llu,%.4f", heads, options->width / heads,
                         (unsigned long long)seed, (double)accuracy);
         }
         printf(" %8.3f %11zu\n", total / options->seeds, parameter_count);
     }
     printf("\n");
 
-    char error[512];
-    snprintf(png_path, sizeof png_path, "%s/stage07_heads.png", options->common.out_dir);
-    if (csv && csv_close(csv, error, sizeof error))
-        plot_render("stage07_heads.gp", csv_path, png_path);
-    else if (csv)
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
+    result_csv_close(&csv, "stage07_heads.gp");
     cue_task_free(task);
 }
 
@@ -735,5 +716,5 @@ int main(int argc, char **argv)
 
     loaded_model_free(&loaded);
     program_options_free(&options.common);
-    return 0;
+    return result_exit_status();
 }

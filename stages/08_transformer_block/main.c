@@ -30,11 +30,10 @@
 #include "08_transformer_block/transformer.h"
 #include "cli.h"
 #include "csv.h"
-#include "files.h"
 #include "init.h"
-#include "plot.h"
 #include "program.h"
 #include "progress.h"
+#include "result_file.h"
 #include "tasks.h"
 #include "train.h"
 
@@ -243,43 +242,20 @@ static Transformer *new_model(TransformerConfig config, uint64_t seed, uint64_t 
     return model;
 }
 
-/* Opens OUT/NAME.csv with @p header; exits with status 1 and the reason when it cannot. */
-static CsvWriter *open_figure_csv(const Options *options, const char *name, const char *header)
+/* Opens OUT/NAME.csv into @p figure; returns its writer, or NULL after result_file_failed. */
+static CsvWriter *open_figure_csv(const Options *options, ResultCsv *figure, const char *name,
+                                  const char *header)
 {
-    char error[512], path[4096];
-    if (!make_directories(options->common.out_dir, error, sizeof error)) {
-        fprintf(stderr, "%s: %s; %s.csv is not written\n", PROGRAM, error, name);
-        exit(1);
-    }
-    snprintf(path, sizeof path, "%s/%s.csv", options->common.out_dir, name);
-    CsvWriter *csv = csv_open(path, header, error, sizeof error);
-    if (!csv) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        exit(1);
-    }
-    return csv;
+    result_csv_open(figure, PROGRAM, options->common.out_dir, name, header);
+    return figure->writer;
 }
 
-/*
- * Closes OUT/NAME.csv and draws OUT/NAME.png with plots/NAME.gp. A CSV that
- * cannot be completed is lost data, so it exits with status 1; a figure that
- * cannot be drawn is only a warning.
- */
-static void close_figure_csv(const Options *options, const char *name, CsvWriter *csv)
+/* Closes OUT/NAME.csv and draws OUT/NAME.png with plots/NAME.gp (see result_csv_close). */
+static void close_figure_csv(ResultCsv *figure, const char *name)
 {
-    char error[512], csv_path[4096], png_path[4096], script[256];
-    if (!csv)
-        return;
-    if (!csv_close(csv, error, sizeof error)) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, error);
-        exit(1);
-    }
-    snprintf(csv_path, sizeof csv_path, "%s/%s.csv", options->common.out_dir, name);
-    snprintf(png_path, sizeof png_path, "%s/%s.png", options->common.out_dir, name);
+    char script[256];
     snprintf(script, sizeof script, "%s.gp", name);
-    fprintf(stderr, "%s: wrote %s\n", PROGRAM, csv_path);
-    if (plot_render(script, csv_path, png_path))
-        fprintf(stderr, "%s: wrote %s\n", PROGRAM, png_path);
+    result_csv_close(figure, script);
 }
 
 /* Returns the root mean square of values [count], in double. */
@@ -408,7 +384,8 @@ static void section_scaling(const Options *options)
 
     Rng rng;
     rng_seed(&rng, options->common.seed, 11);
-    CsvWriter *csv = open_figure_csv(options, "stage08_scaling",
+    ResultCsv figure;
+    CsvWriter *csv = open_figure_csv(options, &figure, "stage08_scaling",
                                      "width,entropy_raw,entropy_scaled,max_weight_raw,"
                                      "max_weight_scaled,gradient_raw,gradient_scaled");
     for (size_t i = 0; i < sizeof SCALING_WIDTHS / sizeof SCALING_WIDTHS[0]; i++) {
@@ -421,7 +398,7 @@ static void section_scaling(const Options *options)
             csv_row(csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.6g", d, raw.entropy, scaled.entropy,
                     raw.max_weight, scaled.max_weight, raw.gradient, scaled.gradient);
     }
-    close_figure_csv(options, "stage08_scaling", csv);
+    close_figure_csv(&figure, "stage08_scaling");
     printf("\n");
     print_scaling_identity(options, &rng);
 }
@@ -675,7 +652,8 @@ static void print_depth_table(const DepthProfile *profiles, bool gradients)
 /* Writes both tables to OUT/stage08_depth.csv and draws its figure. */
 static void write_depth_figure(const Options *options, const DepthProfile *profiles)
 {
-    CsvWriter *csv = open_figure_csv(options, "stage08_depth",
+    ResultCsv figure;
+    CsvWriter *csv = open_figure_csv(options, &figure, "stage08_depth",
                                      "block,rms_residual_and_norm,rms_residual_only,"
                                      "rms_norm_only,rms_neither,grad_residual_and_norm,"
                                      "grad_residual_only,grad_norm_only,grad_neither");
@@ -684,7 +662,7 @@ static void write_depth_figure(const Options *options, const DepthProfile *profi
                 profiles[1].activation[l], profiles[2].activation[l], profiles[3].activation[l],
                 profiles[0].gradient[l], profiles[1].gradient[l], profiles[2].gradient[l],
                 profiles[3].gradient[l]);
-    close_figure_csv(options, "stage08_depth", csv);
+    close_figure_csv(&figure, "stage08_depth");
 }
 
 static void section_depth(const Options *options)
@@ -860,8 +838,9 @@ static void show_attention(const Options *options, const Transformer *model,
            "column = key word; each row sums to 1). Words outside the task's %d-word\n"
            "vocabulary are read as %s.\n\n",
            task->vocab->size, VOCAB_UNKNOWN_WORD);
-    CsvWriter *csv =
-        open_figure_csv(options, "stage08_attention", "sentence,layer,head,query,key,weight");
+    ResultCsv figure;
+    CsvWriter *csv = open_figure_csv(options, &figure, "stage08_attention",
+                                     "sentence,layer,head,query,key,weight");
     for (size_t s = 0; s < sentences->count; s++) {
         const Sentence *sentence = &sentences->items[s];
         size_t n = sentence->words.count;
@@ -876,7 +855,7 @@ static void show_attention(const Options *options, const Transformer *model,
         free(ids);
         free(weights);
     }
-    close_figure_csv(options, "stage08_attention", csv);
+    close_figure_csv(&figure, "stage08_attention");
 }
 
 static void section_distance(const Options *options)
@@ -1064,7 +1043,8 @@ static void train_next_word(const Options *options, Transformer *model, const Te
     rng_seed(&rng, options->common.seed, 52);
     int ids[NEXT_WORD_BATCH * NEXT_WORD_LENGTH], targets[NEXT_WORD_BATCH * NEXT_WORD_LENGTH];
     int report_every = options->steps >= 10 ? options->steps / 10 : 1;
-    CsvWriter *csv = open_figure_csv(options, "stage08_next_word", "step,loss");
+    ResultCsv figure;
+    CsvWriter *csv = open_figure_csv(options, &figure, "stage08_next_word", "step,loss");
     Progress progress;
     progress_start(&progress, "next word", (size_t)options->steps);
     Tape tape;
@@ -1087,7 +1067,7 @@ static void train_next_word(const Options *options, Transformer *model, const Te
         progress_update(&progress, (size_t)step, loss->data[0]);
     }
     progress_finish(&progress);
-    close_figure_csv(options, "stage08_next_word", csv);
+    close_figure_csv(&figure, "stage08_next_word");
     tape_free(&tape);
     adam_free(adam);
 }
@@ -1188,5 +1168,5 @@ int main(int argc, char **argv)
     section_cost(&options);
 
     program_options_free(&options.common);
-    return 0;
+    return result_exit_status();
 }
