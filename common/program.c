@@ -343,11 +343,16 @@ bool program_load_checkpoint(const char *program, const ProgramOptions *options,
     if (!options->load_path)
         return false;
     char error[1024];
-    if (checkpoint_load(params, options->load_path, error, sizeof error))
+    CheckpointLoadStatus status = checkpoint_load(params, options->load_path, error, sizeof error);
+    if (status == CHECKPOINT_LOADED)
         return true;
+    if (status == CHECKPOINT_READ_FAILED) {
+        fprintf(stderr, "%s: %s\n", program, error);
+        exit(1);
+    }
     fprintf(stderr, "%s: %s; --load needs a file written by %s --save with the same %s\n", program,
             error, program, model_options);
-    exit(2);
+    exit(CLI_EXIT_USAGE);
 }
 
 void program_configure_checkpoint(const ProgramOptions *options, TrainConfig *config)

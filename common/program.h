@@ -191,10 +191,13 @@ void program_prepare_out(const char *program, const char *out_dir);
  * @p model_options names the options that fix the model's shapes, such as
  * "--width and --layers", for the error message.
  * @return true when the parameters were loaded, false when --load was not
- *         given. When the file cannot be loaded (missing, truncated, another
- *         magic number, version or checksum, other shapes) it prints
- *         "<program>: " and checkpoint_load's message to stderr and exits with
- *         status 2, leaving @p params unchanged until then.
+ *         given. When the file cannot be loaded it prints "<program>: " and
+ *         checkpoint_load's message to stderr and exits, leaving @p params
+ *         unchanged until then: with status 2 when the file is rejected
+ *         (missing, not a regular file, larger than a checkpoint of
+ *         @p params, truncated, another magic number, version or checksum,
+ *         a NaN or infinite value, other shapes), with status 1 when memory
+ *         runs out or reading fails.
  */
 bool program_load_checkpoint(const char *program, const ProgramOptions *options, ParamList *params,
                              const char *model_options);

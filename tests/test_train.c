@@ -127,7 +127,7 @@ static float *load_weights(const char *path)
     Bag fresh;
     bag_init(&fresh, 99);
     char error[512];
-    bool loaded = checkpoint_load(fresh.params, path, error, sizeof error);
+    bool loaded = checkpoint_load(fresh.params, path, error, sizeof error) == CHECKPOINT_LOADED;
     if (!loaded)
         print_error("%s\n", error);
     assert_true(loaded);
