@@ -365,7 +365,7 @@ typedef struct Report {
     const char *source;
     char *error;
     size_t error_size;
-    bool mismatch; /* set when the message says the file does not match the model */
+    bool mismatch; /* true when the message reports a mismatch with the model */
 } Report;
 
 static size_t reader_remaining(const Reader *reader) { return reader->end - reader->offset; }
@@ -637,8 +637,7 @@ static bool read_exactly(int fd, unsigned char *bytes, size_t size, const char *
 
 /* Opens path and checks that it is a non-empty regular file; returns the
  * descriptor and its size in *file_bytes, or -1 with a message. */
-static int open_checkpoint_file(const char *path, off_t *file_bytes, char *error,
-                                size_t error_size)
+static int open_checkpoint_file(const char *path, off_t *file_bytes, char *error, size_t error_size)
 {
     /* O_NONBLOCK keeps open from waiting for a writer when path is a FIFO,
      * which the S_ISREG check then rejects. */
@@ -686,8 +685,8 @@ static void explain_oversized_file(const ParamList *params, const unsigned char 
 }
 
 /* Reads the first size bytes of fd into a new buffer and checks them; see checkpoint_load. */
-static CheckpointLoadStatus load_from_file(ParamList *params, int fd, size_t size,
-                                           off_t file_bytes, Report *report)
+static CheckpointLoadStatus load_from_file(ParamList *params, int fd, size_t size, off_t file_bytes,
+                                           Report *report)
 {
     unsigned char *bytes = malloc(size);
     if (!bytes) {
@@ -716,8 +715,7 @@ CheckpointLoadStatus checkpoint_load(ParamList *params, const char *path, char *
 {
     Report report = {path, error, error_size, false};
     uint64_t expected_bytes;
-    if (!measure_checkpoint(params, path, &expected_bytes, NULL, 0) ||
-        expected_bytes > SIZE_MAX) {
+    if (!measure_checkpoint(params, path, &expected_bytes, NULL, 0) || expected_bytes > SIZE_MAX) {
         write_error(error, error_size,
                     "failed to load checkpoint %s: the model is too large for the format", path);
         return CHECKPOINT_REJECTED;
@@ -730,8 +728,8 @@ CheckpointLoadStatus checkpoint_load(ParamList *params, const char *path, char *
 
     /* A file larger than a checkpoint of this model is rejected from its first
      * expected_bytes, so that a huge file is never read whole. */
-    size_t size = (uintmax_t)file_bytes > expected_bytes ? (size_t)expected_bytes
-                                                          : (size_t)file_bytes;
+    size_t size =
+        (uintmax_t)file_bytes > expected_bytes ? (size_t)expected_bytes : (size_t)file_bytes;
     CheckpointLoadStatus status = load_from_file(params, fd, size, file_bytes, &report);
     close(fd);
     return status;

@@ -42,10 +42,10 @@
  * Loading first compares the file's size with the size a checkpoint of the
  * ParamList has: a larger file is rejected after reading only that many
  * bytes, so memory use is bounded by the model's size. A file of at most
- * that size is read whole; the loader checks the magic number, the version,
+ * that size is read whole. The loader checks the magic number, the version,
  * the size, the checksum, every parameter's name and shape against the
- * ParamList and that every value is finite before it copies any value, so a
- * load that fails leaves the model exactly as it was. A checkpoint stores
+ * ParamList and that every value is finite, all before it copies any
+ * value. So a load that fails leaves the model exactly as it was. A checkpoint stores
  * parameters only: no optimiser state, step count or vocabulary.
  */
 #ifndef CHECKPOINT_H
@@ -71,12 +71,13 @@ uint32_t checkpoint_crc32(uint32_t crc, const void *bytes, size_t size);
 /**
  * Writes the values, names and shapes of every parameter of @p params to
  * @p path in the format above, through "<path>.tmp" and a rename.
- * @return true on success. On failure (the file cannot be created, written,
- *         fsynced or renamed; @p path exists and is not a regular file; a
- *         value is NaN or infinite; a name or count does not fit the format;
- *         memory runs out) it removes the temporary file, leaves @p path as
- *         it was and writes a message naming the file and the reason into
- *         @p error (when @p error_size > 0).
+ * @return true on success. The save fails when the file cannot be created,
+ *         written, fsynced or renamed, when @p path exists and is not a
+ *         regular file, when a value is NaN or infinite, when a name or
+ *         count does not fit the format, or when memory runs out. Then it
+ *         removes the temporary file, leaves @p path as it was and writes a
+ *         message naming the file and the reason into @p error (when
+ *         @p error_size > 0).
  */
 bool checkpoint_save(const ParamList *params, const char *path, char *error, size_t error_size);
 
@@ -92,10 +93,11 @@ typedef enum CheckpointLoadStatus {
  * must hold the same number of parameters, in the same order, with the same
  * names and shapes, and finite values only.
  * @return CHECKPOINT_LOADED when every value was copied. CHECKPOINT_REJECTED
- *         when the path is missing, not a regular file or empty, or the file
- *         is larger than a checkpoint of @p params, truncated, has another
- *         magic number, version or checksum, a NaN or infinite value, or
- *         does not match @p params. CHECKPOINT_READ_FAILED when memory runs
+ *         when the path is missing, not a regular file or empty. It is also
+ *         returned when the file is larger than a checkpoint of @p params,
+ *         truncated, has another magic number, version or checksum, has a
+ *         NaN or infinite value, or does not match @p params.
+ *         CHECKPOINT_READ_FAILED when memory runs
  *         out or a read fails. On failure it writes a message naming the
  *         file and the problem into @p error (when @p error_size > 0) and
  *         leaves every tensor of @p params unchanged.

@@ -223,7 +223,7 @@ static void copy_folder(const char *path, char *folder)
     }
 }
 
-/* Returns the longest file name in folder, in bytes; NAME_MAX when the file system does not say. */
+/* Returns the longest file name in folder, in bytes; NAME_MAX when the file system reports none. */
 static size_t max_name_bytes(const char *folder)
 {
     long limit = pathconf(folder, _PC_NAME_MAX);
@@ -232,10 +232,11 @@ static size_t max_name_bytes(const char *folder)
 
 /*
  * Exits with status 2 when --save cannot be written safely, so that the
- * error comes before any training: the path exists and is not a regular
- * file (a rename would replace a device, FIFO, link or folder), its folder
- * is missing or not writable, or the path or name with ".tmp" added is too
- * long. checkpoint_save checks the file type again before its rename.
+ * error comes before any training. The path must not exist as anything but
+ * a regular file, because the final rename would replace a device, FIFO,
+ * link or folder. Its folder must exist and be writable, and the path and
+ * name with ".tmp" added must fit PATH_MAX and NAME_MAX. checkpoint_save
+ * checks the file type again before its rename.
  */
 static void check_save_path(const char *program, const char *path)
 {

@@ -327,8 +327,8 @@ static void test_checkpoint_roundtrip_bit_identical(void **state)
     char error[ERROR_BYTES] = "";
 
     assert_true(checkpoint_save(saved.params, paths->checkpoint, error, sizeof error));
-    bool ok = checkpoint_load(loaded.params, paths->checkpoint, error, sizeof error) ==
-              CHECKPOINT_LOADED;
+    bool ok =
+        checkpoint_load(loaded.params, paths->checkpoint, error, sizeof error) == CHECKPOINT_LOADED;
     if (!ok)
         fail_msg("load failed: %s", error);
     for (size_t i = 0; i < saved.count; i++) {
@@ -673,7 +673,7 @@ static void test_checkpoint_load_bad_element_count_fails(void **state)
 }
 
 /* The file is 4 bytes larger than a checkpoint of the model, so checkpoint_load
- * rejects it by its size; the record walk's own check is reached through
+ * rejects it by its size. The record walk's own check is reached through
  * checkpoint_load_buffer. */
 static void test_checkpoint_load_unused_bytes_fails(void **state)
 {
@@ -687,8 +687,8 @@ static void test_checkpoint_load_unused_bytes_fails(void **state)
     Model model = make_standard_model(1);
     Snapshot before = take_snapshot(&model);
     char error[ERROR_BYTES] = "";
-    assert_false(checkpoint_load_buffer(model.params, bytes, size + 4, "memory", error,
-                                        sizeof error));
+    assert_false(
+        checkpoint_load_buffer(model.params, bytes, size + 4, "memory", error, sizeof error));
     assert_non_null(strstr(error, "malformed"));
     assert_non_null(strstr(error, "4 unused bytes"));
     assert_model_bits(&model, &before, "unused bytes");
@@ -714,8 +714,7 @@ static void test_checkpoint_load_non_finite_fails(void **state)
         put_u32(bytes + FIRST_VALUES_OFFSET + 8, bad_bits[i]);
         reseal(bytes, size);
         write_file(paths->checkpoint, bytes, size);
-        const char *words[] = {"parameter 1 'embed.weight'", shown[i], "index 2", "finite",
-                               NULL};
+        const char *words[] = {"parameter 1 'embed.weight'", shown[i], "index 2", "finite", NULL};
         assert_load_fails(paths->checkpoint, words);
     }
 }
@@ -810,8 +809,8 @@ static void test_checkpoint_load_larger_shape_fails(void **state)
 static void test_checkpoint_load_extra_parameter_fails(void **state)
 {
     Paths *paths = *state;
-    ParamSpec specs[4] = {standard_specs(0), standard_specs(1), standard_specs(2),
-                          {"conv2.bias", {1, {4}}}};
+    ParamSpec specs[4] = {
+        standard_specs(0), standard_specs(1), standard_specs(2), {"conv2.bias", {1, {4}}}};
     save_model(specs, 4, paths->checkpoint);
     const char *words[] = {"has 4 parameters but the model has 3", NULL};
     assert_load_fails(paths->checkpoint, words);

@@ -1028,15 +1028,25 @@ static void test_checkpoint_stage01_round_trip(void **state)
     free(loaded_row);
 }
 
-/* Writes a copy of `source` to `target` with `length` bytes, or one byte changed at `flip`. */
-static void write_damaged_copy(const char *source, const char *target, long length, long flip)
+/* Bytes of the largest checkpoint that the copying helpers below read. */
+#define MAX_CHECKPOINT_BYTES (1 << 16)
+
+/* Reads the checkpoint at source into bytes [MAX_CHECKPOINT_BYTES]; returns its size. */
+static size_t read_checkpoint(const char *source, unsigned char *bytes)
 {
     FILE *file = fopen(source, "rb");
     assert_non_null(file);
-    unsigned char bytes[1 << 16];
-    size_t size = fread(bytes, 1, sizeof bytes, file);
+    size_t size = fread(bytes, 1, MAX_CHECKPOINT_BYTES, file);
     fclose(file);
-    assert_true(size > 100 && size < sizeof bytes);
+    assert_true(size > 100 && size < MAX_CHECKPOINT_BYTES);
+    return size;
+}
+
+/* Writes a copy of `source` to `target` with `length` bytes, or one byte changed at `flip`. */
+static void write_damaged_copy(const char *source, const char *target, long length, long flip)
+{
+    unsigned char bytes[MAX_CHECKPOINT_BYTES];
+    size_t size = read_checkpoint(source, bytes);
     if (length >= 0)
         size = (size_t)length;
     if (flip >= 0)
@@ -1123,10 +1133,10 @@ static const char *const CHECKPOINT_PROGRAMS[] = {"stage01", "stage03", "stage05
 #define CHECKPOINT_PROGRAM_COUNT (sizeof CHECKPOINT_PROGRAMS / sizeof CHECKPOINT_PROGRAMS[0])
 
 /*
- * --save of a symbolic link, a FIFO (standing for a device) or a folder, a
- * file in a missing folder or below a regular file, and names too long once
- * ".tmp" is added are rejected with status 2 before any work, and what was
- * at the path stays as it was.
+ * --save of a symbolic link, a FIFO (standing for a device) or a folder is
+ * rejected with status 2 before any work, and so are a file in a missing
+ * folder or below a regular file and names too long once ".tmp" is added.
+ * What was at the path stays as it was.
  */
 static void test_checkpoint_save_targets_rejected(void **state)
 {
@@ -1162,17 +1172,17 @@ static void test_checkpoint_save_targets_rejected(void **state)
         expect_answer(program, true, NULL, 2,
                       WORDS("for --save", "is a directory, not a regular file"), "--save", folder,
                       NULL);
-        expect_answer(program, true, NULL, 2,
-                      WORDS("for --save", "save_missing is missing or not writable",
-                            "No such file"),
-                      "--save", missing, NULL);
+        expect_answer(
+            program, true, NULL, 2,
+            WORDS("for --save", "save_missing is missing or not writable", "No such file"),
+            "--save", missing, NULL);
         expect_answer(program, true, NULL, 2,
                       WORDS("for --save", "missing or not writable", "it is not a folder"),
                       "--save", below_file, NULL);
-        expect_answer(program, true, NULL, 2,
-                      WORDS("for --save", "with .tmp added has 256 bytes, at most 255",
-                            "shorter name"),
-                      "--save", long_name, NULL);
+        expect_answer(
+            program, true, NULL, 2,
+            WORDS("for --save", "with .tmp added has 256 bytes, at most 255", "shorter name"),
+            "--save", long_name, NULL);
         expect_answer(program, true, NULL, 2,
                       WORDS("for --save", "the path with .tmp added", "shorter path"), "--save",
                       long_path, NULL);
@@ -1229,12 +1239,8 @@ static size_t first_value_offset(const unsigned char *bytes, size_t size)
  * rewritten, so that only the value is wrong. */
 static void write_nan_copy(const char *source, const char *target)
 {
-    FILE *file = fopen(source, "rb");
-    assert_non_null(file);
-    unsigned char bytes[1 << 16];
-    size_t size = fread(bytes, 1, sizeof bytes, file);
-    fclose(file);
-    assert_true(size > 100 && size < sizeof bytes);
+    unsigned char bytes[MAX_CHECKPOINT_BYTES];
+    size_t size = read_checkpoint(source, bytes);
 
     size_t offset = first_value_offset(bytes, size);
     const unsigned char nan_bits[4] = {0x00, 0x00, 0xC0, 0x7F}; /* 0x7FC00000, a quiet NaN */
@@ -1287,10 +1293,10 @@ static void test_checkpoint_every_needs_save(void **state)
 {
     (void)state;
     for (size_t p = 0; p < CHECKPOINT_PROGRAM_COUNT; p++)
-        expect_answer(program_named(CHECKPOINT_PROGRAMS[p]), true, NULL, 2,
-                      WORDS("invalid value '5' for --checkpoint-every",
-                            "--checkpoint-every needs --save"),
-                      "--checkpoint-every", "5", NULL);
+        expect_answer(
+            program_named(CHECKPOINT_PROGRAMS[p]), true, NULL, 2,
+            WORDS("invalid value '5' for --checkpoint-every", "--checkpoint-every needs --save"),
+            "--checkpoint-every", "5", NULL);
 
     char saved[PATH_MAX];
     folder_path(saved, sizeof saved, "stage08_every_0.ckpt");

@@ -109,7 +109,8 @@ static void print_usage(void)
         "  --width N             model width D, 2..%d (default %d); each MLP is %d D wide;\n"
         "                        at width 1 layer norm would output only zeros\n"
         "  --steps N             Adam steps of each training run, 0..%d (default %d;\n"
-        "                        0 skips them; with --load, section 4 still runs)\n"
+        "                        0 skips them; with --load, section 4 still runs;\n"
+        "                        --save without --load needs 1 or more)\n"
         "  --seed N              seed of the weights, the data and the training (default 1)\n"
         "  --out DIR             folder for the CSV files and figures (default %s)\n" PROGRAM_CHECKPOINT_HELP
         "                        These apply to the transformer of section 4: --load\n"
