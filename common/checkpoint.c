@@ -9,12 +9,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "files.h"
 
 /* Values are stored as the bits of IEEE 754 float32 in a uint32. */
 _Static_assert(sizeof(float) == sizeof(uint32_t), "checkpoints need a 4-byte float");
@@ -30,6 +33,9 @@ static const unsigned char CHECKPOINT_MAGIC[8] = "DRVCKPT";
 
 /* Suffix of the file that checkpoint_save writes before renaming it. */
 #define TEMPORARY_SUFFIX ".tmp"
+
+/* Bytes of a reason that a message quotes, such as "PATH is a FIFO, not a regular file". */
+#define ERROR_REASON_BYTES 4400
 
 /* Maximum bytes of a name from the file that an error message shows. */
 #define SHOWN_NAME_BYTES 48
@@ -283,7 +289,7 @@ static char *make_temporary_path(const char *path)
 static bool save_through(const ParamList *params, const char *path, const char *temporary_path,
                          uint64_t file_bytes, char *error, size_t error_size)
 {
-    Writer writer = {fopen(temporary_path, "wb"), 0, 0};
+    Writer writer = {create_new_file(temporary_path), 0, 0};
     if (!writer.file) {
         write_error(error, error_size, "failed to create %s: %s", temporary_path, strerror(errno));
         return false;
@@ -297,6 +303,17 @@ static bool save_through(const ParamList *params, const char *path, const char *
         return false;
     }
 
+    /* A rename replaces a device, FIFO or link at path with a regular file, so only a
+     * regular file is replaced. NOTE: a non-regular file created at path between this
+     * check and the rename is still replaced; POSIX has no rename that excludes it. */
+    char reason[ERROR_REASON_BYTES];
+    if (!is_replaceable_file(path, reason, sizeof reason)) {
+        write_error(error, error_size,
+                    "failed to save checkpoint: %s; it is left as it is, choose another file",
+                    reason);
+        remove(temporary_path);
+        return false;
+    }
     if (rename(temporary_path, path) != 0) {
         write_error(error, error_size, "failed to rename %s to %s: %s", temporary_path, path,
                     strerror(errno));
@@ -311,6 +328,16 @@ bool checkpoint_save(const ParamList *params, const char *path, char *error, siz
     uint64_t file_bytes;
     if (!measure_checkpoint(params, path, &file_bytes, error, error_size))
         return false;
+
+    /* checkpoint_load rejects such a file, so it is never written. */
+    const char *non_finite = params_all_finite(params);
+    if (non_finite) {
+        write_error(error, error_size,
+                    "failed to save checkpoint %s: parameter '%s' has a NaN or infinite value, "
+                    "and a checkpoint stores finite values only",
+                    path, non_finite);
+        return false;
+    }
 
     char *temporary_path = make_temporary_path(path);
     if (!temporary_path) {
@@ -338,6 +365,7 @@ typedef struct Report {
     const char *source;
     char *error;
     size_t error_size;
+    bool mismatch; /* true when the message reports a mismatch with the model */
 } Report;
 
 static size_t reader_remaining(const Reader *reader) { return reader->end - reader->offset; }
@@ -361,9 +389,8 @@ static bool read_u64(Reader *reader, uint64_t *value)
     return true;
 }
 
-/* Checks the magic number, the version and the size recorded in the header
- * against the size of the data. */
-static bool check_framing(const unsigned char *bytes, size_t size, const Report *report)
+/* Checks the magic number and the version, as far as the size bytes reach. */
+static bool check_magic_and_version(const unsigned char *bytes, size_t size, Report *report)
 {
     size_t magic_bytes = size < sizeof CHECKPOINT_MAGIC ? size : sizeof CHECKPOINT_MAGIC;
     if (size == 0) {
@@ -385,6 +412,15 @@ static bool check_framing(const unsigned char *bytes, size_t size, const Report 
                     report->source, load_u32(bytes + 8), CHECKPOINT_VERSION);
         return false;
     }
+    return true;
+}
+
+/* Checks the magic number, the version and the size recorded in the header
+ * against the size of the data. */
+static bool check_framing(const unsigned char *bytes, size_t size, Report *report)
+{
+    if (!check_magic_and_version(bytes, size, report))
+        return false;
     if (size < HEADER_BYTES + CHECKSUM_BYTES) {
         write_error(report->error, report->error_size,
                     "checkpoint %s is truncated: %zu bytes, less than the %u bytes of the header "
@@ -411,7 +447,7 @@ static bool check_framing(const unsigned char *bytes, size_t size, const Report 
 }
 
 /* Compares the stored CRC-32 with the CRC-32 of everything before it. */
-static bool check_checksum(const unsigned char *bytes, size_t size, const Report *report)
+static bool check_checksum(const unsigned char *bytes, size_t size, Report *report)
 {
     uint32_t stored = load_u32(bytes + size - CHECKSUM_BYTES);
     uint32_t computed = checkpoint_crc32(0, bytes, size - CHECKSUM_BYTES);
@@ -426,7 +462,7 @@ static bool check_checksum(const unsigned char *bytes, size_t size, const Report
 }
 
 /* Reads and compares parameter i's name. */
-static bool check_name(Reader *reader, const ParamList *params, size_t i, const Report *report)
+static bool check_name(Reader *reader, const ParamList *params, size_t i, Report *report)
 {
     uint32_t name_bytes = 0;
     if (!read_u32(reader, &name_bytes) || name_bytes == 0 ||
@@ -446,6 +482,7 @@ static bool check_name(Reader *reader, const ParamList *params, size_t i, const 
 
     char printable_name[SHOWN_NAME_BYTES + 4];
     format_file_name(name, name_bytes, printable_name);
+    report->mismatch = true;
     write_error(report->error, report->error_size,
                 "checkpoint %s does not match the model: parameter %zu is named '%s' in the "
                 "file but '%s' in the model",
@@ -454,7 +491,7 @@ static bool check_name(Reader *reader, const ParamList *params, size_t i, const 
 }
 
 /* Reads parameter i's dimensions and compares them with its tensor's shape. */
-static bool check_shape(Reader *reader, const ParamList *params, size_t i, const Report *report)
+static bool check_shape(Reader *reader, const ParamList *params, size_t i, Report *report)
 {
     const char *name = params->names[i];
     const Shape shape = params->tensors[i]->shape;
@@ -483,6 +520,7 @@ static bool check_shape(Reader *reader, const ParamList *params, size_t i, const
         char file_text[96], model_text[96];
         format_file_shape(dims, ndim, file_text, sizeof file_text);
         shape_format(shape, model_text, sizeof model_text);
+        report->mismatch = true;
         write_error(report->error, report->error_size,
                     "checkpoint %s does not match the model: parameter %zu '%s' has shape %s "
                     "in the file but %s in the model",
@@ -494,7 +532,7 @@ static bool check_shape(Reader *reader, const ParamList *params, size_t i, const
 /* Reads parameter i's element count and checks that its values fit in the
  * records; with copy, also decodes them into the tensor. */
 static bool check_values(Reader *reader, const ParamList *params, size_t i, bool copy,
-                         const Report *report)
+                         Report *report)
 {
     Tensor *t = params->tensors[i];
     uint64_t count = 0;
@@ -509,9 +547,25 @@ static bool check_values(Reader *reader, const ParamList *params, size_t i, bool
     }
 
     const unsigned char *values = reader->bytes + reader->offset;
-    for (size_t k = 0; copy && k < t->size; k++) {
+    for (size_t k = 0; k < t->size; k++) {
         uint32_t bits = load_u32(values + 4 * k);
-        memcpy(&t->data[k], &bits, sizeof bits);
+        float value;
+        memcpy(&value, &bits, sizeof value);
+        if (copy) {
+            t->data[k] = value;
+            continue;
+        }
+        /* Training stops before a weight turns NaN or infinite, so such a value means
+         * that the file was changed after it was written. */
+        if (!isfinite(value)) {
+            write_error(report->error, report->error_size,
+                        "checkpoint %s is invalid: parameter %zu '%s' has the non-finite value "
+                        "%s at index %zu (bits 0x%08" PRIX32 "), and checkpoints hold finite "
+                        "values only",
+                        report->source, i + 1, params->names[i], isnan(value) ? "NaN" : "infinity",
+                        k, bits);
+            return false;
+        }
     }
     reader->offset += 4 * t->size;
     return true;
@@ -521,10 +575,11 @@ static bool check_values(Reader *reader, const ParamList *params, size_t i, bool
  * validates; with copy, which must follow a successful validation, it also
  * copies the values into the tensors. */
 static bool walk_records(const ParamList *params, const unsigned char *bytes, size_t size,
-                         bool copy, const Report *report)
+                         bool copy, Report *report)
 {
     uint32_t count = load_u32(bytes + 20);
     if (count != params->count) {
+        report->mismatch = true;
         write_error(report->error, report->error_size,
                     "checkpoint %s does not match the model: it has %" PRIu32 " parameters but "
                     "the model has %zu",
@@ -550,7 +605,7 @@ static bool walk_records(const ParamList *params, const unsigned char *bytes, si
 bool checkpoint_load_buffer(ParamList *params, const unsigned char *bytes, size_t size,
                             const char *source, char *error, size_t error_size)
 {
-    Report report = {source, error, error_size};
+    Report report = {source, error, error_size, false};
     if (!check_framing(bytes, size, &report) || !check_checksum(bytes, size, &report))
         return false;
 
@@ -561,17 +616,10 @@ bool checkpoint_load_buffer(ParamList *params, const unsigned char *bytes, size_
     return walk_records(params, bytes, size, true, &report);
 }
 
-/* Reads all of the open regular file fd, of size bytes, into a new buffer. */
-static unsigned char *read_all(int fd, size_t size, const char *path, char *error,
-                               size_t error_size)
+/* Reads size bytes of the open file fd into bytes; false with a message on failure. */
+static bool read_exactly(int fd, unsigned char *bytes, size_t size, const char *path, char *error,
+                         size_t error_size)
 {
-    unsigned char *bytes = malloc(size);
-    if (!bytes) {
-        write_error(error, error_size, "failed to load checkpoint %s: out of memory for %zu bytes",
-                    path, size);
-        return NULL;
-    }
-
     size_t done = 0;
     while (done < size) {
         ssize_t got = read(fd, bytes + done, size - done);
@@ -580,18 +628,16 @@ static unsigned char *read_all(int fd, size_t size, const char *path, char *erro
         if (got <= 0) {
             write_error(error, error_size, "failed to read checkpoint %s: %s", path,
                         got < 0 ? strerror(errno) : "the file shrank while it was read");
-            free(bytes);
-            return NULL;
+            return false;
         }
         done += (size_t)got;
     }
-    return bytes;
+    return true;
 }
 
-/* Checks that path is a non-empty regular file and reads it into *bytes
- * (owned by the caller) and *size. */
-static bool read_checkpoint_file(const char *path, unsigned char **bytes, size_t *size, char *error,
-                                 size_t error_size)
+/* Opens path and checks that it is a non-empty regular file; returns the
+ * descriptor and its size in *file_bytes, or -1 with a message. */
+static int open_checkpoint_file(const char *path, off_t *file_bytes, char *error, size_t error_size)
 {
     /* O_NONBLOCK keeps open from waiting for a writer when path is a FIFO,
      * which the S_ISREG check then rejects. */
@@ -601,35 +647,90 @@ static bool read_checkpoint_file(const char *path, unsigned char **bytes, size_t
         write_error(error, error_size, "failed to open checkpoint %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
-        return false;
+        return -1;
     }
 
-    bool ok = false;
+    if (S_ISREG(info.st_mode) && info.st_size > 0) {
+        *file_bytes = info.st_size;
+        return fd;
+    }
     if (S_ISDIR(info.st_mode))
         write_error(error, error_size, "checkpoint %s is a directory, not a file", path);
     else if (!S_ISREG(info.st_mode))
         write_error(error, error_size, "checkpoint %s is not a regular file", path);
-    else if (info.st_size == 0)
+    else
         write_error(error, error_size, "checkpoint %s is empty (0 bytes)", path);
-    else if ((uintmax_t)info.st_size > SIZE_MAX)
-        write_error(error, error_size, "checkpoint %s is too large to load", path);
-    else {
-        *size = (size_t)info.st_size;
-        *bytes = read_all(fd, *size, path, error, error_size);
-        ok = *bytes != NULL;
-    }
     close(fd);
-    return ok;
+    return -1;
 }
 
-bool checkpoint_load(ParamList *params, const char *path, char *error, size_t error_size)
+/*
+ * Explains why a file of file_bytes, more than the expected_bytes of a
+ * checkpoint of params, is rejected, from its first expected_bytes in
+ * bytes: another magic number or version, or a record that does not match
+ * the model, is named; otherwise the message gives both sizes.
+ */
+static void explain_oversized_file(const ParamList *params, const unsigned char *bytes,
+                                   size_t expected_bytes, off_t file_bytes, Report *report)
 {
-    unsigned char *bytes = NULL;
-    size_t size = 0;
-    if (!read_checkpoint_file(path, &bytes, &size, error, error_size))
-        return false;
+    if (!check_magic_and_version(bytes, expected_bytes, report))
+        return;
+    report->mismatch = false;
+    if (!walk_records(params, bytes, expected_bytes, false, report) && report->mismatch)
+        return;
+    write_error(report->error, report->error_size,
+                "checkpoint %s has %jd bytes, more than the %zu bytes of a checkpoint of this "
+                "model: it holds larger parameters or extra bytes after the end",
+                report->source, (intmax_t)file_bytes, expected_bytes);
+}
 
-    bool ok = checkpoint_load_buffer(params, bytes, size, path, error, error_size);
+/* Reads the first size bytes of fd into a new buffer and checks them; see checkpoint_load. */
+static CheckpointLoadStatus load_from_file(ParamList *params, int fd, size_t size, off_t file_bytes,
+                                           Report *report)
+{
+    unsigned char *bytes = malloc(size);
+    if (!bytes) {
+        write_error(report->error, report->error_size,
+                    "failed to load checkpoint %s: out of memory for %zu bytes", report->source,
+                    size);
+        return CHECKPOINT_READ_FAILED;
+    }
+    if (!read_exactly(fd, bytes, size, report->source, report->error, report->error_size)) {
+        free(bytes);
+        return CHECKPOINT_READ_FAILED;
+    }
+
+    CheckpointLoadStatus status = CHECKPOINT_REJECTED;
+    if ((uintmax_t)file_bytes > size)
+        explain_oversized_file(params, bytes, size, file_bytes, report);
+    else if (checkpoint_load_buffer(params, bytes, size, report->source, report->error,
+                                    report->error_size))
+        status = CHECKPOINT_LOADED;
     free(bytes);
-    return ok;
+    return status;
+}
+
+CheckpointLoadStatus checkpoint_load(ParamList *params, const char *path, char *error,
+                                     size_t error_size)
+{
+    Report report = {path, error, error_size, false};
+    uint64_t expected_bytes;
+    if (!measure_checkpoint(params, path, &expected_bytes, NULL, 0) || expected_bytes > SIZE_MAX) {
+        write_error(error, error_size,
+                    "failed to load checkpoint %s: the model is too large for the format", path);
+        return CHECKPOINT_REJECTED;
+    }
+
+    off_t file_bytes = 0;
+    int fd = open_checkpoint_file(path, &file_bytes, error, error_size);
+    if (fd < 0)
+        return CHECKPOINT_REJECTED;
+
+    /* A file larger than a checkpoint of this model is rejected from its first
+     * expected_bytes, so that a huge file is never read whole. */
+    size_t size =
+        (uintmax_t)file_bytes > expected_bytes ? (size_t)expected_bytes : (size_t)file_bytes;
+    CheckpointLoadStatus status = load_from_file(params, fd, size, file_bytes, &report);
+    close(fd);
+    return status;
 }

@@ -15,6 +15,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "files.h"
+
 /* Suffix of the temporary file that becomes the CSV file on csv_close. */
 #define CSV_TEMPORARY_SUFFIX ".tmp"
 
@@ -113,7 +115,7 @@ CsvWriter *csv_open(const char *path, const char *header, char *error, size_t er
         return NULL;
     }
 
-    writer->file = fopen(writer->temporary_path, "w");
+    writer->file = create_new_file(writer->temporary_path);
     if (!writer->file) {
         write_file_error(error, error_size, "create", writer->temporary_path, errno);
         free_writer(writer);

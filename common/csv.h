@@ -3,7 +3,9 @@
  * @brief An atomic CSV writer for results: a reader of the file never finds
  *        it half written.
  *
- * csv_open writes to "<path>.tmp"; csv_close flushes it, fsyncs it and
+ * csv_open writes to "<path>.tmp", created anew so that a file or symbolic
+ * link left at that name is removed and never written through (see
+ * create_new_file in files.h); csv_close flushes it, fsyncs it and
  * renames it over @p path, which replaces the old file in one step (rename
  * is atomic on POSIX file systems). A run that fails or is killed leaves the
  * previous file untouched. A program that exits (exit() or a return from

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -209,6 +210,88 @@ static const char *check_file_name(const ProgramSpec *spec, const char *option, 
     return value;
 }
 
+/* Writes the folder part of path into folder [PATH_MAX]: "." when path has no '/'. */
+static void copy_folder(const char *path, char *folder)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        strcpy(folder, ".");
+    else if (slash == path)
+        strcpy(folder, "/");
+    else {
+        memcpy(folder, path, (size_t)(slash - path));
+        folder[slash - path] = '\0';
+    }
+}
+
+/* Returns the longest file name in folder, in bytes; NAME_MAX when the file system reports none. */
+static size_t max_name_bytes(const char *folder)
+{
+    long limit = pathconf(folder, _PC_NAME_MAX);
+    return limit > 0 ? (size_t)limit : NAME_MAX;
+}
+
+/*
+ * Exits with status 2 when --save cannot be written safely, so that the
+ * error comes before any training. The path must not exist as anything but
+ * a regular file, because the final rename would replace a device, FIFO,
+ * link or folder. Its folder must exist and be writable, and the path and
+ * name with ".tmp" added must fit PATH_MAX and NAME_MAX. checkpoint_save
+ * checks the file type again before its rename.
+ */
+static void check_save_path(const char *program, const char *path)
+{
+    char shown[CLI_ABBREVIATION_SIZE], folder[PATH_MAX];
+    const char *name = cli_abbreviate(path, strlen(path), shown, sizeof shown);
+    size_t path_bytes = strlen(path) + strlen(".tmp");
+    if (path_bytes >= PATH_MAX)
+        cli_usage_error(program,
+                        "invalid value '%s' for --save: the path with .tmp added has %zu bytes, "
+                        "at most %d are allowed; choose a shorter path",
+                        name, path_bytes, PATH_MAX - 1);
+
+    struct stat info;
+    if (lstat(path, &info) == 0 && !S_ISREG(info.st_mode))
+        cli_usage_error(program,
+                        "invalid value '%s' for --save: it is %s, not a regular file, and --save "
+                        "replaces what is there; give the name of a regular file or a new file",
+                        name, describe_file_type(info.st_mode));
+
+    copy_folder(path, folder);
+    const char *problem = NULL;
+    if (stat(folder, &info) != 0)
+        problem = strerror(errno);
+    else if (!S_ISDIR(info.st_mode))
+        problem = "it is not a folder";
+    else if (access(folder, W_OK | X_OK) != 0)
+        problem = strerror(errno);
+    if (problem)
+        cli_usage_error(program,
+                        "invalid value '%s' for --save: the folder %s is missing or not writable "
+                        "(%s); create it or choose a file in a folder you can write to",
+                        name, folder, problem);
+
+    const char *slash = strrchr(path, '/');
+    size_t name_bytes = strlen(slash ? slash + 1 : path) + strlen(".tmp");
+    if (name_bytes > max_name_bytes(folder))
+        cli_usage_error(program,
+                        "invalid value '%s' for --save: the file name with .tmp added has %zu "
+                        "bytes, at most %zu are allowed in %s; choose a shorter name",
+                        name, name_bytes, max_name_bytes(folder), folder);
+}
+
+/* Exits with status 2 for --save or --checkpoint-every values that cannot work. */
+static void check_checkpoint_options(const ProgramSpec *spec, const ProgramOptions *options)
+{
+    if (options->checkpoint_every_given && !options->save_path)
+        cli_usage_error(spec->name,
+                        "invalid value '%d' for --checkpoint-every: --checkpoint-every needs "
+                        "--save; add --save FILE or leave out --checkpoint-every",
+                        options->checkpoint_every);
+    if (options->save_path)
+        check_save_path(spec->name, options->save_path);
+}
+
 /* Handles one shared option; returns false when `option` is not one. */
 static bool handle_shared_option(const ProgramSpec *spec, int option, const char *value,
                                  ProgramOptions *options)
@@ -243,6 +326,7 @@ static bool handle_shared_option(const ProgramSpec *spec, int option, const char
     case OPT_CHECKPOINT_EVERY:
         options->checkpoint_every =
             cli_parse_int(spec->name, "--checkpoint-every", value, 0, INT_MAX);
+        options->checkpoint_every_given = true;
         return true;
     default:
         return false;
@@ -343,6 +427,7 @@ void program_parse_options(const ProgramSpec *spec, int argc, char **argv, Progr
                         cli_abbreviate(argv[optind], strlen(argv[optind]), shown, sizeof shown));
     }
 
+    check_checkpoint_options(spec, options);
     if (spec->takes_sentences && options->sentences.count == 0)
         add_default_sentences(spec, options);
     if (options->threads > 0)
@@ -357,11 +442,16 @@ bool program_load_checkpoint(const char *program, const ProgramOptions *options,
     if (!options->load_path)
         return false;
     char error[1024];
-    if (checkpoint_load(params, options->load_path, error, sizeof error))
+    CheckpointLoadStatus status = checkpoint_load(params, options->load_path, error, sizeof error);
+    if (status == CHECKPOINT_LOADED)
         return true;
+    if (status == CHECKPOINT_READ_FAILED) {
+        fprintf(stderr, "%s: %s\n", program, error);
+        exit(1);
+    }
     fprintf(stderr, "%s: %s; --load needs a file written by %s --save with the same %s\n", program,
             error, program, model_options);
-    exit(2);
+    exit(CLI_EXIT_USAGE);
 }
 
 void program_configure_checkpoint(const ProgramOptions *options, TrainConfig *config)

@@ -84,11 +84,15 @@
 #define PROGRAM_CHECKPOINT_HELP                                                                    \
     "  --save FILE           write the trained parameters to FILE (through FILE.tmp and\n"         \
     "                        a rename) every --checkpoint-every steps and after training;\n"       \
-    "                        if training diverges, FILE keeps the last finite weights\n"           \
-    "                        and the program exits with status 3\n"                                \
+    "                        FILE must be a regular file or a new name in a writable\n"            \
+    "                        folder (exit status 2 otherwise, before training); if\n"              \
+    "                        training diverges, FILE keeps the last finite weights and\n"          \
+    "                        the program exits with status 3; if a save fails, FILE\n"             \
+    "                        keeps the last saved weights and the status is 1\n"                   \
     "  --load FILE           read parameters written by --save of this program with the\n"         \
-    "                        same model options (exit status 2 if they do not fit)\n"              \
-    "  --checkpoint-every N  with --save, steps between saves, 0 or more; 0 saves only\n"          \
+    "                        same model options (exit status 2 if they do not fit, 1 if\n"         \
+    "                        reading fails)\n"                                                     \
+    "  --checkpoint-every N  steps between saves, 0 or more; needs --save; 0 saves only\n"         \
     "                        after training (default " PROGRAM_STRINGIFY(                          \
         PROGRAM_DEFAULT_CHECKPOINT_EVERY) ")\n"
 
@@ -139,15 +143,16 @@ typedef struct ProgramSpec {
 
 /** The values of the shared options, after program_parse_options. */
 typedef struct ProgramOptions {
-    uint64_t seed;         /**< --seed, default 1 */
-    int threads;           /**< --threads, default spec.default_threads; 0 = OpenMP's */
-    const char *out_dir;   /**< --out (points into argv) or spec.default_out; NULL
-                                without takes_out */
-    SentenceSet sentences; /**< every sentence, in order, or the defaults; not encoded */
-    const char *save_path; /**< --save (points into argv); NULL when not given */
-    const char *load_path; /**< --load (points into argv); NULL when not given */
-    int checkpoint_every;  /**< --checkpoint-every, default PROGRAM_DEFAULT_CHECKPOINT_EVERY;
-                                0 saves only after the last step */
+    uint64_t seed;               /**< --seed, default 1 */
+    int threads;                 /**< --threads, default spec.default_threads; 0 = OpenMP's */
+    const char *out_dir;         /**< --out (points into argv) or spec.default_out; NULL
+                                      without takes_out */
+    SentenceSet sentences;       /**< every sentence, in order, or the defaults; not encoded */
+    const char *save_path;       /**< --save (points into argv); NULL when not given */
+    const char *load_path;       /**< --load (points into argv); NULL when not given */
+    int checkpoint_every;        /**< --checkpoint-every, default PROGRAM_DEFAULT_CHECKPOINT_EVERY;
+                                      0 saves only after the last step */
+    bool checkpoint_every_given; /**< --checkpoint-every was given; it needs --save */
 } ProgramOptions;
 
 /**
@@ -160,9 +165,13 @@ typedef struct ProgramOptions {
  * status 2 and a message naming the option and the value for an unknown
  * option, a missing or invalid value, an argument that is not an option,
  * an empty --out or one longer than PROGRAM_MAX_OUT_BYTES, an --out folder
- * that cannot be created or written (checked here, before any work), and a sentence
- * that breaks the rules in this file's description. Exits with status 1
- * when memory runs out.
+ * that cannot be created or written (checked here, before any work), a
+ * sentence that breaks the rules in this file's description, and
+ * --checkpoint-every without --save. It also exits with status 2 for a
+ * --save path that exists and is not a regular file (lstat, so a symbolic
+ * link too), whose folder is missing or not writable, or that is too long
+ * once ".tmp" is added (PATH_MAX for the path, the folder's NAME_MAX for
+ * the name). Exits with status 1 when memory runs out.
  * @p options owns the sentences until program_options_free.
  */
 void program_parse_options(const ProgramSpec *spec, int argc, char **argv, ProgramOptions *options);
@@ -194,10 +203,13 @@ void program_prepare_out(const char *program, const char *out_dir);
  * @p model_options names the options that fix the model's shapes, such as
  * "--width and --layers", for the error message.
  * @return true when the parameters were loaded, false when --load was not
- *         given. When the file cannot be loaded (missing, truncated, another
- *         magic number, version or checksum, other shapes) it prints
- *         "<program>: " and checkpoint_load's message to stderr and exits with
- *         status 2, leaving @p params unchanged until then.
+ *         given. When the file cannot be loaded it prints "<program>: " and
+ *         checkpoint_load's message to stderr and exits, leaving @p params
+ *         unchanged until then: with status 2 when the file is rejected
+ *         (missing, not a regular file, larger than a checkpoint of
+ *         @p params, truncated, another magic number, version or checksum,
+ *         a NaN or infinite value, other shapes), with status 1 when memory
+ *         runs out or reading fails.
  */
 bool program_load_checkpoint(const char *program, const ProgramOptions *options, ParamList *params,
                              const char *model_options);

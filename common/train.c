@@ -81,7 +81,7 @@ typedef struct TrainRun {
     TrainResult *result;
 } TrainRun;
 
-/* Says where the last good checkpoint is, for the end of a divergence message. */
+/* Says where the last good checkpoint is, for the end of a divergence or save failure message. */
 static void describe_checkpoint(const TrainRun *run, char *text, size_t size)
 {
     if (!run->config.checkpoint_path)
@@ -149,9 +149,11 @@ static bool save_checkpoint(TrainRun *run, int step)
         run->result->checkpoint_step = step;
         return true;
     }
+    char kept[TRAIN_MESSAGE_SIZE / 4];
+    describe_checkpoint(run, kept, sizeof kept);
     run->result->status = TRAIN_SAVE_FAILED;
     snprintf(run->result->message, sizeof run->result->message,
-             "saving the checkpoint after step %d failed: %s", step, error);
+             "saving the checkpoint after step %d failed: %s; %s", step, error, kept);
     return false;
 }
 
@@ -279,5 +281,6 @@ void train_exit_on_failure(const char *program, const TrainResult *result)
     if (result->status == TRAIN_OK)
         return;
     fprintf(stderr, "%s: %s\n", program, result->message);
-    exit(TRAIN_EXIT_STATUS);
+    exit(result->status == TRAIN_SAVE_FAILED ? TRAIN_SAVE_FAILED_EXIT_STATUS
+                                             : TRAIN_DIVERGED_EXIT_STATUS);
 }

@@ -111,19 +111,28 @@ typedef struct TrainResult {
  * TRAIN_DIVERGED with a message naming the step (1-based) and the tensor
  * ("the loss" or a parameter name) and saying where the last good
  * checkpoint is, if any. When a save fails it stops with TRAIN_SAVE_FAILED
- * and checkpoint_save's message. Either way the accuracy is not measured.
+ * and a message with checkpoint_save's reason and where the last good
+ * checkpoint is, if any. Either way the accuracy is not measured.
  * It stops the program through core_fatal only when memory runs out.
  */
 TrainResult train_classifier(ClassifierForwardFn forward, void *model, ParamList *params,
                              ClassifierTask task, TrainConfig config);
 
-/** The exit status of a program whose training stopped early (see train_exit_on_failure). */
-#define TRAIN_EXIT_STATUS 3
+/** The exit status of a program whose training diverged (see train_exit_on_failure). */
+#define TRAIN_DIVERGED_EXIT_STATUS 3
+
+/**
+ * The exit status of a program whose checkpoint could not be saved: 1, the
+ * status of every I/O failure.
+ */
+#define TRAIN_SAVE_FAILED_EXIT_STATUS 1
 
 /**
  * Stops the program when @p result is not TRAIN_OK: prints
  * "<program>: " and the result's message to stderr and exits with status
- * TRAIN_EXIT_STATUS. Returns otherwise.
+ * TRAIN_DIVERGED_EXIT_STATUS (3) for TRAIN_DIVERGED or
+ * TRAIN_SAVE_FAILED_EXIT_STATUS (1) for TRAIN_SAVE_FAILED. Returns
+ * otherwise.
  */
 void train_exit_on_failure(const char *program, const TrainResult *result);
 

@@ -11,6 +11,7 @@
 
 #include "01_cnn_baseline/cnn.h"
 #include "attention.h"
+#include "files.h"
 #include "runner.h"
 
 /* ------------------------------------------------------------------------- */
@@ -258,7 +259,7 @@ bool report_write(const Comparison *c, char *error, size_t error_size)
     char path[4096], temporary[4200];
     snprintf(path, sizeof path, "%s/REPORT.md", c->options.out);
     snprintf(temporary, sizeof temporary, "%s.tmp", path);
-    FILE *out = fopen(temporary, "w");
+    FILE *out = create_new_file(temporary);
     if (!out) {
         snprintf(error, error_size, "cannot create %s: %s", temporary, strerror(errno));
         return false;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,12 +90,13 @@ static ParamSpec standard_specs(size_t i)
     return specs[i];
 }
 
-/* Fills t with values that depend on seed, including the float values whose
- * bits are easy to lose: -0, infinities, a NaN with a payload, a subnormal. */
+/* Fills t with values that depend on seed, including the finite float values
+ * whose bits are easy to lose: -0, the smallest subnormals of both signs, the
+ * smallest normal and the largest finite values of both signs. */
 static void fill_values(Tensor *t, unsigned seed)
 {
-    const uint32_t special_bits[6] = {0x80000000u, 0x7F800000u, 0xFF800000u,
-                                      0x7FC12345u, 0x00000001u, 0x7F7FFFFFu};
+    const uint32_t special_bits[6] = {0x80000000u, 0x00000001u, 0x80000001u,
+                                      0x00800000u, 0x7F7FFFFFu, 0xFF7FFFFFu};
     unsigned state = seed;
     for (size_t i = 0; i < t->size; i++) {
         state = state * 1664525u + 1013904223u;
@@ -232,9 +234,10 @@ static void assert_load_fails(const char *path, const char *const *words)
     Snapshot before = take_snapshot(&model);
     char error[ERROR_BYTES] = "";
 
-    bool loaded = checkpoint_load(model.params, path, error, sizeof error);
-    if (loaded)
-        fail_msg("checkpoint_load(%s) succeeded", path);
+    CheckpointLoadStatus status = checkpoint_load(model.params, path, error, sizeof error);
+    if (status != CHECKPOINT_REJECTED)
+        fail_msg("checkpoint_load(%s) returned %d, expected CHECKPOINT_REJECTED (%d)", path,
+                 (int)status, (int)CHECKPOINT_REJECTED);
     for (size_t i = 0; words[i]; i++) {
         if (!strstr(error, words[i]))
             fail_msg("error \"%s\" lacks \"%s\"", error, words[i]);
@@ -324,7 +327,8 @@ static void test_checkpoint_roundtrip_bit_identical(void **state)
     char error[ERROR_BYTES] = "";
 
     assert_true(checkpoint_save(saved.params, paths->checkpoint, error, sizeof error));
-    bool ok = checkpoint_load(loaded.params, paths->checkpoint, error, sizeof error);
+    bool ok =
+        checkpoint_load(loaded.params, paths->checkpoint, error, sizeof error) == CHECKPOINT_LOADED;
     if (!ok)
         fail_msg("load failed: %s", error);
     for (size_t i = 0; i < saved.count; i++) {
@@ -372,19 +376,135 @@ static void test_checkpoint_save_missing_directory_fails(void **state)
     free_model(&model);
 }
 
-/* Renaming a file over a directory fails (EISDIR), after the whole
- * temporary file was written. */
-static void test_checkpoint_save_rename_failure_removes_temporary(void **state)
+/* Saves the standard model at paths->checkpoint, expects the save to fail with
+ * every word of the NULL-terminated list, and no temporary file to remain. */
+static void assert_save_fails(const Paths *paths, const char *const *words)
+{
+    Model model = make_standard_model(1);
+    char error[ERROR_BYTES] = "";
+    assert_false(checkpoint_save(model.params, paths->checkpoint, error, sizeof error));
+    for (size_t i = 0; words[i]; i++) {
+        if (!strstr(error, words[i]))
+            fail_msg("error \"%s\" lacks \"%s\"", error, words[i]);
+    }
+    assert_false(file_exists(paths->temporary));
+    free_model(&model);
+}
+
+/* A directory at the path stays; the whole temporary file was written and is removed. */
+static void test_checkpoint_save_over_directory_fails(void **state)
 {
     Paths *paths = *state;
     assert_int_equal(mkdir(paths->checkpoint, 0700), 0);
+    const char *words[] = {paths->checkpoint, "is a directory, not a regular file", NULL};
+    assert_save_fails(paths, words);
+    assert_int_equal(rmdir(paths->checkpoint), 0);
+}
+
+/* A rename would replace the link itself with a regular file; the save must leave it. */
+static void test_checkpoint_save_over_symlink_fails(void **state)
+{
+    Paths *paths = *state;
+    char victim[160];
+    snprintf(victim, sizeof victim, "%s/victim", paths->directory);
+    write_file(victim, (const unsigned char *)"victim", 6);
+    assert_int_equal(symlink(victim, paths->checkpoint), 0);
+
+    const char *words[] = {"is a symbolic link, not a regular file", NULL};
+    assert_save_fails(paths, words);
+    struct stat info;
+    assert_int_equal(lstat(paths->checkpoint, &info), 0);
+    assert_true(S_ISLNK(info.st_mode));
+    unsigned char bytes[MAX_FILE_BYTES];
+    assert_int_equal(read_file(victim, bytes), 6);
+    assert_memory_equal(bytes, "victim", 6);
+    assert_int_equal(remove(victim), 0);
+}
+
+/* A FIFO stands for a device here: a save must not replace a special file. */
+static void test_checkpoint_save_over_fifo_fails(void **state)
+{
+    Paths *paths = *state;
+    assert_int_equal(mkfifo(paths->checkpoint, 0600), 0);
+    const char *words[] = {"is a FIFO, not a regular file", NULL};
+    assert_save_fails(paths, words);
+    struct stat info;
+    assert_int_equal(lstat(paths->checkpoint, &info), 0);
+    assert_true(S_ISFIFO(info.st_mode));
+}
+
+/* A symbolic link at FILE.tmp is removed and replaced, never written through. */
+static void test_checkpoint_save_ignores_temporary_symlink(void **state)
+{
+    Paths *paths = *state;
+    char victim[160];
+    snprintf(victim, sizeof victim, "%s/victim", paths->directory);
+    write_file(victim, (const unsigned char *)"victim", 6);
+    assert_int_equal(symlink(victim, paths->temporary), 0);
+
     Model model = make_standard_model(1);
+    char error[ERROR_BYTES] = "";
+    if (!checkpoint_save(model.params, paths->checkpoint, error, sizeof error))
+        fail_msg("save failed: %s", error);
+    unsigned char bytes[MAX_FILE_BYTES];
+    assert_int_equal(read_file(victim, bytes), 6);
+    assert_memory_equal(bytes, "victim", 6);
+    assert_false(file_exists(paths->temporary));
+    assert_true(read_file(paths->checkpoint, bytes) > 6);
+    assert_memory_equal(bytes, "DRVCKPT", 8);
+    free_model(&model);
+    assert_int_equal(remove(victim), 0);
+}
+
+/* A stale FILE.tmp from an interrupted save is replaced; the new file is 0644 under umask 022. */
+static void test_checkpoint_save_replaces_stale_temporary(void **state)
+{
+    Paths *paths = *state;
+    write_file(paths->temporary, (const unsigned char *)"stale", 5);
+    assert_int_equal(chmod(paths->temporary, 0600), 0);
+    mode_t old_mask = umask(022);
+    Model model = make_standard_model(1);
+    bool saved = checkpoint_save(model.params, paths->checkpoint, NULL, 0);
+    umask(old_mask);
+
+    assert_true(saved);
+    assert_false(file_exists(paths->temporary));
+    struct stat info;
+    assert_int_equal(stat(paths->checkpoint, &info), 0);
+    assert_int_equal(info.st_mode & 0777, 0644);
+    free_model(&model);
+}
+
+/* The umask applies: 077 leaves 0600. */
+static void test_checkpoint_save_respects_umask(void **state)
+{
+    Paths *paths = *state;
+    mode_t old_mask = umask(077);
+    Model model = make_standard_model(1);
+    bool saved = checkpoint_save(model.params, paths->checkpoint, NULL, 0);
+    umask(old_mask);
+
+    assert_true(saved);
+    struct stat info;
+    assert_int_equal(stat(paths->checkpoint, &info), 0);
+    assert_int_equal(info.st_mode & 0777, 0600);
+    free_model(&model);
+}
+
+/* A NaN or infinity would be rejected by checkpoint_load, so it is never written. */
+static void test_checkpoint_save_non_finite_fails(void **state)
+{
+    Paths *paths = *state;
+    write_file(paths->checkpoint, (const unsigned char *)"old", 3);
+    Model model = make_standard_model(1);
+    model.tensors[1]->data[5] = INFINITY;
     char error[ERROR_BYTES] = "";
 
     assert_false(checkpoint_save(model.params, paths->checkpoint, error, sizeof error));
-    assert_non_null(strstr(error, "failed to rename"));
+    assert_non_null(strstr(error, "'conv1.weight' has a NaN or infinite value"));
     assert_false(file_exists(paths->temporary));
-    assert_int_equal(rmdir(paths->checkpoint), 0);
+    unsigned char bytes[MAX_FILE_BYTES];
+    assert_int_equal(read_file(paths->checkpoint, bytes), 3);
     free_model(&model);
 }
 
@@ -552,6 +672,9 @@ static void test_checkpoint_load_bad_element_count_fails(void **state)
     assert_load_fails(paths->checkpoint, words);
 }
 
+/* The file is 4 bytes larger than a checkpoint of the model, so checkpoint_load
+ * rejects it by its size. The record walk's own check is reached through
+ * checkpoint_load_buffer. */
 static void test_checkpoint_load_unused_bytes_fails(void **state)
 {
     Paths *paths = *state;
@@ -560,8 +683,72 @@ static void test_checkpoint_load_unused_bytes_fails(void **state)
     memmove(bytes + size, bytes + size - 4, 4);
     memset(bytes + size - 4, 0, 4);
     reseal(bytes, size + 4);
+
+    Model model = make_standard_model(1);
+    Snapshot before = take_snapshot(&model);
+    char error[ERROR_BYTES] = "";
+    assert_false(
+        checkpoint_load_buffer(model.params, bytes, size + 4, "memory", error, sizeof error));
+    assert_non_null(strstr(error, "malformed"));
+    assert_non_null(strstr(error, "4 unused bytes"));
+    assert_model_bits(&model, &before, "unused bytes");
+    free_model(&model);
+
     write_file(paths->checkpoint, bytes, size + 4);
-    const char *words[] = {"malformed", "4 unused bytes", NULL};
+    char sizes[96];
+    snprintf(sizes, sizeof sizes, "has %zu bytes, more than the %zu bytes", size + 4, size);
+    const char *words[] = {sizes, NULL};
+    assert_load_fails(paths->checkpoint, words);
+}
+
+/* Writes a NaN or infinity into the first value and reseals, as a tool that
+ * edited the weights would; the loader must name the parameter. */
+static void test_checkpoint_load_non_finite_fails(void **state)
+{
+    Paths *paths = *state;
+    const uint32_t bad_bits[3] = {0x7FC00000u, 0x7F800000u, 0xFF800000u};
+    const char *shown[3] = {"NaN", "infinity", "infinity"};
+    for (size_t i = 0; i < 3; i++) {
+        unsigned char bytes[MAX_FILE_BYTES];
+        size_t size = save_standard_file(paths, bytes);
+        put_u32(bytes + FIRST_VALUES_OFFSET + 8, bad_bits[i]);
+        reseal(bytes, size);
+        write_file(paths->checkpoint, bytes, size);
+        const char *words[] = {"parameter 1 'embed.weight'", shown[i], "index 2", "finite", NULL};
+        assert_load_fails(paths->checkpoint, words);
+    }
+}
+
+/* Appends bytes to a valid checkpoint until it has file_bytes, as a sparse hole. */
+static void extend_file(const char *path, off_t file_bytes)
+{
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, file_bytes), 0);
+    assert_int_equal(close(fd), 0);
+}
+
+/* A 1 GiB file, sparse so that it takes no disk space, is rejected by its size:
+ * reading it whole would have ended in the "extra bytes" check instead. */
+static void test_checkpoint_load_huge_file_fails(void **state)
+{
+    Paths *paths = *state;
+    unsigned char bytes[MAX_FILE_BYTES];
+    size_t size = save_standard_file(paths, bytes);
+    extend_file(paths->checkpoint, (off_t)1 << 30);
+    char sizes[96];
+    snprintf(sizes, sizeof sizes, "has 1073741824 bytes, more than the %zu bytes", size);
+    const char *words[] = {sizes, "of a checkpoint of this model", NULL};
+    assert_load_fails(paths->checkpoint, words);
+}
+
+/* A large file with another magic number is named as such, not by its size. */
+static void test_checkpoint_load_huge_text_file_fails(void **state)
+{
+    Paths *paths = *state;
+    write_file(paths->checkpoint, (const unsigned char *)"hi\n", 3);
+    extend_file(paths->checkpoint, (off_t)1 << 30);
+    const char *words[] = {"magic number", NULL};
     assert_load_fails(paths->checkpoint, words);
 }
 
@@ -604,6 +791,31 @@ static void test_checkpoint_load_wrong_name_fails(void **state)
     assert_load_fails(paths->checkpoint, words);
 }
 
+/* The file's second parameter is larger than the model's, so the file is too:
+ * the loader still names the parameter that differs. */
+static void test_checkpoint_load_larger_shape_fails(void **state)
+{
+    Paths *paths = *state;
+    ParamSpec specs[3] = {standard_specs(0), standard_specs(1), standard_specs(2)};
+    specs[1].shape = shape3(4, 3, 3);
+    save_model(specs, 3, paths->checkpoint);
+    const char *words[] = {
+        "parameter 2 'conv1.weight' has shape [4, 3, 3] in the file but [4, 3, 2] in the model",
+        NULL};
+    assert_load_fails(paths->checkpoint, words);
+}
+
+/* Four parameters where the model has three: the count is named, not the size. */
+static void test_checkpoint_load_extra_parameter_fails(void **state)
+{
+    Paths *paths = *state;
+    ParamSpec specs[4] = {
+        standard_specs(0), standard_specs(1), standard_specs(2), {"conv2.bias", {1, {4}}}};
+    save_model(specs, 4, paths->checkpoint);
+    const char *words[] = {"has 4 parameters but the model has 3", NULL};
+    assert_load_fails(paths->checkpoint, words);
+}
+
 static void test_checkpoint_load_wrong_parameter_count_fails(void **state)
 {
     Paths *paths = *state;
@@ -635,7 +847,13 @@ int main(void)
         PATH_TEST(test_checkpoint_save_leaves_no_temporary_file),
         PATH_TEST(test_checkpoint_save_replaces_old_file),
         PATH_TEST(test_checkpoint_save_missing_directory_fails),
-        PATH_TEST(test_checkpoint_save_rename_failure_removes_temporary),
+        PATH_TEST(test_checkpoint_save_over_directory_fails),
+        PATH_TEST(test_checkpoint_save_over_symlink_fails),
+        PATH_TEST(test_checkpoint_save_over_fifo_fails),
+        PATH_TEST(test_checkpoint_save_ignores_temporary_symlink),
+        PATH_TEST(test_checkpoint_save_replaces_stale_temporary),
+        PATH_TEST(test_checkpoint_save_respects_umask),
+        PATH_TEST(test_checkpoint_save_non_finite_fails),
         PATH_TEST(test_checkpoint_load_missing_file_fails),
         PATH_TEST(test_checkpoint_load_directory_fails),
         PATH_TEST(test_checkpoint_load_fifo_fails),
@@ -651,6 +869,11 @@ int main(void)
         PATH_TEST(test_checkpoint_load_bad_ndim_fails),
         PATH_TEST(test_checkpoint_load_bad_element_count_fails),
         PATH_TEST(test_checkpoint_load_unused_bytes_fails),
+        PATH_TEST(test_checkpoint_load_non_finite_fails),
+        PATH_TEST(test_checkpoint_load_huge_file_fails),
+        PATH_TEST(test_checkpoint_load_huge_text_file_fails),
+        PATH_TEST(test_checkpoint_load_larger_shape_fails),
+        PATH_TEST(test_checkpoint_load_extra_parameter_fails),
         PATH_TEST(test_checkpoint_load_wrong_shape_fails),
         PATH_TEST(test_checkpoint_load_wrong_name_fails),
         PATH_TEST(test_checkpoint_load_wrong_parameter_count_fails),

@@ -201,7 +201,6 @@ static void test_csv_close_write_failure_reported(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* Fields quoted by hand: in double quotes, each inner double quote doubled. */
 /* A process that exits with a writer still open (exit status 3 here) leaves no .tmp file. */
 static void test_csv_exit_removes_temporary_file(void **state)
 {
@@ -240,6 +239,28 @@ static void test_csv_child_exit_keeps_parent_file(void **state)
     assert_true(file_exists(paths->csv));
 }
 
+/* A symbolic link at results.csv.tmp is replaced, never written through. */
+static void test_csv_open_ignores_temporary_symlink(void **state)
+{
+    Paths *paths = *state;
+    char victim[160], text[64];
+    snprintf(victim, sizeof victim, "%s/victim", paths->directory);
+    write_file(victim, "victim\n");
+    assert_int_equal(symlink(victim, paths->temporary), 0);
+
+    CsvWriter *csv = csv_open(paths->csv, "a,b", NULL, 0);
+    assert_non_null(csv);
+    assert_true(csv_close(csv, NULL, 0));
+    assert_true(read_file(victim, text, sizeof text));
+    assert_string_equal(text, "victim\n");
+    assert_true(read_file(paths->csv, text, sizeof text));
+    assert_string_equal(text, "a,b\n");
+    assert_false(file_exists(paths->temporary));
+    assert_int_equal(remove(victim), 0);
+}
+
+/* Fields quoted by hand: in double quotes, each inner double quote doubled. */
+
 static void test_csv_quote_doubles_quotes(void **state)
 {
     (void)state;
@@ -266,6 +287,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csv_open_missing_directory_fails, make_paths,
                                         remove_paths),
         cmocka_unit_test_setup_teardown(test_csv_close_rename_failure_reported, make_paths,
+                                        remove_paths),
+        cmocka_unit_test_setup_teardown(test_csv_open_ignores_temporary_symlink, make_paths,
                                         remove_paths),
         cmocka_unit_test(test_csv_quote_doubles_quotes),
         cmocka_unit_test_setup_teardown(test_csv_exit_removes_temporary_file, make_paths,

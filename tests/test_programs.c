@@ -38,6 +38,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
+
 /* The user and group id of nobody (Debian), for runs that must not read files as root. */
 #define NOBODY_ID 65534
 
@@ -740,6 +742,8 @@ static void test_programs_zero_values(void **state)
             snprintf(expected, sizeof expected, "invalid value '0' for %s", option);
             if (strcmp(option, "--seed") == 0)
                 continue; /* the legal runs use --seed 0 */
+            if (strcmp(option, "--checkpoint-every") == 0)
+                continue; /* needs --save: see test_checkpoint_every_needs_save */
             if (allows_zero(&PROGRAMS[p], option))
                 expect_answer(&PROGRAMS[p], true, NULL, 0, NULL, option, "0", NULL);
             else
@@ -1025,15 +1029,25 @@ static void test_checkpoint_stage01_round_trip(void **state)
     free(loaded_row);
 }
 
-/* Writes a copy of `source` to `target` with `length` bytes, or one byte changed at `flip`. */
-static void write_damaged_copy(const char *source, const char *target, long length, long flip)
+/* Bytes of the largest checkpoint that the copying helpers below read. */
+#define MAX_CHECKPOINT_BYTES (1 << 16)
+
+/* Reads the checkpoint at source into bytes [MAX_CHECKPOINT_BYTES]; returns its size. */
+static size_t read_checkpoint(const char *source, unsigned char *bytes)
 {
     FILE *file = fopen(source, "rb");
     assert_non_null(file);
-    unsigned char bytes[1 << 16];
-    size_t size = fread(bytes, 1, sizeof bytes, file);
+    size_t size = fread(bytes, 1, MAX_CHECKPOINT_BYTES, file);
     fclose(file);
-    assert_true(size > 100 && size < sizeof bytes);
+    assert_true(size > 100 && size < MAX_CHECKPOINT_BYTES);
+    return size;
+}
+
+/* Writes a copy of `source` to `target` with `length` bytes, or one byte changed at `flip`. */
+static void write_damaged_copy(const char *source, const char *target, long length, long flip)
+{
+    unsigned char bytes[MAX_CHECKPOINT_BYTES];
+    size_t size = read_checkpoint(source, bytes);
     if (length >= 0)
         size = (size_t)length;
     if (flip >= 0)
@@ -1112,6 +1126,184 @@ static void save_stage01_checkpoint(const char *path)
     char *trained = run_ok(&PROGRAMS[0], WORDS("--distances", "3", "--steps", "1", "--seeds", "1",
                                                "--width", "4", "--save", path));
     free(trained);
+}
+
+/* The programs with --save, --load and --checkpoint-every. */
+static const char *const CHECKPOINT_PROGRAMS[] = {"stage01", "stage03", "stage05",
+                                                  "stage06", "stage07", "stage08"};
+#define CHECKPOINT_PROGRAM_COUNT (sizeof CHECKPOINT_PROGRAMS / sizeof CHECKPOINT_PROGRAMS[0])
+
+/*
+ * --save of a symbolic link, a FIFO (standing for a device) or a folder is
+ * rejected with status 2 before any work, and so are a file in a missing
+ * folder or below a regular file and names too long once ".tmp" is added.
+ * What was at the path stays as it was.
+ */
+static void test_checkpoint_save_targets_rejected(void **state)
+{
+    (void)state;
+    char link[PATH_MAX], victim[PATH_MAX], fifo[PATH_MAX], folder[PATH_MAX], missing[PATH_MAX];
+    char below_file[PATH_MAX], long_name[PATH_MAX], long_path[PATH_MAX + 64];
+    folder_path(victim, sizeof victim, "save_victim.txt");
+    folder_path(link, sizeof link, "save_link.ckpt");
+    folder_path(fifo, sizeof fifo, "save_fifo.ckpt");
+    folder_path(folder, sizeof folder, "save_folder.ckpt");
+    folder_path(missing, sizeof missing, "save_missing/model.ckpt");
+    folder_path(below_file, sizeof below_file, "save_victim.txt/model.ckpt");
+    write_file(victim, "victim\n", 7);
+    assert_int_equal(symlink(victim, link), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(mkdir(folder, 0700), 0);
+
+    /* 252 bytes fit NAME_MAX (255) alone but not with ".tmp"; the path stays below PATH_MAX. */
+    char *letters = repeat_letter('n', 252);
+    folder_path(long_name, sizeof long_name, letters);
+    free(letters);
+    letters = repeat_letter('p', PATH_MAX);
+    snprintf(long_path, sizeof long_path, "%s/%s", files.folder, letters);
+    free(letters);
+
+    for (size_t p = 0; p < CHECKPOINT_PROGRAM_COUNT; p++) {
+        const Program *program = program_named(CHECKPOINT_PROGRAMS[p]);
+        expect_answer(program, true, NULL, 2,
+                      WORDS("for --save", "is a symbolic link, not a regular file"), "--save", link,
+                      NULL);
+        expect_answer(program, true, NULL, 2, WORDS("for --save", "is a FIFO, not a regular file"),
+                      "--save", fifo, NULL);
+        expect_answer(program, true, NULL, 2,
+                      WORDS("for --save", "is a directory, not a regular file"), "--save", folder,
+                      NULL);
+        expect_answer(
+            program, true, NULL, 2,
+            WORDS("for --save", "save_missing is missing or not writable", "No such file"),
+            "--save", missing, NULL);
+        expect_answer(program, true, NULL, 2,
+                      WORDS("for --save", "missing or not writable", "it is not a folder"),
+                      "--save", below_file, NULL);
+        expect_answer(
+            program, true, NULL, 2,
+            WORDS("for --save", "with .tmp added has 256 bytes, at most 255", "shorter name"),
+            "--save", long_name, NULL);
+        expect_answer(program, true, NULL, 2,
+                      WORDS("for --save", "the path with .tmp added", "shorter path"), "--save",
+                      long_path, NULL);
+    }
+
+    struct stat info;
+    assert_int_equal(lstat(link, &info), 0);
+    assert_true(S_ISLNK(info.st_mode));
+    assert_int_equal(lstat(fifo, &info), 0);
+    assert_true(S_ISFIFO(info.st_mode));
+    char *text = read_file(victim);
+    assert_string_equal(text, "victim\n");
+    free(text);
+    assert_false(file_exists(long_name));
+}
+
+/*
+ * A save that fails during training (here a folder at FILE.tmp, which
+ * create_new_file cannot remove) exits with status 1, the I/O status, and
+ * names the file and the reason; the file from an earlier run stays.
+ */
+static void test_checkpoint_save_failure_exits_1(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX], temporary[PATH_MAX + 8];
+    folder_path(saved, sizeof saved, "save_failure.ckpt");
+    snprintf(temporary, sizeof temporary, "%s.tmp", saved);
+    write_file(saved, "old", 3);
+    assert_int_equal(mkdir(temporary, 0700), 0);
+
+    expect_answer(&PROGRAMS[0], true, NULL, 1,
+                  WORDS("saving the checkpoint after step 1 failed", "failed to create",
+                        "save_failure.ckpt.tmp", "Is a directory", "no checkpoint was saved"),
+                  "--save", saved, NULL);
+    char *text = read_file(saved);
+    assert_string_equal(text, "old");
+    free(text);
+    assert_int_equal(rmdir(temporary), 0);
+}
+
+/* Returns the offset of the first value in the checkpoint bytes [size], from its first record. */
+static size_t first_value_offset(const unsigned char *bytes, size_t size)
+{
+    uint32_t name_bytes = (uint32_t)bytes[24] | (uint32_t)bytes[25] << 8 |
+                          (uint32_t)bytes[26] << 16 | (uint32_t)bytes[27] << 24;
+    size_t ndim_offset = 28 + (size_t)name_bytes;
+    assert_true(ndim_offset + 4 <= size);
+    size_t offset = ndim_offset + 4 + 4 * (size_t)bytes[ndim_offset] + 8;
+    assert_true(offset + 4 <= size - 4);
+    return offset;
+}
+
+/* Copies the checkpoint at source to target with its first value made NaN and the CRC-32
+ * rewritten, so that only the value is wrong. */
+static void write_nan_copy(const char *source, const char *target)
+{
+    unsigned char bytes[MAX_CHECKPOINT_BYTES];
+    size_t size = read_checkpoint(source, bytes);
+
+    size_t offset = first_value_offset(bytes, size);
+    const unsigned char nan_bits[4] = {0x00, 0x00, 0xC0, 0x7F}; /* 0x7FC00000, a quiet NaN */
+    memcpy(bytes + offset, nan_bits, 4);
+    uint32_t crc = checkpoint_crc32(0, bytes, size - 4);
+    for (int i = 0; i < 4; i++)
+        bytes[size - 4 + i] = (unsigned char)(crc >> (8 * i));
+    write_file(target, (const char *)bytes, size);
+}
+
+/*
+ * A checkpoint with a NaN and a valid checksum, and a 1 GiB file (sparse,
+ * a valid checkpoint followed by a hole) are rejected with status 2 before
+ * any output; the large one by its size, without reading it whole.
+ */
+static void test_checkpoint_bad_values_and_sizes_rejected(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX], damaged[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage01_values.ckpt");
+    folder_path(damaged, sizeof damaged, "stage01_values_damaged.ckpt");
+    save_stage01_checkpoint(saved);
+    const Program *stage01 = &PROGRAMS[0];
+
+    write_nan_copy(saved, damaged);
+    expect_load_rejected(stage01, WORDS("--width", "4"), damaged,
+                         WORDS("the non-finite value NaN", "finite values only", "--load"));
+
+    write_damaged_copy(saved, damaged, -1, -1);
+    assert_int_equal(truncate(damaged, (off_t)1 << 30), 0);
+    expect_load_rejected(stage01, WORDS("--width", "4"), damaged,
+                         WORDS("has 1073741824 bytes, more than the", "bytes of a checkpoint"));
+}
+
+/* --steps 0 trains no transformer in stage 08, so --save without --load is rejected there too. */
+static void test_stage08_save_needs_steps(void **state)
+{
+    (void)state;
+    char saved[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage08_no_steps.ckpt");
+    expect_answer(program_named("stage08"), false, NULL, 2,
+                  WORDS("invalid value '0' for --steps", "--save", "--steps 1 or more"), "--steps",
+                  "0", "--save", saved, NULL);
+    assert_false(file_exists(saved));
+}
+
+/* --checkpoint-every without --save would be ignored, so every program rejects it; with
+ * --save, 0 (save only after training) runs. */
+static void test_checkpoint_every_needs_save(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < CHECKPOINT_PROGRAM_COUNT; p++)
+        expect_answer(
+            program_named(CHECKPOINT_PROGRAMS[p]), true, NULL, 2,
+            WORDS("invalid value '5' for --checkpoint-every", "--checkpoint-every needs --save"),
+            "--checkpoint-every", "5", NULL);
+
+    char saved[PATH_MAX];
+    folder_path(saved, sizeof saved, "stage08_every_0.ckpt");
+    expect_answer(program_named("stage08"), true, NULL, 0, NULL, "--checkpoint-every", "0",
+                  "--save", saved, NULL);
+    assert_true(file_exists(saved));
 }
 
 /*
@@ -2071,17 +2263,21 @@ static void test_programs_unwritable_csv_exits_1(void **state)
 }
 
 /*
- * Stage 07 with a --save file in a missing folder: saving fails and the
- * program exits with status 3 while OUT/stage07_heads.csv is still open.
- * Its .tmp file must be removed at that exit.
+ * Stage 07 whose save fails after training: the program exits with status
+ * 1 while OUT/stage07_heads.csv is still open, and that CSV's .tmp file
+ * must be removed at the exit.
  */
 static void test_programs_early_exit_removes_tmp(void **state)
 {
     (void)state;
-    char out[PATH_MAX], save[PATH_MAX + 32];
+    char out[PATH_MAX], save[PATH_MAX + 32], temporary[PATH_MAX + 40];
     folder_path(out, sizeof out, "stage07_failed_save");
-    snprintf(save, sizeof save, "%s/missing/heads.ckpt", out);
+    snprintf(save, sizeof save, "%s/heads.ckpt", out);
+    snprintf(temporary, sizeof temporary, "%s.tmp", save);
     assert_int_equal(mkdir(out, 0700), 0);
+
+    /* A folder at the checkpoint's .tmp name makes the save fail after training. */
+    assert_int_equal(mkdir(temporary, 0700), 0);
 
     Command command;
     command_init(&command, program_named("stage07"), true);
@@ -2090,7 +2286,8 @@ static void test_programs_early_exit_removes_tmp(void **state)
     command_add(&command, "--save");
     command_add(&command, save);
     Run run = run_command(&command, NULL);
-    check_run(&run, 3, WORDS("saving the checkpoint", "failed"));
+    check_run(&run, 1, WORDS("saving the checkpoint", "failed"));
+    assert_int_equal(rmdir(temporary), 0);
     expect_no_temporary_file(out);
     run_free(&run);
 }
@@ -2225,6 +2422,11 @@ int main(void)
         cmocka_unit_test(test_determinism_stage03),
         cmocka_unit_test(test_checkpoint_stage01_round_trip),
         cmocka_unit_test(test_checkpoint_stage01_bad_files_rejected),
+        cmocka_unit_test(test_checkpoint_save_targets_rejected),
+        cmocka_unit_test(test_checkpoint_save_failure_exits_1),
+        cmocka_unit_test(test_checkpoint_bad_values_and_sizes_rejected),
+        cmocka_unit_test(test_stage08_save_needs_steps),
+        cmocka_unit_test(test_checkpoint_every_needs_save),
         cmocka_unit_test(test_checkpoint_stage03_round_trip),
         cmocka_unit_test(test_checkpoint_stage03_bad_files_rejected),
         cmocka_unit_test(test_checkpoint_stage05_round_trip),

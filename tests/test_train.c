@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -127,7 +129,7 @@ static float *load_weights(const char *path)
     Bag fresh;
     bag_init(&fresh, 99);
     char error[512];
-    bool loaded = checkpoint_load(fresh.params, path, error, sizeof error);
+    bool loaded = checkpoint_load(fresh.params, path, error, sizeof error) == CHECKPOINT_LOADED;
     if (!loaded)
         print_error("%s\n", error);
     assert_true(loaded);
@@ -341,7 +343,75 @@ static void test_train_save_failure_stops(void **state)
     assert_int_equal(result.steps, 2);
     assert_non_null(strstr(result.message, "after step 2 failed"));
     assert_non_null(strstr(result.message, "nonexistent-folder-of-test-train"));
+    assert_non_null(strstr(result.message, "no checkpoint was saved before it"));
     bag_free(&bag);
+}
+
+/* An on_step callback: after step 3, puts a folder at the temporary path in `context`,
+ * which makes the next save fail. */
+static void block_temporary_file(void *context, int step, float loss)
+{
+    (void)loss;
+    if (step == 3)
+        assert_int_equal(mkdir(context, 0700), 0);
+}
+
+/* A save that fails after a good one keeps that file and says so. */
+static void test_train_save_failure_keeps_last_checkpoint(void **state)
+{
+    (void)state;
+    char path[512], temporary[520];
+    temporary_path(path, sizeof path, "kept");
+    snprintf(temporary, sizeof temporary, "%s.tmp", path);
+    Bag bag;
+    bag_init(&bag, 8);
+    TrainConfig config = train_default_config();
+    config.steps = 6;
+    config.checkpoint_path = path;
+    config.checkpoint_every = 2;
+    config.on_step = block_temporary_file;
+    config.on_step_context = temporary;
+    TrainResult result = bag_train(&bag, config);
+
+    assert_int_equal(result.status, TRAIN_SAVE_FAILED);
+    assert_int_equal(result.steps, 4);
+    assert_int_equal(result.checkpoint_step, 2);
+    assert_non_null(strstr(result.message, "after step 4 failed"));
+    assert_non_null(strstr(result.message, "Is a directory"));
+    assert_non_null(strstr(result.message, "the last good checkpoint, after step 2, is kept in"));
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(rmdir(temporary), 0);
+    assert_int_equal(remove(path), 0);
+    bag_free(&bag);
+}
+
+/* Runs train_exit_on_failure on a result of `status` in a child; returns its exit status. */
+static int exit_status_for(TrainStatus status)
+{
+    TrainResult result = {.status = status, .checkpoint_step = -1};
+    snprintf(result.message, sizeof result.message, "the test's message");
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        /* Keep the child's message out of the test's output. */
+        close(STDERR_FILENO);
+        train_exit_on_failure("test", &result);
+        _exit(0);
+    }
+    int wait_status = 0;
+    assert_int_equal(waitpid(child, &wait_status, 0), child);
+    assert_true(WIFEXITED(wait_status));
+    return WEXITSTATUS(wait_status);
+}
+
+/* The statuses of the project: 3 when training diverged, 1 (I/O) when a save failed. */
+static void test_train_exit_status_per_failure(void **state)
+{
+    (void)state;
+    assert_int_equal(exit_status_for(TRAIN_OK), 0);
+    assert_int_equal(exit_status_for(TRAIN_DIVERGED), 3);
+    assert_int_equal(exit_status_for(TRAIN_SAVE_FAILED), 1);
 }
 
 int main(void)
@@ -354,6 +424,8 @@ int main(void)
         cmocka_unit_test(test_train_huge_learning_rate_diverges),
         cmocka_unit_test(test_train_early_nan_saves_nothing),
         cmocka_unit_test(test_train_save_failure_stops),
+        cmocka_unit_test(test_train_save_failure_keeps_last_checkpoint),
+        cmocka_unit_test(test_train_exit_status_per_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,7 +108,8 @@ static void print_usage(void)
         "  --width N             model width D, 2..%d (default %d); each MLP is %d D wide;\n"
         "                        at width 1 layer norm would output only zeros\n"
         "  --steps N             Adam steps of each training run, 0..%d (default %d;\n"
-        "                        0 skips them; with --load, section 4 still runs)\n"
+        "                        0 skips them; with --load, section 4 still runs;\n"
+        "                        --save without --load needs 1 or more)\n"
         "  --seed N              seed of the weights, the data and the training (default 1)\n"
         "  --out DIR             folder for the CSV files and figures (default %s)\n" PROGRAM_CHECKPOINT_HELP
         "                        These apply to the transformer of section 4: --load\n"
@@ -161,6 +162,15 @@ static void check_heads_divide_width(const Options *options)
                     options->width, options->heads);
 }
 
+/* --steps 0 skips section 4, so without --load there is no transformer for --save to write. */
+static void check_save_has_model(const Options *options)
+{
+    if (options->common.save_path && !options->common.load_path && options->steps == 0)
+        cli_usage_error(PROGRAM,
+                        "invalid value '0' for --steps: --save writes the transformer that "
+                        "section 4 trains, so give --steps 1 or more (or --load a model to save)");
+}
+
 /*
  * Sets the defaults, then reads argv; exits on --help and on any invalid
  * option. Sentences may have as many words as section 4's transformer has
@@ -194,6 +204,7 @@ static void parse_options(int argc, char **argv, Options *options)
     distance_task_free(task);
     program_parse_options(&spec, argc, argv, &options->common);
     check_heads_divide_width(options);
+    check_save_has_model(options);
 
     /* The default sentence serves section 2 only, so it is added here and not through spec. */
     options->sentences_given = options->common.sentences.count > 0;
