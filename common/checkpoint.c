@@ -323,6 +323,18 @@ static bool save_through(const ParamList *params, const char *path, const char *
     return true;
 }
 
+/* Returns the name of the first parameter with a value above CHECKPOINT_MAX_ABS_VALUE, or NULL. */
+static const char *find_value_above_max(const ParamList *params)
+{
+    for (size_t i = 0; i < params->count; i++) {
+        const Tensor *t = params->tensors[i];
+        for (size_t k = 0; k < t->size; k++)
+            if (fabsf(t->data[k]) > CHECKPOINT_MAX_ABS_VALUE)
+                return params->names[i];
+    }
+    return NULL;
+}
+
 bool checkpoint_save(const ParamList *params, const char *path, char *error, size_t error_size)
 {
     uint64_t file_bytes;
@@ -336,6 +348,14 @@ bool checkpoint_save(const ParamList *params, const char *path, char *error, siz
                     "failed to save checkpoint %s: parameter '%s' has a NaN or infinite value, "
                     "and a checkpoint stores finite values only",
                     path, non_finite);
+        return false;
+    }
+    const char *too_large = find_value_above_max(params);
+    if (too_large) {
+        write_error(error, error_size,
+                    "failed to save checkpoint %s: parameter '%s' has a value of magnitude above "
+                    "%g, which checkpoint_load rejects; the training went wrong",
+                    path, too_large, (double)CHECKPOINT_MAX_ABS_VALUE);
         return false;
     }
 
@@ -564,6 +584,15 @@ static bool check_values(Reader *reader, const ParamList *params, size_t i, bool
                         "values only",
                         report->source, i + 1, params->names[i], isnan(value) ? "NaN" : "infinity",
                         k, bits);
+            return false;
+        }
+        if (fabsf(value) > CHECKPOINT_MAX_ABS_VALUE) {
+            write_error(report->error, report->error_size,
+                        "checkpoint %s is invalid: parameter %zu '%s' has the value %g at index "
+                        "%zu, above the largest magnitude %g that checkpoints hold (trained "
+                        "weights stay far below it; such values overflow the forward pass)",
+                        report->source, i + 1, params->names[i], (double)value, k,
+                        (double)CHECKPOINT_MAX_ABS_VALUE);
             return false;
         }
     }

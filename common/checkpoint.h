@@ -18,7 +18,8 @@
  *                     4*ndim   the dimensions, outermost first, each >= 1
  *                     8        element count, the product of the dimensions
  *                     4*count  the values, IEEE 754 float32, row-major, each
- *                              finite (no NaN or infinity)
+ *                              finite (no NaN or infinity) and of magnitude
+ *                              at most CHECKPOINT_MAX_ABS_VALUE
  *     size-4  4     CRC-32 of every byte before it
  *
  * So a checkpoint of a given ParamList has exactly 28 bytes plus, per
@@ -56,6 +57,16 @@
 #include <stdint.h>
 
 #include "optim.h"
+
+/**
+ * The largest magnitude of a stored value. Trained with their default
+ * settings, the models of stages 01, 05, 06, 07 and 08 have weights of
+ * magnitude at most 3.5 to 5.3. Values near this bound overflow float32 in
+ * the forward pass (squared by layer norm, multiplied together in attention
+ * scores) and give NaN results, so checkpoint_save refuses them and
+ * checkpoint_load rejects a file that holds one.
+ */
+#define CHECKPOINT_MAX_ABS_VALUE 1.0e6f
 
 /** The version of the file format that checkpoint_save writes and checkpoint_load reads. */
 #define CHECKPOINT_VERSION 1u

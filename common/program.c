@@ -257,9 +257,17 @@ static void check_save_path(const char *program, const char *path)
                         "replaces what is there; give the name of a regular file or a new file",
                         name, describe_file_type(info.st_mode));
 
+    /*
+     * The folder is created when missing, as --out is, so that a command such
+     * as --save results/stage06/model.ckpt works in a fresh checkout.
+     */
     copy_folder(path, folder);
+    char error[512];
     const char *problem = NULL;
-    if (stat(folder, &info) != 0)
+    if (stat(folder, &info) != 0 && errno == ENOENT &&
+        !make_directories(folder, error, sizeof error))
+        problem = error;
+    else if (stat(folder, &info) != 0)
         problem = strerror(errno);
     else if (!S_ISDIR(info.st_mode))
         problem = "it is not a folder";
@@ -267,9 +275,19 @@ static void check_save_path(const char *program, const char *path)
         problem = strerror(errno);
     if (problem)
         cli_usage_error(program,
-                        "invalid value '%s' for --save: the folder %s is missing or not writable "
-                        "(%s); create it or choose a file in a folder you can write to",
+                        "invalid value '%s' for --save: the folder %s cannot be created or "
+                        "written (%s); choose a file in a folder you can write to",
                         name, folder, problem);
+
+    /* The save writes FILE.tmp first; a folder there would make it fail only after training. */
+    char temporary[PATH_MAX];
+    snprintf(temporary, sizeof temporary, "%s.tmp", path);
+    if (lstat(temporary, &info) == 0 && S_ISDIR(info.st_mode))
+        cli_usage_error(program,
+                        "invalid value '%s' for --save: %s.tmp is a directory, and --save writes "
+                        "the file there before renaming it; remove that directory or choose "
+                        "another file",
+                        name, name);
 
     const char *slash = strrchr(path, '/');
     size_t name_bytes = strlen(slash ? slash + 1 : path) + strlen(".tmp");

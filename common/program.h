@@ -169,8 +169,9 @@ typedef struct ProgramOptions {
  * sentence that breaks the rules in this file's description, and
  * --checkpoint-every without --save. It also exits with status 2 for a
  * --save path that exists and is not a regular file (lstat, so a symbolic
- * link too), whose folder is missing or not writable, or that is too long
- * once ".tmp" is added (PATH_MAX for the path, the folder's NAME_MAX for
+ * link too), whose folder cannot be created or written (a missing folder
+ * is created, as for --out), whose FILE.tmp is a directory, or that is too
+ * long once ".tmp" is added (PATH_MAX for the path, the folder's NAME_MAX for
  * the name). Exits with status 1 when memory runs out.
  * @p options owns the sentences until program_options_free.
  */

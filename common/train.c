@@ -94,16 +94,28 @@ static void describe_checkpoint(const TrainRun *run, char *text, size_t size)
                  run->result->checkpoint_step, run->config.checkpoint_path);
 }
 
-/* Records that `tensor` is not finite at `step` (1-based); `when` says at which point. */
-static void stop_diverged(TrainRun *run, int step, const char *tensor, const char *when)
+/*
+ * Records that `tensor` went wrong at `step` (1-based): `problem` says how
+ * and when, such as "is not finite after the update".
+ */
+static void stop_diverged(TrainRun *run, int step, const char *tensor, const char *problem)
 {
     char kept[TRAIN_MESSAGE_SIZE / 2];
     describe_checkpoint(run, kept, sizeof kept);
     run->result->status = TRAIN_DIVERGED;
     snprintf(run->result->message, sizeof run->result->message,
-             "training diverged at step %d: %s is not finite %s; %s; lower the learning rate "
-             "(now %g)",
-             step, tensor, when, kept, (double)run->config.learning_rate);
+             "training diverged at step %d: %s %s; %s; lower the learning rate (now %g)", step,
+             tensor, problem, kept, (double)run->config.learning_rate);
+}
+
+/* Returns the name of the first parameter with a value above CHECKPOINT_MAX_ABS_VALUE, or NULL. */
+static const char *find_too_large(const ParamList *params)
+{
+    for (size_t i = 0; i < params->count; i++)
+        for (size_t k = 0; k < params->tensors[i]->size; k++)
+            if (fabsf(params->tensors[i]->data[k]) > CHECKPOINT_MAX_ABS_VALUE)
+                return params->names[i];
+    return NULL;
 }
 
 /* Returns whether every value of `values` [count] is finite. */
@@ -171,7 +183,18 @@ static bool save_if_due(TrainRun *run, int step)
     if (bad) {
         char name[TRAIN_MESSAGE_SIZE / 4];
         snprintf(name, sizeof name, "the weight %s", bad);
-        stop_diverged(run, step, name, "after the update");
+        stop_diverged(run, step, name, "is not finite after the update");
+        return false;
+    }
+
+    /* Such weights overflow the forward pass soon, and checkpoint_load would reject them. */
+    const char *large = find_too_large(run->params);
+    if (large) {
+        char name[TRAIN_MESSAGE_SIZE / 4], problem[96];
+        snprintf(name, sizeof name, "the weight %s", large);
+        snprintf(problem, sizeof problem, "has a value above %g after the update",
+                 (double)CHECKPOINT_MAX_ABS_VALUE);
+        stop_diverged(run, step, name, problem);
         return false;
     }
     return save_checkpoint(run, step);
@@ -214,7 +237,7 @@ static bool run_steps(TrainRun *run, ClassifierForwardFn forward, void *model, C
         /* 3. Stop before a non-finite value spreads into every weight. */
         char bad[TRAIN_MESSAGE_SIZE / 4];
         if (find_non_finite(run->params, loss, bad, sizeof bad)) {
-            stop_diverged(run, step + 1, bad, "before the update");
+            stop_diverged(run, step + 1, bad, "is not finite before the update");
             finished = false;
             break;
         }

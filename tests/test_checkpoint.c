@@ -90,13 +90,14 @@ static ParamSpec standard_specs(size_t i)
     return specs[i];
 }
 
-/* Fills t with values that depend on seed, including the finite float values
- * whose bits are easy to lose: -0, the smallest subnormals of both signs, the
- * smallest normal and the largest finite values of both signs. */
+/* Fills t with values that depend on seed, including the float values whose
+ * bits are easy to lose: -0, the smallest subnormals of both signs, the
+ * smallest normal, and the largest magnitude a checkpoint holds
+ * (CHECKPOINT_MAX_ABS_VALUE, 1e6) with both signs. */
 static void fill_values(Tensor *t, unsigned seed)
 {
     const uint32_t special_bits[6] = {0x80000000u, 0x00000001u, 0x80000001u,
-                                      0x00800000u, 0x7F7FFFFFu, 0xFF7FFFFFu};
+                                      0x00800000u, 0x49742400u, 0xC9742400u};
     unsigned state = seed;
     for (size_t i = 0; i < t->size; i++) {
         state = state * 1664525u + 1013904223u;
@@ -508,6 +509,21 @@ static void test_checkpoint_save_non_finite_fails(void **state)
     free_model(&model);
 }
 
+/* A value above CHECKPOINT_MAX_ABS_VALUE would be rejected by checkpoint_load too. */
+static void test_checkpoint_save_huge_value_fails(void **state)
+{
+    Paths *paths = *state;
+    Model model = make_standard_model(1);
+    model.tensors[1]->data[5] = -2.0f * CHECKPOINT_MAX_ABS_VALUE;
+    char error[ERROR_BYTES] = "";
+
+    assert_false(checkpoint_save(model.params, paths->checkpoint, error, sizeof error));
+    assert_non_null(strstr(error, "'conv1.weight' has a value of magnitude above"));
+    assert_false(file_exists(paths->temporary));
+    assert_false(file_exists(paths->checkpoint));
+    free_model(&model);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Loading files that are not checkpoints                                     */
 /* ------------------------------------------------------------------------- */
@@ -719,6 +735,33 @@ static void test_checkpoint_load_non_finite_fails(void **state)
     }
 }
 
+/*
+ * A finite value of 3e38 (bits 0x7F61B1E6), resealed: it would give NaN in
+ * the forward pass, so the loader rejects it like a NaN. The bound itself,
+ * 1e6 (0x49742400), still loads.
+ */
+static void test_checkpoint_load_huge_value_fails(void **state)
+{
+    Paths *paths = *state;
+    unsigned char bytes[MAX_FILE_BYTES];
+    size_t size = save_standard_file(paths, bytes);
+    put_u32(bytes + FIRST_VALUES_OFFSET + 8, 0x7F61B1E6u);
+    reseal(bytes, size);
+    write_file(paths->checkpoint, bytes, size);
+    const char *words[] = {"parameter 1 'embed.weight'", "index 2", "largest magnitude", NULL};
+    assert_load_fails(paths->checkpoint, words);
+
+    put_u32(bytes + FIRST_VALUES_OFFSET + 8, 0x49742400u);
+    reseal(bytes, size);
+    write_file(paths->checkpoint, bytes, size);
+    Model model = make_standard_model(2);
+    char error[ERROR_BYTES] = "";
+    assert_int_equal(checkpoint_load(model.params, paths->checkpoint, error, sizeof error),
+                     CHECKPOINT_LOADED);
+    assert_true(model.tensors[0]->data[2] == CHECKPOINT_MAX_ABS_VALUE);
+    free_model(&model);
+}
+
 /* Appends bytes to a valid checkpoint until it has file_bytes, as a sparse hole. */
 static void extend_file(const char *path, off_t file_bytes)
 {
@@ -854,6 +897,7 @@ int main(void)
         PATH_TEST(test_checkpoint_save_replaces_stale_temporary),
         PATH_TEST(test_checkpoint_save_respects_umask),
         PATH_TEST(test_checkpoint_save_non_finite_fails),
+        PATH_TEST(test_checkpoint_save_huge_value_fails),
         PATH_TEST(test_checkpoint_load_missing_file_fails),
         PATH_TEST(test_checkpoint_load_directory_fails),
         PATH_TEST(test_checkpoint_load_fifo_fails),
@@ -870,6 +914,7 @@ int main(void)
         PATH_TEST(test_checkpoint_load_bad_element_count_fails),
         PATH_TEST(test_checkpoint_load_unused_bytes_fails),
         PATH_TEST(test_checkpoint_load_non_finite_fails),
+        PATH_TEST(test_checkpoint_load_huge_value_fails),
         PATH_TEST(test_checkpoint_load_huge_file_fails),
         PATH_TEST(test_checkpoint_load_huge_text_file_fails),
         PATH_TEST(test_checkpoint_load_larger_shape_fails),

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -298,6 +299,7 @@ typedef struct Command {
     char *argv[48]; /* argv[0] is the program's path; NULL-terminated */
     int count;
     char path[PATH_MAX + 32];
+    long max_file_bytes; /* above 0: RLIMIT_FSIZE of the run, a full disk for larger files */
 } Command;
 
 /* What a run printed and how it ended. */
@@ -322,6 +324,7 @@ static void command_init(Command *command, const Program *program, bool fast)
     int length = snprintf(command->path, sizeof command->path, "%s/%s", files.bin, program->name);
     assert_true(length > 0 && (size_t)length < sizeof command->path);
     command->count = 0;
+    command->max_file_bytes = 0;
     command_add(command, command->path);
     if (program->takes_out) {
         command_add(command, "--out");
@@ -379,6 +382,14 @@ static void exec_child(const Command *command, const char *input, bool as_nobody
     dup2(err, STDERR_FILENO);
     if (as_nobody && (setgid(NOBODY_ID) != 0 || setuid(NOBODY_ID) != 0))
         _exit(125);
+
+    /* A write past the limit then fails with EFBIG, as on a full disk, instead of SIGXFSZ. */
+    if (command->max_file_bytes > 0) {
+        struct rlimit limit = {(rlim_t)command->max_file_bytes, (rlim_t)command->max_file_bytes};
+        if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
+            _exit(124);
+        signal(SIGXFSZ, SIG_IGN);
+    }
     alarm(RUN_TIMEOUT_SECONDS);
     execv(command->argv[0], command->argv);
     _exit(127);
@@ -1135,20 +1146,25 @@ static const char *const CHECKPOINT_PROGRAMS[] = {"stage01", "stage03", "stage05
 
 /*
  * --save of a symbolic link, a FIFO (standing for a device) or a folder is
- * rejected with status 2 before any work, and so are a file in a missing
- * folder or below a regular file and names too long once ".tmp" is added.
- * What was at the path stays as it was.
+ * rejected with status 2 before any work, and so are a file below a regular
+ * file, a file whose FILE.tmp is a folder and names too long once ".tmp"
+ * is added. What was at the path stays as it was. A missing folder is
+ * created, as --out is.
  */
 static void test_checkpoint_save_targets_rejected(void **state)
 {
     (void)state;
     char link[PATH_MAX], victim[PATH_MAX], fifo[PATH_MAX], folder[PATH_MAX], missing[PATH_MAX];
     char below_file[PATH_MAX], long_name[PATH_MAX], long_path[PATH_MAX + 64];
+    char folder_tmp[PATH_MAX], folder_tmp_dir[PATH_MAX];
     folder_path(victim, sizeof victim, "save_victim.txt");
     folder_path(link, sizeof link, "save_link.ckpt");
     folder_path(fifo, sizeof fifo, "save_fifo.ckpt");
     folder_path(folder, sizeof folder, "save_folder.ckpt");
     folder_path(missing, sizeof missing, "save_missing/model.ckpt");
+    folder_path(folder_tmp, sizeof folder_tmp, "save_folder_tmp.ckpt");
+    folder_path(folder_tmp_dir, sizeof folder_tmp_dir, "save_folder_tmp.ckpt.tmp");
+    assert_int_equal(mkdir(folder_tmp_dir, 0700), 0);
     folder_path(below_file, sizeof below_file, "save_victim.txt/model.ckpt");
     write_file(victim, "victim\n", 7);
     assert_int_equal(symlink(victim, link), 0);
@@ -1173,13 +1189,13 @@ static void test_checkpoint_save_targets_rejected(void **state)
         expect_answer(program, true, NULL, 2,
                       WORDS("for --save", "is a directory, not a regular file"), "--save", folder,
                       NULL);
+        expect_answer(program, true, NULL, 2,
+                      WORDS("for --save", "cannot be created or written", "it is not a folder"),
+                      "--save", below_file, NULL);
         expect_answer(
             program, true, NULL, 2,
-            WORDS("for --save", "save_missing is missing or not writable", "No such file"),
-            "--save", missing, NULL);
-        expect_answer(program, true, NULL, 2,
-                      WORDS("for --save", "missing or not writable", "it is not a folder"),
-                      "--save", below_file, NULL);
+            WORDS("for --save", "save_folder_tmp.ckpt.tmp is a directory", "remove that directory"),
+            "--save", folder_tmp, NULL);
         expect_answer(
             program, true, NULL, 2,
             WORDS("for --save", "with .tmp added has 256 bytes, at most 255", "shorter name"),
@@ -1198,12 +1214,17 @@ static void test_checkpoint_save_targets_rejected(void **state)
     assert_string_equal(text, "victim\n");
     free(text);
     assert_false(file_exists(long_name));
+
+    expect_answer(&PROGRAMS[0], true, NULL, 0, NULL, "--save", missing, NULL);
+    assert_true(file_exists(missing));
 }
 
 /*
- * A save that fails during training (here a folder at FILE.tmp, which
- * create_new_file cannot remove) exits with status 1, the I/O status, and
- * names the file and the reason; the file from an earlier run stays.
+ * A save that fails during training exits with status 1, the I/O status,
+ * and names the file and the reason; the file from an earlier run stays.
+ * The run may write files of at most 16 KiB, so the 42 KB checkpoint of
+ * stage01's default CNN fails with EFBIG as on a full disk, while its
+ * stdout and CSV files fit.
  */
 static void test_checkpoint_save_failure_exits_1(void **state)
 {
@@ -1212,16 +1233,22 @@ static void test_checkpoint_save_failure_exits_1(void **state)
     folder_path(saved, sizeof saved, "save_failure.ckpt");
     snprintf(temporary, sizeof temporary, "%s.tmp", saved);
     write_file(saved, "old", 3);
-    assert_int_equal(mkdir(temporary, 0700), 0);
 
-    expect_answer(&PROGRAMS[0], true, NULL, 1,
-                  WORDS("saving the checkpoint after step 1 failed", "failed to create",
-                        "save_failure.ckpt.tmp", "Is a directory", "no checkpoint was saved"),
-                  "--save", saved, NULL);
+    Command command;
+    command_init(&command, &PROGRAMS[0], true);
+    command.max_file_bytes = 16 * 1024;
+    command_add(&command, "--save");
+    command_add(&command, saved);
+    Run run = run_command(&command, NULL);
+    check_run(&run, 1,
+              WORDS("saving the checkpoint after step 1 failed", "save_failure.ckpt",
+                    "File too large", "no checkpoint was saved"));
+    run_free(&run);
+
     char *text = read_file(saved);
     assert_string_equal(text, "old");
     free(text);
-    assert_int_equal(rmdir(temporary), 0);
+    assert_false(file_exists(temporary));
 }
 
 /* Returns the offset of the first value in the checkpoint bytes [size], from its first record. */
@@ -2263,31 +2290,28 @@ static void test_programs_unwritable_csv_exits_1(void **state)
 }
 
 /*
- * Stage 07 whose save fails after training: the program exits with status
- * 1 while OUT/stage07_heads.csv is still open, and that CSV's .tmp file
- * must be removed at the exit.
+ * Stage 07 whose save fails after training (files of at most 2 KiB, a
+ * full disk for its checkpoint): the program exits with status 1 while
+ * OUT/stage07_heads.csv is still open, and that CSV's .tmp file must be
+ * removed at the exit.
  */
 static void test_programs_early_exit_removes_tmp(void **state)
 {
     (void)state;
-    char out[PATH_MAX], save[PATH_MAX + 32], temporary[PATH_MAX + 40];
+    char out[PATH_MAX], save[PATH_MAX + 32];
     folder_path(out, sizeof out, "stage07_failed_save");
     snprintf(save, sizeof save, "%s/heads.ckpt", out);
-    snprintf(temporary, sizeof temporary, "%s.tmp", save);
     assert_int_equal(mkdir(out, 0700), 0);
-
-    /* A folder at the checkpoint's .tmp name makes the save fail after training. */
-    assert_int_equal(mkdir(temporary, 0700), 0);
 
     Command command;
     command_init(&command, program_named("stage07"), true);
+    command.max_file_bytes = 2048;
     command_add(&command, "--out");
     command_add(&command, out);
     command_add(&command, "--save");
     command_add(&command, save);
     Run run = run_command(&command, NULL);
-    check_run(&run, 1, WORDS("saving the checkpoint", "failed"));
-    assert_int_equal(rmdir(temporary), 0);
+    check_run(&run, 1, WORDS("saving the checkpoint", "failed", "File too large"));
     expect_no_temporary_file(out);
     run_free(&run);
 }

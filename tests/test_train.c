@@ -271,10 +271,10 @@ static void test_train_poisoned_weight_keeps_checkpoint(void **state)
 }
 
 /*
- * A learning rate of 1e30 moves every weight by about 1e30 in the first
- * Adam step (the update is near lr times the gradient's sign), so the
- * logits of the next step overflow: training must stop with a message, and
- * the checkpoint of step 1 must load with finite weights.
+ * A learning rate of 3e5 moves every weight by about 3e5 per Adam step (the
+ * update is near lr times the gradient's sign), so within a few steps a
+ * weight passes CHECKPOINT_MAX_ABS_VALUE (1e6): training must stop with a
+ * message, and the last checkpoint must load with finite weights.
  */
 static void test_train_huge_learning_rate_diverges(void **state)
 {
@@ -285,7 +285,7 @@ static void test_train_huge_learning_rate_diverges(void **state)
     bag_init(&bag, 6);
     TrainConfig config = train_default_config();
     config.steps = 20;
-    config.learning_rate = 1e30f;
+    config.learning_rate = 3e5f;
     config.checkpoint_path = path;
     config.checkpoint_every = 1;
     TrainResult result = bag_train(&bag, config);
@@ -293,8 +293,11 @@ static void test_train_huge_learning_rate_diverges(void **state)
     assert_int_equal(result.status, TRAIN_DIVERGED);
     assert_true(result.steps < 20);
     assert_non_null(strstr(result.message, "training diverged at step"));
+    assert_non_null(strstr(result.message, "has a value above 1e+06"));
     assert_non_null(strstr(result.message, "lower the learning rate"));
-    assert_int_equal(result.checkpoint_step, result.steps);
+    /* The step whose update went too far is not saved; the one before it is. */
+    assert_int_equal(result.checkpoint_step, result.steps - 1);
+    assert_true(result.checkpoint_step >= 1);
 
     float *saved = load_weights(path);
     for (size_t i = 0; i < params_count_elements(bag.params); i++)
