@@ -75,23 +75,29 @@ static void check_word_count(const ProgramSpec *spec, const ProgramOptions *opti
                     cli_abbreviate(text, strlen(text), shown, sizeof shown), limit);
 }
 
+/* Returns the most sentences the program takes: spec->max_sentences, or PROGRAM_MAX_SENTENCES. */
+static size_t max_sentences(const ProgramSpec *spec)
+{
+    return spec->max_sentences > 0 ? spec->max_sentences : PROGRAM_MAX_SENTENCES;
+}
+
 /*
  * Exits with status 2 when the value of @p option brought the sentences
- * above spec->max_sentences. A --sentence-file is checked while it is read
+ * above max_sentences(spec). A --sentence-file is checked while it is read
  * (sentence_set_add_file), so that an endless standard input is rejected too.
  */
 static void check_sentence_count(const ProgramSpec *spec, const ProgramOptions *options,
                                  const char *option, const char *value)
 {
     size_t count = options->sentences.count;
-    if (spec->max_sentences == 0 || count <= spec->max_sentences)
+    if (count <= max_sentences(spec))
         return;
     char shown[CLI_ABBREVIATION_SIZE];
     cli_usage_error(spec->name,
                     "invalid value '%s' for %s: %zu sentences in all, at most %zu are allowed; "
                     "split them over several runs",
                     cli_abbreviate(value, strlen(value), shown, sizeof shown), option, count,
-                    spec->max_sentences);
+                    max_sentences(spec));
 }
 
 /* Adds the value of one --sentence; exits with status 2 when it breaks a rule. */
@@ -111,7 +117,7 @@ static void add_sentence_file(const ProgramSpec *spec, ProgramOptions *options, 
     char error[1024], shown[CLI_ABBREVIATION_SIZE];
     const char *quoted = cli_abbreviate(path, strlen(path), shown, sizeof shown);
     size_t first = options->sentences.count;
-    if (!sentence_set_add_file(&options->sentences, path, spec->max_sentences, error, sizeof error))
+    if (!sentence_set_add_file(&options->sentences, path, max_sentences(spec), error, sizeof error))
         cli_usage_error(spec->name, "invalid value '%s' for --sentence-file: %s", quoted, error);
 
     /* sentence_set_add_file adds one sentence per line, so line i + 1 is sentence first + i. */

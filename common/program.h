@@ -35,7 +35,8 @@
  * without NUL bytes (see tokenize), from --sentence (repeatable) or from
  * --sentence-file, one per line ('-' reads standard input). An empty line,
  * a line of spaces only and a file without lines are errors, and so are
- * more than max_sentences sentences in all; a --sentence-file is read only
+ * more than max_sentences (by default PROGRAM_MAX_SENTENCES) sentences in
+ * all; a --sentence-file is read only
  * up to the first line past that limit, so an endless standard input is
  * rejected too. A line may be up to CLI_MAX_LINE_BYTES (64 MiB) long, so
  * a program with max_words 0 must check the sizes its model allocates for
@@ -96,6 +97,14 @@
     "                        after training (default " PROGRAM_STRINGIFY(                          \
         PROGRAM_DEFAULT_CHECKPOINT_EVERY) ")\n"
 
+/**
+ * The most sentences a program takes when its ProgramSpec sets no smaller
+ * max_sentences. Reading stops one line past it, so that an endless
+ * standard input (`yes | stage05 --sentence-file -`) is rejected at once
+ * instead of filling the memory.
+ */
+#define PROGRAM_MAX_SENTENCES 10000
+
 /** The largest --threads of every program. */
 #define PROGRAM_MAX_THREADS 1024
 
@@ -131,7 +140,8 @@ typedef struct ProgramSpec {
     const char *max_words_reason;         /**< why, such as "the model has 16 positions";
                                                NULL for none */
     size_t max_sentences;                 /**< most sentences from --sentence and
-                                               --sentence-file together; 0 for no limit */
+                                               --sentence-file together; 0 for
+                                               PROGRAM_MAX_SENTENCES */
 } ProgramSpec;
 
 /**

@@ -2149,6 +2149,35 @@ static void finish_endless_writer(pid_t writer, const char *fifo)
 }
 
 /*
+ * Every program but the tour (which takes 100) takes at most 10,000
+ * sentences (PROGRAM_MAX_SENTENCES): a file of 10,001 lines is rejected
+ * before any work, from a file and from standard input.
+ */
+static void test_programs_sentence_count_limit(void **state)
+{
+    (void)state;
+    char path[PATH_MAX];
+    folder_path(path, sizeof path, "10001_lines.txt");
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    for (int i = 0; i < 10001; i++)
+        fputs("the cat\n", file);
+    assert_int_equal(fclose(file), 0);
+
+    for (size_t p = 0; p < PROGRAM_COUNT; p++) {
+        if (strcmp(PROGRAMS[p].name, "tour") == 0)
+            continue;
+        expect_answer(&PROGRAMS[p], true, NULL, 2,
+                      WORDS("for --sentence-file", "more than 10000 lines",
+                            "at most 10000 sentences are allowed"),
+                      "--sentence-file", path, NULL);
+        expect_answer(&PROGRAMS[p], true, path, 2,
+                      WORDS("invalid value '-'", "standard input has more than 10000 lines"),
+                      "--sentence-file", "-", NULL);
+    }
+}
+
+/*
  * Standard input that never ends: "the cat" lines into a FIFO. The tour
  * must stop reading after 101 lines and reject them, instead of reading
  * until memory runs out.
@@ -2469,6 +2498,7 @@ int main(void)
         cmocka_unit_test(test_programs_help_to_full_disk_fails),
         cmocka_unit_test(test_programs_tour_sentence_limit),
         cmocka_unit_test(test_programs_tour_endless_stdin),
+        cmocka_unit_test(test_programs_sentence_count_limit),
         cmocka_unit_test(test_programs_endless_line_rejected),
         cmocka_unit_test(test_programs_endless_nul_rejected),
         cmocka_unit_test(test_programs_byte_order_mark_dropped),
