@@ -215,8 +215,9 @@ static bool run_steps(TrainRun *run, ClassifierForwardFn forward, void *model, C
     double loss_window = 0.0;
     int window_steps = 0;
     bool finished = true;
-    /* The caller's on_step, when set, replaces the progress bar. */
-    bool show_progress = config->on_step == NULL;
+    /* The caller's on_step, when set, replaces the progress bar; 0 steps (a loaded model
+     * that is only measured) show none. */
+    bool show_progress = config->on_step == NULL && config->steps > 0;
     Progress progress;
     if (show_progress)
         progress_start(&progress, config->label ? config->label : "train", (size_t)config->steps);
