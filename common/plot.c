@@ -138,25 +138,58 @@ static void describe_status(int status, char *text, size_t size)
         snprintf(text, size, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
-bool plot_render(const char *script, const char *csv_path, const char *png_path)
+/*
+ * Writes into temporary the name gnuplot draws into: figure_path with
+ * ".tmp" before its extension (OUT/NAME.tmp.png), because the scripts pick
+ * their terminal by the extension. Returns false when it does not fit.
+ */
+static bool temporary_figure_path(const char *figure_path, char *temporary, size_t size)
 {
-    /* gnuplot reads the paths inside single quotes, so a quote would end them early. */
-    if (strchr(script, '\'') || strchr(csv_path, '\'') || strchr(png_path, '\'')) {
-        fprintf(stderr, "warning: not drawing %s: a path contains a single quote\n", png_path);
-        return false;
-    }
+    const char *slash = strrchr(figure_path, '/');
+    const char *dot = strrchr(figure_path, '.');
+    if (!dot || (slash && dot < slash))
+        dot = figure_path + strlen(figure_path);
+    int length =
+        snprintf(temporary, size, "%.*s.tmp%s", (int)(dot - figure_path), figure_path, dot);
+    return length >= 0 && (size_t)length < size;
+}
 
-    char assignments[4096], script_path[4096];
-    int length = snprintf(assignments, sizeof assignments, "datafile='%s'; outfile='%s'", csv_path,
-                          png_path);
-    int script_length =
-        snprintf(script_path, sizeof script_path, "%s/plots/%s", PROJECT_ROOT, script);
-    if (length < 0 || (size_t)length >= sizeof assignments || script_length < 0 ||
-        (size_t)script_length >= sizeof script_path) {
-        fprintf(stderr, "warning: not drawing %s: the gnuplot command is too long\n", png_path);
-        return false;
-    }
+/*
+ * Creates the empty regular file that gnuplot then truncates and writes.
+ * create_new_file removes a link or FIFO at that name without following it
+ * and opens with O_EXCL, so gnuplot's own open finds our file and never
+ * writes through a link or blocks on a FIFO.
+ */
+static bool create_temporary_figure(const char *temporary, const char *figure_path, char *error,
+                                    size_t error_size)
+{
+    FILE *file = create_new_file(temporary);
+    if (file && fclose(file) == 0)
+        return true;
+    int code = errno;
+    if (file)
+        unlink(temporary);
+    snprintf(error, error_size, "failed to create %s: %s; %s is not drawn", temporary,
+             strerror(code), figure_path);
+    return false;
+}
 
+/* Checks that figure_path is missing or a regular file, which the rename may replace. */
+static bool check_figure_target(const char *figure_path, char *error, size_t error_size)
+{
+    char reason[4200];
+    if (is_replaceable_file(figure_path, reason, sizeof reason))
+        return true;
+    snprintf(error, error_size,
+             "%s, so the figure is not drawn there; move it away and run the program again",
+             reason);
+    return false;
+}
+
+/* Runs gnuplot on script; prints a warning and returns false when it could not draw. */
+static bool run_gnuplot(const char *script, const char *script_path, const char *assignments,
+                        const char *csv_path, const char *figure_path)
+{
     /* gnuplot's own messages go to our stderr, never to stdout with the results. */
     files_flush_stdout();
     int output = -1;
@@ -165,7 +198,7 @@ bool plot_render(const char *script, const char *csv_path, const char *png_path)
         fprintf(stderr,
                 "warning: could not start gnuplot (%s), so %s was not drawn; install it "
                 "(apt-get install gnuplot-nox) to get the figure; the CSV %s is complete\n",
-                strerror(errno), png_path, csv_path);
+                strerror(errno), figure_path, csv_path);
         return false;
     }
     int status = finish_gnuplot(child, output);
@@ -176,16 +209,65 @@ bool plot_render(const char *script, const char *csv_path, const char *png_path)
         fprintf(stderr,
                 "warning: gnuplot %s on plots/%s, so %s was not drawn (its messages are above); "
                 "the CSV %s is complete\n",
-                how, script, png_path, csv_path);
-        return false;
-    }
-    if (ends_with(png_path, ".png") && !png_is_complete(png_path)) {
-        fprintf(stderr,
-                "warning: %s is incomplete (is the disk full?), so it was removed; the CSV %s is "
-                "complete\n",
-                png_path, csv_path);
-        remove(png_path);
+                how, script, figure_path, csv_path);
         return false;
     }
     return true;
+}
+
+/* Draws into temporary, checks the result and renames it to figure_path (see plot_render). */
+static PlotResult draw_and_rename(const char *script, const char *script_path,
+                                  const char *assignments, const char *csv_path,
+                                  const char *figure_path, const char *temporary, char *error,
+                                  size_t error_size)
+{
+    if (!run_gnuplot(script, script_path, assignments, csv_path, figure_path))
+        return PLOT_NOT_DRAWN;
+    if (ends_with(figure_path, ".png") && !png_is_complete(temporary)) {
+        snprintf(error, error_size,
+                 "gnuplot wrote an incomplete %s (is the disk full?), so %s is not drawn",
+                 temporary, figure_path);
+        return PLOT_WRITE_FAILED;
+    }
+    /* Checked again, because the target may have appeared while gnuplot ran. */
+    if (!check_figure_target(figure_path, error, error_size))
+        return PLOT_WRITE_FAILED;
+    if (rename(temporary, figure_path) != 0) {
+        snprintf(error, error_size, "failed to rename %s to %s: %s", temporary, figure_path,
+                 strerror(errno));
+        return PLOT_WRITE_FAILED;
+    }
+    return PLOT_DRAWN;
+}
+
+PlotResult plot_render(const char *script, const char *csv_path, const char *figure_path,
+                       char *error, size_t error_size)
+{
+    /* gnuplot reads the paths inside single quotes, so a quote would end them early. */
+    if (strchr(script, '\'') || strchr(csv_path, '\'') || strchr(figure_path, '\'')) {
+        fprintf(stderr, "warning: not drawing %s: a path contains a single quote\n", figure_path);
+        return PLOT_NOT_DRAWN;
+    }
+
+    char temporary[4096], assignments[8400], script_path[4096];
+    bool fits = temporary_figure_path(figure_path, temporary, sizeof temporary);
+    int length = snprintf(assignments, sizeof assignments, "datafile='%s'; outfile='%s'", csv_path,
+                          temporary);
+    int script_length =
+        snprintf(script_path, sizeof script_path, "%s/plots/%s", PROJECT_ROOT, script);
+    if (!fits || length < 0 || (size_t)length >= sizeof assignments || script_length < 0 ||
+        (size_t)script_length >= sizeof script_path) {
+        fprintf(stderr, "warning: not drawing %s: the gnuplot command is too long\n", figure_path);
+        return PLOT_NOT_DRAWN;
+    }
+
+    /* A link, FIFO, folder or device at the target is left alone, and gnuplot does not run. */
+    if (!check_figure_target(figure_path, error, error_size) ||
+        !create_temporary_figure(temporary, figure_path, error, error_size))
+        return PLOT_WRITE_FAILED;
+    PlotResult result = draw_and_rename(script, script_path, assignments, csv_path, figure_path,
+                                        temporary, error, error_size);
+    if (result != PLOT_DRAWN)
+        unlink(temporary);
+    return result;
 }

@@ -64,7 +64,12 @@ bool result_csv_close(ResultCsv *csv, const char *script)
 
     /* On stderr: whether the figure exists depends on gnuplot, not on the seed. */
     fprintf(stderr, "%s: wrote %s\n", csv->program, csv->csv_path);
-    if (script && plot_render(script, csv->csv_path, csv->png_path))
+    if (!script)
+        return true;
+    PlotResult plot = plot_render(script, csv->csv_path, csv->png_path, error, sizeof error);
+    if (plot == PLOT_DRAWN)
         fprintf(stderr, "%s: wrote %s\n", csv->program, csv->png_path);
+    else if (plot == PLOT_WRITE_FAILED)
+        result_file_failed(csv->program, "%s", error);
     return true;
 }

@@ -62,10 +62,11 @@ bool result_csv_open(ResultCsv *csv, const char *program, const char *out_dir, c
 
 /**
  * Closes the file (csv_close) and prints "<program>: wrote PATH" to stderr,
- * then draws OUT/NAME.png with plots/@p script when @p script is not NULL (a
- * figure that cannot be drawn is only a warning, see plot_render). Does
- * nothing when the file was not opened. A failed close is reported through
- * result_file_failed.
+ * then draws OUT/NAME.png with plots/@p script when @p script is not NULL
+ * (see plot_render). A missing or failing gnuplot is only a warning, but a
+ * figure file that cannot be written, such as one whose path is a symbolic
+ * link, FIFO or folder, is reported through result_file_failed, as is a
+ * failed close. Does nothing when the file was not opened.
  * @return whether the CSV file was written.
  */
 bool result_csv_close(ResultCsv *csv, const char *script);

@@ -146,28 +146,26 @@ void comparison_free(Comparison *c)
 
 /*
  * Draws one figure as NAME.png and NAME.svg from its CSV in the output
- * directory. gnuplot writes to a temporary name that still ends in the
- * format's extension (the script picks its terminal by it), then the file is
- * renamed, so an interrupted gnuplot never leaves a half-written figure.
- * plot_render starts gnuplot in a process group of its own, so a Ctrl-C in
- * the terminal does not stop the figure of a task that finished.
+ * directory. plot_render lets gnuplot write a temporary file and renames it,
+ * so an interrupted gnuplot never leaves a half-written figure. It never
+ * writes through a link, FIFO or folder at the figure's name, and such a
+ * figure is reported as a result file that could not be written. gnuplot
+ * runs in a process group of its own, so a Ctrl-C in the terminal does not
+ * stop the figure of a task that finished.
  */
 static bool draw_figure(Comparison *c, Figure figure)
 {
     static const char *const EXTENSIONS[] = {"png", "svg"};
-    char script[96], csv[4096], temporary[4200], final_path[4200];
+    char script[96], csv[4096], path[4200], error[8600];
     snprintf(script, sizeof script, "%s.gp", figure_name(figure));
     snprintf(csv, sizeof csv, "%s/%s", c->options.out, figure_csv(figure));
     bool drawn = true;
     for (int e = 0; e < 2; e++) {
-        snprintf(temporary, sizeof temporary, "%s/%s.tmp.%s", c->options.out, figure_name(figure),
-                 EXTENSIONS[e]);
-        snprintf(final_path, sizeof final_path, "%s/%s.%s", c->options.out, figure_name(figure),
-                 EXTENSIONS[e]);
-        if (plot_render(script, csv, temporary) && rename(temporary, final_path) == 0)
-            continue;
-        remove(temporary);
-        drawn = false;
+        snprintf(path, sizeof path, "%s/%s.%s", c->options.out, figure_name(figure), EXTENSIONS[e]);
+        PlotResult result = plot_render(script, csv, path, error, sizeof error);
+        if (result == PLOT_WRITE_FAILED)
+            result_file_failed(COMPARE_PROGRAM, "%s", error);
+        drawn = drawn && result == PLOT_DRAWN;
     }
     c->figure_drawn[figure] = drawn;
     return drawn;

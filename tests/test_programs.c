@@ -2248,14 +2248,16 @@ static void test_programs_byte_order_mark_dropped(void **state)
 /* Result files and standard output that cannot be written                    */
 /* ------------------------------------------------------------------------- */
 
-/* Fails if the folder contains a file whose name ends in ".tmp". */
+/*
+ * Fails if the folder contains a file whose name contains ".tmp": the CSV
+ * and checkpoint writers' NAME.tmp and the figures' NAME.tmp.png.
+ */
 static void expect_no_temporary_file(const char *folder)
 {
     DIR *directory = opendir(folder);
     assert_non_null(directory);
     for (struct dirent *entry; (entry = readdir(directory)) != NULL;) {
-        size_t length = strlen(entry->d_name);
-        if (length >= 4 && strcmp(entry->d_name + length - 4, ".tmp") == 0) {
+        if (strstr(entry->d_name, ".tmp")) {
             closedir(directory);
             fail_msg("%s still contains %s", folder, entry->d_name);
         }
@@ -2439,6 +2441,171 @@ static void test_stage03_sentence_beyond_max_positions(void **state)
                   "--sentence-file", files.megabyte_words, NULL);
 }
 
+/* ------------------------------------------------------------------------- */
+/* Figures whose path is not a regular file                                   */
+/* ------------------------------------------------------------------------- */
+
+/* The contents of the file that a symbolic link in --out points to. */
+#define VICTIM_BYTES "not a figure\n"
+
+/* What the test puts at OUT/stage05_attention.png or at its temporary name. */
+typedef enum FigureEntry { ENTRY_LINK, ENTRY_FIFO, ENTRY_FOLDER } FigureEntry;
+
+/* The paths of one run of stage05 --steps 3 into its own --out folder. */
+typedef struct FigureRun {
+    char out[PATH_MAX];
+    char csv[PATH_MAX + 32];
+    char figure[PATH_MAX + 32];
+    char temporary[PATH_MAX + 32]; /* the name gnuplot draws into, OUT/NAME.tmp.png */
+    char victim[PATH_MAX + 32];    /* the target of ENTRY_LINK, outside --out */
+} FigureRun;
+
+/* Creates the folder `name` for a run and its victim file with VICTIM_BYTES. */
+static void figure_run_init(FigureRun *run, const char *name)
+{
+    folder_path(run->out, sizeof run->out, name);
+    snprintf(run->csv, sizeof run->csv, "%s/stage05_attention.csv", run->out);
+    snprintf(run->figure, sizeof run->figure, "%s/stage05_attention.png", run->out);
+    snprintf(run->temporary, sizeof run->temporary, "%s/stage05_attention.tmp.png", run->out);
+    snprintf(run->victim, sizeof run->victim, "%s.victim", run->out);
+    assert_int_equal(mkdir(run->out, 0700), 0);
+    write_file(run->victim, VICTIM_BYTES, strlen(VICTIM_BYTES));
+}
+
+/* Puts a symbolic link to the victim, a FIFO or a folder at path. */
+static void make_entry(const FigureRun *run, FigureEntry entry, const char *path)
+{
+    if (entry == ENTRY_LINK)
+        assert_int_equal(symlink(run->victim, path), 0);
+    else if (entry == ENTRY_FIFO)
+        assert_int_equal(mkfifo(path, 0600), 0);
+    else
+        assert_int_equal(mkdir(path, 0700), 0);
+}
+
+/* Fails unless path is still the entry that make_entry made and the victim is unchanged. */
+static void expect_entry_untouched(const FigureRun *run, FigureEntry entry, const char *path)
+{
+    struct stat info;
+    assert_int_equal(lstat(path, &info), 0);
+    if (entry == ENTRY_LINK) {
+        char target[PATH_MAX + 32];
+        assert_true(S_ISLNK(info.st_mode));
+        ssize_t length = readlink(path, target, sizeof target - 1);
+        assert_true(length > 0);
+        target[length] = '\0';
+        assert_string_equal(target, run->victim);
+    } else if (entry == ENTRY_FIFO) {
+        assert_true(S_ISFIFO(info.st_mode));
+    } else {
+        assert_true(S_ISDIR(info.st_mode));
+    }
+    char *victim = read_file(run->victim);
+    assert_string_equal(victim, VICTIM_BYTES);
+    free(victim);
+}
+
+/* Runs stage05 --steps 3 --out run->out; the alarm of run_command stops a hung run. */
+static Run run_stage05_figure(const FigureRun *run)
+{
+    Command command;
+    command_init(&command, program_named("stage05"), false);
+    command_add(&command, "--steps");
+    command_add(&command, "3");
+    command_add(&command, "--out");
+    command_add(&command, run->out);
+    return run_command(&command, NULL);
+}
+
+/* Fails unless OUT/stage05_attention.csv was written: it starts with its header. */
+static void expect_attention_csv(const FigureRun *run)
+{
+    char *csv = read_file(run->csv);
+    assert_true(strncmp(csv, "sentence,position,word,weight,query,roarer\n", 43) == 0);
+    free(csv);
+}
+
+/*
+ * A symbolic link, a FIFO or a folder at OUT/stage05_attention.png: the
+ * program must not write through the link (the victim keeps its bytes),
+ * must not hang on the FIFO, must leave each entry as it was, and must
+ * write its CSV, leave no temporary file and exit with status 1 naming the
+ * figure and what is there. The entry is checked before gnuplot starts, so
+ * all of this holds with or without gnuplot installed.
+ */
+static void test_programs_figure_target_not_regular(void **state)
+{
+    (void)state;
+    static const struct {
+        FigureEntry entry;
+        const char *folder;
+        const char *type; /* as describe_file_type names it */
+    } CASES[] = {
+        {ENTRY_LINK, "figure_link", "is a symbolic link"},
+        {ENTRY_FIFO, "figure_fifo", "is a FIFO"},
+        {ENTRY_FOLDER, "figure_folder", "is a directory"},
+    };
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        FigureRun paths;
+        figure_run_init(&paths, CASES[c].folder);
+        make_entry(&paths, CASES[c].entry, paths.figure);
+
+        Run run = run_stage05_figure(&paths);
+        check_run(&run, 1, WORDS(paths.figure, CASES[c].type, "not drawn"));
+        expect_entry_untouched(&paths, CASES[c].entry, paths.figure);
+        expect_attention_csv(&paths);
+        expect_no_temporary_file(paths.out);
+        run_free(&run);
+    }
+}
+
+/*
+ * A symbolic link or FIFO at the temporary name OUT/stage05_attention.tmp.png
+ * is removed, not followed: the victim keeps its bytes, the run does not
+ * hang, and the figure is drawn (checked when gnuplot is installed). A
+ * folder there cannot be removed, so the figure fails with status 1 and
+ * the folder stays. A regular file at the figure's own name is replaced.
+ */
+static void test_programs_figure_temporary_not_followed(void **state)
+{
+    (void)state;
+    bool have_gnuplot = system("command -v gnuplot > /dev/null 2>&1") == 0;
+    static const struct {
+        FigureEntry entry;
+        const char *folder;
+    } CASES[] = {{ENTRY_LINK, "temporary_link"}, {ENTRY_FIFO, "temporary_fifo"}};
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        FigureRun paths;
+        figure_run_init(&paths, CASES[c].folder);
+        make_entry(&paths, CASES[c].entry, paths.temporary);
+        write_file(paths.figure, "old figure\n", 11);
+
+        Run run = run_stage05_figure(&paths);
+        check_run(&run, 0, NULL);
+        char *victim = read_file(paths.victim);
+        assert_string_equal(victim, VICTIM_BYTES);
+        free(victim);
+        expect_attention_csv(&paths);
+        expect_no_temporary_file(paths.out);
+        if (have_gnuplot) {
+            char *png = read_file(paths.figure);
+            assert_true(strncmp(png, "\x89PNG", 4) == 0);
+            free(png);
+        }
+        run_free(&run);
+    }
+
+    FigureRun paths;
+    figure_run_init(&paths, "temporary_folder");
+    make_entry(&paths, ENTRY_FOLDER, paths.temporary);
+    Run run = run_stage05_figure(&paths);
+    check_run(&run, 1, WORDS("failed to create", paths.temporary, "Is a directory"));
+    expect_entry_untouched(&paths, ENTRY_FOLDER, paths.temporary);
+    expect_attention_csv(&paths);
+    assert_false(file_exists(paths.figure));
+    run_free(&run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2508,6 +2675,8 @@ int main(void)
         cmocka_unit_test(test_programs_full_disk_names_reason),
         cmocka_unit_test(test_programs_ambiguous_option_named),
         cmocka_unit_test(test_stage03_sentence_beyond_max_positions),
+        cmocka_unit_test(test_programs_figure_target_not_regular),
+        cmocka_unit_test(test_programs_figure_temporary_not_followed),
     };
     return cmocka_run_group_tests(tests, setup_files, teardown_legal_runs);
 }
