@@ -168,6 +168,15 @@ bool csv_close(CsvWriter *writer, char *error, size_t error_size)
         return false;
     }
 
+    /* rename would replace a symbolic link, FIFO or device at the path; leave those alone. */
+    char reason[512];
+    if (!is_replaceable_file(writer->path, reason, sizeof reason)) {
+        if (error && error_size > 0)
+            snprintf(error, error_size, "%s; move it away and run the program again", reason);
+        remove(writer->temporary_path);
+        free_writer(writer);
+        return false;
+    }
     if (rename(writer->temporary_path, writer->path) != 0) {
         code = errno;
         if (error && error_size > 0)

@@ -51,7 +51,8 @@ bool csv_row(CsvWriter *writer, const char *format, ...)
 
 /**
  * Flushes and fsyncs the temporary file, closes it and renames it to the
- * final path, then frees @p writer.
+ * final path, then frees @p writer. A symbolic link, FIFO, directory or
+ * device at the final path is not replaced: the close fails instead.
  * @return true on success. On failure (including an earlier failed
  *         csv_row) it removes the temporary file, leaves the final path as
  *         it was, and writes a message naming the file and the reason

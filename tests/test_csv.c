@@ -142,7 +142,7 @@ static void test_csv_open_missing_directory_fails(void **state)
     assert_string_equal(error, expected);
 }
 
-/* A directory at the final path makes the rename fail (EISDIR). */
+/* A directory at the final path is not replaced: the close fails and names it. */
 static void test_csv_close_rename_failure_reported(void **state)
 {
     Paths *paths = *state;
@@ -152,8 +152,9 @@ static void test_csv_close_rename_failure_reported(void **state)
 
     char error[512] = "", expected[512];
     assert_false(csv_close(writer, error, sizeof error));
-    snprintf(expected, sizeof expected, "failed to rename %s to %s: %s", paths->temporary,
-             paths->csv, strerror(EISDIR));
+    snprintf(expected, sizeof expected,
+             "%s is a directory, not a regular file; move it away and run the program again",
+             paths->csv);
     assert_string_equal(error, expected);
     assert_false(file_exists(paths->temporary));
     assert_int_equal(rmdir(paths->csv), 0);
@@ -239,6 +240,30 @@ static void test_csv_child_exit_keeps_parent_file(void **state)
     assert_true(file_exists(paths->csv));
 }
 
+/* A symbolic link at the final path is not replaced: the close fails and the link stays. */
+static void test_csv_close_keeps_link_at_path(void **state)
+{
+    Paths *paths = *state;
+    char victim[160], text[64], error[512] = "";
+    snprintf(victim, sizeof victim, "%s/victim", paths->directory);
+    write_file(victim, "victim\n");
+    assert_int_equal(symlink(victim, paths->csv), 0);
+
+    CsvWriter *csv = csv_open(paths->csv, "a,b", NULL, 0);
+    assert_non_null(csv);
+    assert_false(csv_close(csv, error, sizeof error));
+    assert_non_null(strstr(error, "is a symbolic link, not a regular file"));
+
+    struct stat info;
+    assert_int_equal(lstat(paths->csv, &info), 0);
+    assert_true(S_ISLNK(info.st_mode));
+    assert_true(read_file(victim, text, sizeof text));
+    assert_string_equal(text, "victim\n");
+    assert_false(file_exists(paths->temporary));
+    assert_int_equal(remove(paths->csv), 0);
+    assert_int_equal(remove(victim), 0);
+}
+
 /* A symbolic link at results.csv.tmp is replaced, never written through. */
 static void test_csv_open_ignores_temporary_symlink(void **state)
 {
@@ -287,6 +312,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csv_open_missing_directory_fails, make_paths,
                                         remove_paths),
         cmocka_unit_test_setup_teardown(test_csv_close_rename_failure_reported, make_paths,
+                                        remove_paths),
+        cmocka_unit_test_setup_teardown(test_csv_close_keeps_link_at_path, make_paths,
                                         remove_paths),
         cmocka_unit_test_setup_teardown(test_csv_open_ignores_temporary_symlink, make_paths,
                                         remove_paths),
