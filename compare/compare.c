@@ -163,8 +163,10 @@ static bool draw_figure(Comparison *c, Figure figure)
     for (int e = 0; e < 2; e++) {
         snprintf(path, sizeof path, "%s/%s.%s", c->options.out, figure_name(figure), EXTENSIONS[e]);
         PlotResult result = plot_render(script, csv, path, error, sizeof error);
-        if (result == PLOT_WRITE_FAILED)
+        if (result == PLOT_WRITE_FAILED) {
             result_file_failed(COMPARE_PROGRAM, "%s", error);
+            c->figure_failed[figure] = true;
+        }
         drawn = drawn && result == PLOT_DRAWN;
     }
     c->figure_drawn[figure] = drawn;

@@ -47,24 +47,26 @@ typedef enum Figure {
 
 /** Everything one run of the program plans, trains and measures. */
 typedef struct Comparison {
-    Options options;                 /**< as parsed */
-    Settings settings;               /**< the recipe */
-    Corpus corpus;                   /**< task 3's text, when run_text */
-    Study distance;                  /**< task 1, when run_distance */
-    Study order;                     /**< task 2, when run_order */
-    TextRun text_runs[TEXT_MODELS];  /**< task 3, when run_text */
-    Job text_jobs[TEXT_MODELS];      /**< the text runs as jobs */
-    bool distance_done;              /**< task 1 trained, its tables printed */
-    bool order_done;                 /**< task 2 trained, its tables printed */
-    bool text_done;                  /**< task 3 trained, its tables printed */
-    double distance_seconds;         /**< wall time of task 1 */
-    double order_seconds;            /**< wall time of task 2 */
-    double text_seconds;             /**< wall time of task 3 */
-    double total_seconds;            /**< wall time of every phase */
-    bool figure_drawn[FIGURE_COUNT]; /**< which figures gnuplot drew */
-    bool csv_failed[FIGURE_COUNT];   /**< which CSV files could not be written */
-    bool corpus_rejected;            /**< comparison_prepare failed because the --corpus
-                                          file cannot be used (a user error, exit status 2) */
+    Options options;                  /**< as parsed */
+    Settings settings;                /**< the recipe */
+    Corpus corpus;                    /**< task 3's text, when run_text */
+    Study distance;                   /**< task 1, when run_distance */
+    Study order;                      /**< task 2, when run_order */
+    TextRun text_runs[TEXT_MODELS];   /**< task 3, when run_text */
+    Job text_jobs[TEXT_MODELS];       /**< the text runs as jobs */
+    bool distance_done;               /**< task 1 trained, its tables printed */
+    bool order_done;                  /**< task 2 trained, its tables printed */
+    bool text_done;                   /**< task 3 trained, its tables printed */
+    double distance_seconds;          /**< wall time of task 1 */
+    double order_seconds;             /**< wall time of task 2 */
+    double text_seconds;              /**< wall time of task 3 */
+    double total_seconds;             /**< wall time of every phase */
+    bool figure_drawn[FIGURE_COUNT];  /**< which figures gnuplot drew */
+    bool csv_failed[FIGURE_COUNT];    /**< which CSV files could not be written */
+    bool figure_failed[FIGURE_COUNT]; /**< which figures could not be written at their
+                                           names (a link, FIFO or folder there) */
+    bool corpus_rejected;             /**< comparison_prepare failed because the --corpus
+                                           file cannot be used (a user error, exit status 2) */
 } Comparison;
 
 /** Returns the figure's name, such as "compare_distance" (its script is plots/NAME.gp). */

@@ -91,6 +91,13 @@ static void parse_tasks(const char *text, Options *options)
                         cli_abbreviate(text, strlen(text), shown, sizeof shown));
     strcpy(copy, text);
     options->run_distance = options->run_order = options->run_text = false;
+    /* Every comma separates two names: "distance,", ",order" and "a,,b" are typing errors. */
+    size_t length = strlen(copy);
+    if (copy[0] == ',' || copy[length - 1] == ',' || strstr(copy, ",,"))
+        cli_usage_error(PROGRAM,
+                        "invalid value '%s' for --tasks: an empty task name; expected a "
+                        "comma-separated list of distance, order and text",
+                        cli_abbreviate(text, strlen(text), shown, sizeof shown));
     char *saved = NULL;
     for (char *name = strtok_r(copy, ",", &saved); name; name = strtok_r(NULL, ",", &saved)) {
         if (strcmp(name, "distance") == 0)
@@ -105,11 +112,6 @@ static void parse_tasks(const char *text, Options *options)
                             "(expected distance, order or text)",
                             text, name);
     }
-    if (!options->run_distance && !options->run_order && !options->run_text)
-        cli_usage_error(PROGRAM,
-                        "invalid value '%s' for --tasks: it names no task; expected a "
-                        "comma-separated list of distance, order and text",
-                        cli_abbreviate(text, strlen(text), shown, sizeof shown));
 }
 
 /* Copies the command line into options->command, arguments separated by spaces. */

@@ -182,6 +182,11 @@ static void print_figure(const Comparison *c, Figure figure, const char *caption
     if (c->csv_failed[figure])
         fprintf(out, "Figure %s.png was not drawn because %s could not be written.\n\n",
                 figure_name(figure), figure_csv(figure));
+    else if (c->figure_failed[figure])
+        fprintf(out,
+                "Figure %s could not be written (see the messages on stderr); the data is in "
+                "%s.\n\n",
+                figure_name(figure), figure_csv(figure));
     else if (c->figure_drawn[figure])
         fprintf(out, "![%s](%s.png)\n\n(also %s.svg; data in %s)\n\n", caption, figure_name(figure),
                 figure_name(figure), figure_csv(figure));
