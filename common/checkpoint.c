@@ -323,8 +323,7 @@ static bool save_through(const ParamList *params, const char *path, const char *
     return true;
 }
 
-/* Returns the name of the first parameter with a value above CHECKPOINT_MAX_ABS_VALUE, or NULL. */
-static const char *find_value_above_max(const ParamList *params)
+const char *checkpoint_find_value_above_max(const ParamList *params)
 {
     for (size_t i = 0; i < params->count; i++) {
         const Tensor *t = params->tensors[i];
@@ -350,7 +349,7 @@ bool checkpoint_save(const ParamList *params, const char *path, char *error, siz
                     path, non_finite);
         return false;
     }
-    const char *too_large = find_value_above_max(params);
+    const char *too_large = checkpoint_find_value_above_max(params);
     if (too_large) {
         write_error(error, error_size,
                     "failed to save checkpoint %s: parameter '%s' has a value of magnitude above "

@@ -68,6 +68,13 @@
  */
 #define CHECKPOINT_MAX_ABS_VALUE 1.0e6f
 
+/**
+ * Returns the name of the first parameter of @p params with a value above
+ * CHECKPOINT_MAX_ABS_VALUE in magnitude, or NULL when there is none.
+ * Training calls it to stop before saving such weights.
+ */
+const char *checkpoint_find_value_above_max(const ParamList *params);
+
 /** The version of the file format that checkpoint_save writes and checkpoint_load reads. */
 #define CHECKPOINT_VERSION 1u
 

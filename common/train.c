@@ -95,7 +95,7 @@ static void describe_checkpoint(const TrainRun *run, char *text, size_t size)
 }
 
 /*
- * Records that `tensor` went wrong at `step` (1-based): `problem` says how
+ * Records that `tensor` went wrong at `step` (1-based); `problem` describes how
  * and when, such as "is not finite after the update".
  */
 static void stop_diverged(TrainRun *run, int step, const char *tensor, const char *problem)
@@ -106,16 +106,6 @@ static void stop_diverged(TrainRun *run, int step, const char *tensor, const cha
     snprintf(run->result->message, sizeof run->result->message,
              "training diverged at step %d: %s %s; %s; lower the learning rate (now %g)", step,
              tensor, problem, kept, (double)run->config.learning_rate);
-}
-
-/* Returns the name of the first parameter with a value above CHECKPOINT_MAX_ABS_VALUE, or NULL. */
-static const char *find_too_large(const ParamList *params)
-{
-    for (size_t i = 0; i < params->count; i++)
-        for (size_t k = 0; k < params->tensors[i]->size; k++)
-            if (fabsf(params->tensors[i]->data[k]) > CHECKPOINT_MAX_ABS_VALUE)
-                return params->names[i];
-    return NULL;
 }
 
 /* Returns whether every value of `values` [count] is finite. */
@@ -188,7 +178,7 @@ static bool save_if_due(TrainRun *run, int step)
     }
 
     /* Such weights overflow the forward pass soon, and checkpoint_load would reject them. */
-    const char *large = find_too_large(run->params);
+    const char *large = checkpoint_find_value_above_max(run->params);
     if (large) {
         char name[TRAIN_MESSAGE_SIZE / 4], problem[96];
         snprintf(name, sizeof name, "the weight %s", large);
