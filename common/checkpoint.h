@@ -64,7 +64,7 @@
  * magnitude at most 3.5 to 5.3. Values near this bound overflow float32 in
  * the forward pass (squared by layer norm, multiplied together in attention
  * scores) and give NaN results, so checkpoint_save refuses them and
- * checkpoint_load rejects a file that holds one.
+ * checkpoint_load rejects a file that contains one.
  */
 #define CHECKPOINT_MAX_ABS_VALUE 1.0e6f
 

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-/** How plot_render ended. */
+/** The outcome of plot_render. */
 typedef enum PlotResult {
     PLOT_DRAWN,        /**< the figure file was written */
     PLOT_NOT_DRAWN,    /**< gnuplot is missing or failed; a warning is on stderr */

@@ -98,8 +98,8 @@
         PROGRAM_DEFAULT_CHECKPOINT_EVERY) ")\n"
 
 /**
- * The most sentences a program takes when its ProgramSpec sets no smaller
- * max_sentences. Reading stops one line past it, so that an endless
+ * The maximum number of sentences of a program whose ProgramSpec sets no
+ * smaller max_sentences. Reading stops one line past it, so that an endless
  * standard input (`yes | stage05 --sentence-file -`) is rejected at once
  * instead of filling the memory.
  */

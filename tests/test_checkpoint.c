@@ -92,7 +92,7 @@ static ParamSpec standard_specs(size_t i)
 
 /* Fills t with values that depend on seed, including the float values whose
  * bits are easy to lose: -0, the smallest subnormals of both signs, the
- * smallest normal, and the largest magnitude a checkpoint holds
+ * smallest normal, and the largest magnitude a checkpoint stores
  * (CHECKPOINT_MAX_ABS_VALUE, 1e6) with both signs. */
 static void fill_values(Tensor *t, unsigned seed)
 {

@@ -592,7 +592,7 @@ static void test_compare_interrupt_keeps_finished_task(void **state)
 
 /*
  * SIGINT while the only task, text, trains: exit status 130, and the only
- * file is REPORT.md, which says that no task finished.
+ * file is REPORT.md, which states that no task finished.
  */
 static void test_compare_interrupt_before_any_task(void **state)
 {
@@ -666,7 +666,7 @@ static void test_compare_closed_pipe_exits_1(void **state)
 
 /*
  * OUT/order.csv is a folder, so its rename fails: compare prints the table,
- * writes curves.csv and REPORT.md, which says the CSV file is missing, and
+ * writes curves.csv and REPORT.md, which states that the CSV file is missing, and
  * exits with status 1 naming the file.
  */
 static void test_compare_unwritable_csv_exits_1(void **state)

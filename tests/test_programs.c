@@ -1146,8 +1146,8 @@ static const char *const CHECKPOINT_PROGRAMS[] = {"stage01", "stage03", "stage05
 
 /*
  * --save of a symbolic link, a FIFO (standing for a device) or a folder is
- * rejected with status 2 before any work, and so are a file below a regular
- * file, a file whose FILE.tmp is a folder and names too long once ".tmp"
+ * rejected with status 2 before any work. So are a file below a regular
+ * file, a file whose FILE.tmp is a folder, and names too long once ".tmp"
  * is added. What was at the path stays as it was. A missing folder is
  * created, as --out is.
  */
@@ -2321,8 +2321,8 @@ static void test_programs_unwritable_csv_exits_1(void **state)
 }
 
 /*
- * Stage 07 whose save fails after training (files of at most 2 KiB, a
- * full disk for its checkpoint): the program exits with status 1 while
+ * Stage 07 may write files of at most 2 KiB, so its checkpoint save fails
+ * after training as on a full disk. The program exits with status 1 while
  * OUT/stage07_heads.csv is still open, and that CSV's .tmp file must be
  * removed at the exit.
  */

@@ -359,7 +359,7 @@ static void block_temporary_file(void *context, int step, float loss)
         assert_int_equal(mkdir(context, 0700), 0);
 }
 
-/* A save that fails after a good one keeps that file and says so. */
+/* A save that fails after a good one keeps that file and names it in the message. */
 static void test_train_save_failure_keeps_last_checkpoint(void **state)
 {
     (void)state;

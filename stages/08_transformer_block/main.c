@@ -1086,7 +1086,7 @@ static void train_next_word(const Options *options, Transformer *model, const Te
 static void section_next_word(const Options *options)
 {
     printf("== 5. Next-word prediction on a tiny text\n\n");
-    /* --load holds section 4's model only, so without steps there is nothing to show here. */
+    /* --load restores section 4's model only, so without steps there is nothing to show here. */
     if (options->steps == 0) {
         printf("  skipped: --steps 0\n\n");
         return;
